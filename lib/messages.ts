@@ -1,0 +1,87 @@
+/**
+ * Every message between the extension's contexts (STYLE §6): one discriminated
+ * union per direction, each request paired with its response type, and one
+ * typed `send`/`on` pair. Add new messages here, nowhere else.
+ */
+import { browser } from 'wxt/browser';
+import type { Recipient, Webmail } from './webmail/types';
+
+/** What a content script reports when a tracked message is sent. */
+export interface SentEmail {
+  tracker: string;
+  webmail: Webmail;
+  subject: string;
+  recipients: Recipient[];
+  /** Epoch ms the message leaves (the scheduled time for scheduled send). */
+  sentAt: number;
+  threadUrl: string | null;
+}
+
+export interface ComposeIdentity {
+  /** `<public url>/p/<account>/`; null while no account exists yet. */
+  pixelBase: string | null;
+  trackByDefault: boolean;
+}
+
+export type ContentToBackground =
+  | { type: 'identity' }
+  | { type: 'armed'; tracker: string }
+  | { type: 'disarmed'; tracker: string }
+  | { type: 'sent'; email: SentEmail }
+  | { type: 'selfView'; trackers: string[]; at: number };
+
+export interface ContentToBackgroundResponse {
+  identity: ComposeIdentity;
+  armed: { queued: boolean };
+  disarmed: { queued: boolean };
+  sent: { queued: boolean };
+  selfView: { queued: boolean };
+}
+
+export type PopupToBackground =
+  | { type: 'syncNow' }
+  | { type: 'stopTracking'; tracker: string }
+  | { type: 'deleteEmail'; tracker: string }
+  | { type: 'openThread'; tracker: string }
+  | { type: 'markSeen' }
+  | { type: 'testConnection'; server: string }
+  | { type: 'changeServer'; server: string }
+  | { type: 'deleteEverything' };
+
+export interface PopupToBackgroundResponse {
+  syncNow: { ok: boolean; error: string | null };
+  stopTracking: { ok: boolean };
+  deleteEmail: { ok: boolean };
+  openThread: { ok: boolean };
+  markSeen: { ok: boolean };
+  testConnection: { ok: boolean; error: string | null };
+  changeServer: { ok: boolean; error: string | null };
+  deleteEverything: { ok: boolean; error: string | null };
+}
+
+export type ToBackground = ContentToBackground | PopupToBackground;
+type ResponseMap = ContentToBackgroundResponse & PopupToBackgroundResponse;
+export type ResponseOf<M extends ToBackground> = ResponseMap[M['type']];
+
+/** Sends a message to the background and resolves with its typed answer. */
+export async function send<M extends ToBackground>(message: M): Promise<ResponseOf<M>> {
+  return (await browser.runtime.sendMessage(message)) as ResponseOf<M>;
+}
+
+export type Handlers = {
+  [K in ToBackground['type']]: (
+    message: Extract<ToBackground, { type: K }>,
+    sender: { tab?: { id?: number; url?: string } },
+  ) => Promise<ResponseMap[K]>;
+};
+
+/** Routes every incoming message to its handler; unknown messages are ignored. */
+export function on(handlers: Handlers): void {
+  browser.runtime.onMessage.addListener((message: unknown, sender) => {
+    if (!message || typeof message !== 'object' || !('type' in message)) return undefined;
+    const handler = handlers[(message as ToBackground).type] as
+      | ((m: ToBackground, s: typeof sender) => Promise<unknown>)
+      | undefined;
+    return handler ? handler(message as ToBackground, sender) : undefined;
+  });
+}

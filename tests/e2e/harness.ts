@@ -1,0 +1,115 @@
+/**
+ * Real parts for end-to-end tests: the real tracking server as a child process
+ * on a fresh SQLite file, and real Chromium with the built extension.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Worker } from 'playwright-core';
+import { chromiumArgs, findChromium } from './chromium';
+import { E2E_EXTENSION_DIR, E2E_PUBLIC_URL, E2E_SERVER_PORT, E2E_SERVER_URL } from './env';
+
+export interface TestServer {
+  url: string;
+  dir: string;
+  stop(): Promise<void>;
+  /** Starts it again on the same database (after stop). */
+  restart(): Promise<void>;
+  output(): string;
+}
+
+async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown = null;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) return;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`The tracking server at ${url} did not become healthy: ${String(lastError)}`);
+}
+
+export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'openping-e2e-'));
+  let child: ChildProcess | null = null;
+  let log = '';
+  const launch = async () => {
+    child = spawn(process.execPath, ['--import', 'tsx', 'backend/main.ts'], {
+      env: {
+        ...process.env,
+        OPENPING_PORT: String(E2E_SERVER_PORT),
+        OPENPING_HOST: '127.0.0.1',
+        OPENPING_PUBLIC_URL: E2E_PUBLIC_URL,
+        OPENPING_DB: join(dir, 'openping.db'),
+        OPENPING_TRUST_PROXY: 'loopback',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+    await waitHealthy(E2E_SERVER_URL, 15_000);
+  };
+  const stop = async () => {
+    const running = child;
+    child = null;
+    if (!running || running.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      running.once('exit', () => resolve());
+      running.kill('SIGTERM');
+    });
+  };
+  await launch();
+  return {
+    url: E2E_SERVER_URL,
+    dir,
+    output: () => log,
+    restart: launch,
+    async stop() {
+      await stop();
+    },
+  };
+}
+
+export function removeServerData(server: TestServer): void {
+  rmSync(server.dir, { recursive: true, force: true });
+}
+
+export interface ExtensionSession {
+  context: BrowserContext;
+  extensionId: string;
+  worker: Worker;
+  close(): Promise<void>;
+}
+
+/** Real Chromium, headless, with the e2e build of the extension loaded. */
+export async function launchExtension(): Promise<ExtensionSession> {
+  const profile = mkdtempSync(join(tmpdir(), 'openping-profile-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: findChromium(),
+    headless: true,
+    args: chromiumArgs(E2E_EXTENSION_DIR),
+  });
+  // Pixels point at the public https host; route it to the local server (see env.ts).
+  await context.route(`${E2E_PUBLIC_URL}/**`, async (route) => {
+    const url = new URL(route.request().url());
+    const response = await route.fetch({ url: `${E2E_SERVER_URL}${url.pathname}${url.search}` });
+    await route.fulfill({ response });
+  });
+  const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 15_000 }));
+  const extensionId = new URL(worker.url()).host;
+  return {
+    context,
+    extensionId,
+    worker,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}

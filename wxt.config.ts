@@ -1,0 +1,27 @@
+import { defineConfig } from 'wxt';
+import preact from '@preact/preset-vite';
+
+/** The tracking server baked into the build; the options page can change it. */
+const serverUrl = process.env.OPENPING_SERVER_URL ?? 'http://localhost:8787';
+
+export default defineConfig({
+  modules: ['@wxt-dev/webextension-polyfill'],
+  // The e2e suite builds its own copy against its test server (tests/e2e/global-setup.ts).
+  outDir: process.env.OPENPING_OUT_DIR ?? '.output',
+  // Explicit imports only (STYLE §5).
+  imports: false,
+  vite: () => ({
+    plugins: [preact()],
+    define: { __OPENPING_SERVER_URL__: JSON.stringify(serverUrl) },
+  }),
+  manifest: ({ browser }) => ({
+    name: 'OpenPing',
+    description: 'Proxy-aware open tracking for the mail you write yourself, in Gmail and Outlook on the web.',
+    permissions: ['storage', 'alarms', 'notifications', 'declarativeNetRequest', 'tabs'],
+    host_permissions: [`${new URL(serverUrl).origin}/*`],
+    optional_host_permissions: ['https://*/*', 'http://*/*'],
+    ...(browser === 'firefox'
+      ? { browser_specific_settings: { gecko: { id: 'openping@openping.dev', strict_min_version: '128.0' } } }
+      : {}),
+  }),
+});
