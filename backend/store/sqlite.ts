@@ -1,0 +1,425 @@
+/**
+ * The embedded default store: one SQLite file through better-sqlite3, WAL mode.
+ *
+ * Durability: WAL + synchronous=FULL, so a transaction is on disk when commit
+ * returns (https://www.sqlite.org/pragma.html#pragma_synchronous: "In WAL mode
+ * when synchronous is NORMAL … transactions committed … might roll back
+ * following a power loss"). The pixel answers only after that, and the server
+ * batches hits into one transaction (group commit) so one fsync serves many.
+ *
+ * The events feed position is the hits table's AUTOINCREMENT rowid (`seq`):
+ * SQLite never reuses such a rowid (https://www.sqlite.org/autoinc.html), and a
+ * single writer commits in rowid order, so a cursor never skips. A relabel
+ * re-inserts the row under a new seq, which moves the hit to the feed's end.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { HitKind } from '../classify/types.ts';
+import {
+  DEFAULT_FLOOD_CAP_PER_HOUR,
+  InvalidCursorError,
+  type EventsPage,
+  type FeedListener,
+  type Hit,
+  type NewHit,
+  type Page,
+  type RecordOutcome,
+  type Relabel,
+  type Store,
+  type StoreOptions,
+  type StoredHit,
+  type TrackerRecord,
+  type TrackerState,
+} from './types.ts';
+
+const HOUR = 3_600_000;
+
+/** Each entry migrates from version i to i+1; PRAGMA user_version holds the version. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE trackers (
+    id TEXT PRIMARY KEY,
+    account TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    state TEXT NOT NULL CHECK (state IN ('armed', 'sent')),
+    sent_at INTEGER,
+    created_at INTEGER NOT NULL,
+    dropped INTEGER NOT NULL DEFAULT 0,
+    window_hour INTEGER NOT NULL DEFAULT 0,
+    window_count INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  CREATE INDEX trackers_account ON trackers(account);
+
+  CREATE TABLE self_views (
+    tracker TEXT NOT NULL REFERENCES trackers(id) ON DELETE CASCADE,
+    at INTEGER NOT NULL
+  );
+  CREATE INDEX self_views_tracker ON self_views(tracker, at);
+
+  CREATE TABLE hits (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    account TEXT NOT NULL,
+    tracker TEXT NOT NULL REFERENCES trackers(id) ON DELETE CASCADE,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    via TEXT,
+    reason TEXT NOT NULL,
+    client TEXT,
+    prefix TEXT NOT NULL,
+    asn INTEGER,
+    org TEXT,
+    geo TEXT,
+    signals TEXT NOT NULL
+  );
+  CREATE INDEX hits_account_seq ON hits(account, seq);
+  CREATE INDEX hits_tracker_at ON hits(tracker, at);
+  CREATE INDEX hits_at ON hits(at);
+
+  CREATE TABLE rate_limits (
+    key TEXT NOT NULL,
+    window INTEGER NOT NULL,
+    ends_at INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (key, window)
+  ) WITHOUT ROWID;
+  `,
+];
+
+interface HitRow {
+  seq: number;
+  id: string;
+  account: string;
+  tracker: string;
+  at: number;
+  kind: string;
+  via: string | null;
+  reason: string;
+  client: string | null;
+  prefix: string;
+  asn: number | null;
+  org: string | null;
+  geo: string | null;
+  signals: string;
+}
+
+interface TrackerRow {
+  id: string;
+  account: string;
+  state: TrackerState;
+  sent_at: number | null;
+  created_at: number;
+  dropped: number;
+}
+
+const HIT_COLUMNS = 'seq, id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo, signals';
+const CURSOR = /^(0|[1-9][0-9]{0,14})$/;
+
+function toHit(row: HitRow): Hit {
+  return {
+    id: row.id,
+    tracker: row.tracker,
+    at: row.at,
+    kind: row.kind as HitKind,
+    via: row.via,
+    reason: row.reason,
+    network: { prefix: row.prefix, asn: row.asn, org: row.org },
+    geo: row.geo === null ? null : JSON.parse(row.geo),
+    client: row.client === null ? null : JSON.parse(row.client),
+  };
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new Error(`The database ${db.name} has schema version ${version}, newer than this server (${MIGRATIONS.length}).`);
+  }
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}
+
+export async function openSqliteStore(path: string, options: StoreOptions = {}): Promise<Store> {
+  const floodCap = options.floodCapPerHour ?? DEFAULT_FLOOD_CAP_PER_HOUR;
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { timeout: 5000 });
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+
+  // Named statements (STYLE §7), prepared once.
+  const sql = {
+    insertAccount: db.prepare('INSERT INTO accounts (id, token_hash, created_at) VALUES (?, ?, ?)'),
+    accountByHash: db.prepare<[string], { id: string }>('SELECT id FROM accounts WHERE token_hash = ?'),
+    deleteAccount: db.prepare('DELETE FROM accounts WHERE id = ?'),
+    trackerById: db.prepare<[string], TrackerRow>(
+      'SELECT id, account, state, sent_at, created_at, dropped FROM trackers WHERE id = ?',
+    ),
+    insertTracker: db.prepare('INSERT INTO trackers (id, account, state, sent_at, created_at) VALUES (?, ?, ?, ?, ?)'),
+    sendTracker: db.prepare("UPDATE trackers SET state = 'sent', sent_at = ? WHERE id = ? AND state = 'armed'"),
+    deleteTracker: db.prepare('DELETE FROM trackers WHERE id = ? AND account = ?'),
+    selfViews: db.prepare<[string], { at: number }>('SELECT at FROM self_views WHERE tracker = ? ORDER BY at'),
+    insertSelfView: db.prepare('INSERT INTO self_views (tracker, at) VALUES (?, ?)'),
+    priorHits: db.prepare<[string, number], { at: number; prefix: string; user_agent: string | null; kind: string }>(
+      `SELECT at, prefix, json_extract(signals, '$.userAgent') AS user_agent, kind
+         FROM hits WHERE tracker = ? ORDER BY at DESC, seq DESC LIMIT ?`,
+    ),
+    floodWindow: db.prepare<[string], { account: string; window_hour: number; window_count: number }>(
+      'SELECT account, window_hour, window_count FROM trackers WHERE id = ?',
+    ),
+    countStored: db.prepare('UPDATE trackers SET window_hour = ?, window_count = ? WHERE id = ?'),
+    countDropped: db.prepare('UPDATE trackers SET dropped = dropped + 1 WHERE id = ?'),
+    insertHit: db.prepare(
+      `INSERT INTO hits (id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo, signals)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    trackerHits: db.prepare<[string], HitRow>(`SELECT ${HIT_COLUMNS} FROM hits WHERE tracker = ? ORDER BY at, id`),
+    events: db.prepare<[string, number, number], HitRow>(
+      `SELECT ${HIT_COLUMNS} FROM hits WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    ),
+    hitById: db.prepare<[string, string], HitRow>(`SELECT ${HIT_COLUMNS} FROM hits WHERE id = ? AND account = ?`),
+    deleteHitById: db.prepare('DELETE FROM hits WHERE id = ?'),
+    reinsertHit: db.prepare(
+      `INSERT INTO hits (id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo, signals)
+       VALUES (@id, @account, @tracker, @at, @kind, @via, @reason, @client, @prefix, @asn, @org, @geo, @signals)`,
+    ),
+    listTrackers: db.prepare<[string, number], TrackerRow>(
+      'SELECT id, account, state, sent_at, created_at, dropped FROM trackers WHERE id > ? ORDER BY id LIMIT ?',
+    ),
+    // Batches keep each write transaction short, so pixels keep flowing while old hits go.
+    deleteOldHits: db.prepare('DELETE FROM hits WHERE seq IN (SELECT seq FROM hits WHERE at < ? LIMIT 5000)'),
+    deleteOldRates: db.prepare('DELETE FROM rate_limits WHERE ends_at < ?'),
+    countRate: db.prepare<[string, number, number], { count: number }>(
+      `INSERT INTO rate_limits (key, window, ends_at, count) VALUES (?, ?, ?, 1)
+       ON CONFLICT (key, window) DO UPDATE SET count = count + 1 RETURNING count`,
+    ),
+    ping: db.prepare('SELECT 1'),
+  };
+
+  const listeners = new Set<FeedListener>();
+  let closed = false;
+
+  const notify = (accounts: Set<string>) => {
+    if (accounts.size === 0) return;
+    for (const listener of listeners) {
+      try {
+        listener(accounts);
+      } catch {
+        // A listener's failure must not undo or fail a committed write.
+      }
+    }
+  };
+  const guard = () => {
+    if (closed) throw new Error('The store is closed.');
+  };
+  const record = (row: TrackerRow, selfViews: number[]): TrackerRecord => ({
+    account: row.account,
+    tracker: row.id,
+    state: row.state,
+    sentAt: row.sent_at,
+    selfViews,
+    dropped: row.dropped,
+    createdAt: row.created_at,
+  });
+  const owned = (account: string, tracker: string): TrackerRow | null => {
+    const row = sql.trackerById.get(tracker);
+    return row && row.account === account ? row : null;
+  };
+
+  const putTracker = db.transaction(
+    (input: { account: string; tracker: string; state: TrackerState; sentAt: number | null; now: number }) => {
+      const existing = sql.trackerById.get(input.tracker);
+      if (existing && existing.account !== input.account) return null;
+      const sentAt = input.state === 'sent' ? (input.sentAt ?? input.now) : null;
+      if (!existing) sql.insertTracker.run(input.tracker, input.account, input.state, sentAt, input.now);
+      else if (input.state === 'sent') sql.sendTracker.run(sentAt, input.tracker);
+      const row = sql.trackerById.get(input.tracker)!;
+      return record(row, sql.selfViews.all(input.tracker).map((v) => v.at));
+    },
+  );
+
+  const recordBatch = db.transaction((hits: readonly NewHit[]): RecordOutcome[] => {
+    const outcomes: RecordOutcome[] = [];
+    for (const hit of hits) {
+      const window = sql.floodWindow.get(hit.tracker);
+      if (!window || window.account !== hit.account) {
+        outcomes.push('unknown');
+        continue;
+      }
+      const hour = Math.floor(hit.signals.at / HOUR);
+      const count = window.window_hour === hour ? window.window_count : 0;
+      if (count >= floodCap) {
+        sql.countDropped.run(hit.tracker);
+        outcomes.push('dropped');
+        continue;
+      }
+      sql.countStored.run(hour, count + 1, hit.tracker);
+      const c = hit.classification;
+      const n = hit.signals.network;
+      sql.insertHit.run(
+        hit.id,
+        hit.account,
+        hit.tracker,
+        hit.signals.at,
+        c.kind,
+        c.via,
+        c.reason,
+        c.client === null ? null : JSON.stringify(c.client),
+        n.prefix,
+        n.asn,
+        n.org,
+        hit.geo === null ? null : JSON.stringify(hit.geo),
+        JSON.stringify(hit.signals),
+      );
+      outcomes.push('stored');
+    }
+    return outcomes;
+  });
+
+  const relabelBatch = db.transaction((account: string, labels: readonly Relabel[]): number => {
+    let changed = 0;
+    for (const { id, classification: c } of labels) {
+      const row = sql.hitById.get(id, account);
+      if (!row) continue;
+      sql.deleteHitById.run(id);
+      sql.reinsertHit.run({
+        ...row,
+        kind: c.kind,
+        via: c.via,
+        reason: c.reason,
+        client: c.client === null ? null : JSON.stringify(c.client),
+      });
+      changed++;
+    }
+    return changed;
+  });
+
+  const store: Store = {
+    kind: 'sqlite',
+
+    async createAccount({ id, tokenHash, createdAt }) {
+      guard();
+      sql.insertAccount.run(id, tokenHash, createdAt);
+    },
+    async accountByTokenHash(tokenHash) {
+      guard();
+      return sql.accountByHash.get(tokenHash)?.id ?? null;
+    },
+    async deleteAccount(account) {
+      guard();
+      return sql.deleteAccount.run(account).changes > 0;
+    },
+
+    async putTracker(input) {
+      guard();
+      return putTracker.immediate(input);
+    },
+    async getTracker(account, tracker) {
+      guard();
+      const row = owned(account, tracker);
+      return row ? record(row, sql.selfViews.all(tracker).map((v) => v.at)) : null;
+    },
+    async deleteTracker(account, tracker) {
+      guard();
+      return sql.deleteTracker.run(tracker, account).changes > 0;
+    },
+    async addSelfView(account, tracker, at) {
+      guard();
+      if (!owned(account, tracker)) return false;
+      sql.insertSelfView.run(tracker, at);
+      return true;
+    },
+    async trackerContext(account, tracker, priorLimit) {
+      guard();
+      const row = owned(account, tracker);
+      if (!row) return null;
+      const prior = sql.priorHits
+        .all(tracker, priorLimit)
+        .reverse()
+        .map((p) => ({ at: p.at, prefix: p.prefix, userAgent: p.user_agent, kind: p.kind as HitKind }));
+      return { state: row.state, sentAt: row.sent_at, selfViews: sql.selfViews.all(tracker).map((v) => v.at), prior };
+    },
+
+    async recordHits(hits) {
+      guard();
+      if (hits.length === 0) return [];
+      const outcomes = recordBatch.immediate(hits);
+      const accounts = new Set<string>();
+      outcomes.forEach((o, i) => o === 'stored' && accounts.add(hits[i]!.account));
+      notify(accounts);
+      return outcomes;
+    },
+    async trackerHits(account, tracker) {
+      guard();
+      if (!owned(account, tracker)) return [];
+      return sql.trackerHits.all(tracker).map((row): StoredHit => ({ hit: toHit(row), account: row.account, signals: JSON.parse(row.signals) }));
+    },
+
+    async events(account, after, limit): Promise<EventsPage> {
+      guard();
+      if (after !== null && !CURSOR.test(after)) throw new InvalidCursorError();
+      const from = after === null ? 0 : Number(after);
+      const rows = sql.events.all(account, from, limit);
+      const last = rows.at(-1);
+      return { events: rows.map(toHit), cursor: last ? String(last.seq) : String(from) };
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async listTrackers(after, limit): Promise<Page<TrackerRecord>> {
+      guard();
+      const rows = sql.listTrackers.all(after ?? '', limit);
+      const items = rows.map((row) => record(row, sql.selfViews.all(row.id).map((v) => v.at)));
+      return { items, next: rows.length === limit ? rows.at(-1)!.id : null };
+    },
+    async relabel(account, labels) {
+      guard();
+      const changed = relabelBatch.immediate(account, labels);
+      if (changed > 0) notify(new Set([account]));
+      return changed;
+    },
+
+    async deleteHitsBefore(cutoff) {
+      guard();
+      let deleted = 0;
+      for (;;) {
+        const { changes } = sql.deleteOldHits.run(cutoff);
+        deleted += changes;
+        if (changes === 0) break;
+        // Let queued pixel commits in between the deletion batches.
+        await new Promise((resolve) => setImmediate(resolve));
+        guard();
+      }
+      sql.deleteOldRates.run(cutoff);
+      return deleted;
+    },
+    async countRate(key, windowMs, now) {
+      guard();
+      const window = Math.floor(now / windowMs);
+      return sql.countRate.get(key, window, (window + 1) * windowMs)!.count;
+    },
+    async ping() {
+      guard();
+      sql.ping.get();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      listeners.clear();
+      db.close();
+    },
+  };
+  return store;
+}
