@@ -1,0 +1,78 @@
+/**
+ * The Track switch next to Send (SPEC §6): `data-openping="toggle"`,
+ * `role="switch"`, `aria-checked`, toggled by a click or by Enter/Space (a
+ * native button). It only reads its state; lib/compose.ts owns it (STYLE §8).
+ */
+import type { Signal } from '@preact/signals';
+
+export type ToggleStatus =
+  /** Tracking works as the switch says. */
+  | 'ready'
+  /** No account on the tracking server yet: the message would go untracked. */
+  | 'pending'
+  /** The site's page changed under us: this compose sends untracked. */
+  | 'broken';
+
+export interface ToggleState {
+  on: boolean;
+  status: ToggleStatus;
+}
+
+const TIPS: Record<ToggleStatus, (on: boolean, site: string) => string> = {
+  ready: (on) =>
+    on
+      ? 'Tracking on: an invisible image goes with this email and OpenPing tells you when it is opened. Click to turn off.'
+      : 'Tracking off: this email goes out as it is. Click to track when it is opened.',
+  pending: () =>
+    'Tracking pending: OpenPing has no account on its tracking server yet (is the server reachable?). Until then emails go out untracked.',
+  broken: (_on, site) => `${site} changed — tracking unavailable. This email goes out untracked.`,
+};
+
+export function toggleTip(state: ToggleState, site = 'Gmail'): string {
+  return TIPS[state.status](state.on, site);
+}
+
+export function TrackToggle(props: { state: Signal<ToggleState>; site: string; onToggle: () => void }) {
+  const { on, status } = props.state.value;
+  const checked = status !== 'broken' && on;
+  const tip = toggleTip(props.state.value, props.site);
+  return (
+    <button
+      type="button"
+      class={`op-toggle op-${status}`}
+      data-openping="toggle"
+      data-status={status}
+      role="switch"
+      aria-checked={checked ? 'true' : 'false'}
+      aria-disabled={status === 'broken' ? 'true' : undefined}
+      aria-label="Track"
+      aria-description={tip}
+      title={tip}
+      onClick={() => {
+        if (status !== 'broken') props.onToggle();
+      }}
+    >
+      <span class="op-track" aria-hidden="true">
+        <span class="op-knob" />
+      </span>
+      <span class="op-label">
+        {status === 'broken' ? `${props.site} changed — tracking unavailable` : status === 'pending' ? 'Track (pending)' : 'Track'}
+      </span>
+    </button>
+  );
+}
+
+/** Styles for the switch's shadow root (the page's CSS cannot reach in, nor ours out). */
+export const toggleCss = `
+:host { display: inline-flex !important; vertical-align: middle; margin: 0 8px; }
+.op-toggle { all: initial; display: inline-flex; align-items: center; gap: 6px; cursor: pointer;
+  font: 500 13px/20px system-ui, sans-serif; color: #3c4043; padding: 4px 6px; border-radius: 6px; }
+.op-toggle:focus-visible { outline: 2px solid #1a73e8; outline-offset: 1px; }
+.op-track { position: relative; width: 28px; height: 16px; border-radius: 8px; background: #9aa0a6; transition: background .15s; }
+.op-knob { position: absolute; top: 2px; left: 2px; width: 12px; height: 12px; border-radius: 50%; background: #fff; transition: left .15s; }
+.op-toggle[aria-checked="true"] .op-track { background: #1a73e8; }
+.op-toggle[aria-checked="true"] .op-knob { left: 14px; }
+.op-pending .op-track { background: #f9ab00; }
+.op-broken { cursor: not-allowed; color: #a50e0e; }
+.op-broken .op-track { background: #dadce0; }
+`;

@@ -1,0 +1,304 @@
+/**
+ * The compose controller shared by every webmail (Gmail, Outlook): for each
+ * compose the adapter finds, it mounts the Track switch, keeps the pixel in
+ * the body while the switch is on, registers the tracker with the background
+ * at send, and reports the sender's own views of tracked mail. Everything
+ * site-specific goes through the `WebmailAdapter`; nothing here waits on the
+ * network, so a message always sends.
+ */
+import { effect, signal, type Signal } from '@preact/signals';
+import { h, render } from 'preact';
+import { browser } from 'wxt/browser';
+import type { ContentScriptContext } from 'wxt/utils/content-script-context';
+import { createShadowRootUi } from 'wxt/utils/content-script-ui/shadow-root';
+import { TrackToggle, toggleCss, type ToggleState } from '../components/TrackToggle';
+import { randomId } from './ids';
+import { send, type ComposeIdentity, type ContentToBackground, type ResponseOf } from './messages';
+import { createPixel, isAtEnd, ownPixels, trackerFromSrc } from './pixel';
+import { SelectorError, type ComposeHandle, type SendEvent, type WebmailAdapter, type Webmail } from './webmail/types';
+
+const SITE_NAMES: Record<Webmail, string> = { gmail: 'Gmail', outlook: 'Outlook' };
+
+/** What one page needs to know, shared by all its composes. */
+interface PageEnv {
+  adapter: WebmailAdapter;
+  ctx: ContentScriptContext;
+  /** null until the background answers; `pixelBase` stays null until an account exists. */
+  identity: Signal<ComposeIdentity | null>;
+  refreshIdentity(): void;
+}
+
+/**
+ * Runs OpenPing in a webmail page until `ctx` is invalidated (extension
+ * update or reload): every listener, observer and UI hangs off `ctx.signal`.
+ */
+export function startComposeTracking(adapter: WebmailAdapter, ctx: ContentScriptContext, root: ParentNode = document): void {
+  const env = createPageEnv(adapter, ctx);
+  adapter.watchComposes(root, (compose) => trackCompose(compose, env), ctx.signal);
+  watchSelfViews(root, env);
+}
+
+function createPageEnv(adapter: WebmailAdapter, ctx: ContentScriptContext): PageEnv {
+  const identity = signal<ComposeIdentity | null>(null);
+  const refreshIdentity = () => {
+    request({ type: 'identity' }).then((answer) => {
+      if (answer && !ctx.signal.aborted) identity.value = answer;
+    });
+  };
+  // The account is created by the background, possibly after this page loaded;
+  // it stores identity and settings in storage.local (lib/settings.ts).
+  const onStorage = (changes: Record<string, unknown>, area: string) => {
+    if (area === 'local' && ('identity' in changes || 'settings' in changes)) refreshIdentity();
+  };
+  browser.storage.onChanged.addListener(onStorage);
+  ctx.onInvalidated(() => browser.storage.onChanged.removeListener(onStorage));
+  refreshIdentity();
+  return { adapter, ctx, identity, refreshIdentity };
+}
+
+/** Sends to the background without ever throwing: a dead or updating extension must not break the page. */
+async function request<M extends ContentToBackground>(message: M): Promise<ResponseOf<M> | null> {
+  try {
+    return ((await send(message)) as ResponseOf<M> | undefined) ?? null;
+  } catch {
+    // "Extension context invalidated" or no listener yet: expected (STYLE §4); the
+    // background's outbox is the durable part, nothing here can be retried usefully.
+    return null;
+  }
+}
+
+const logged = new Set<string>();
+/** A broken selector is logged once per page, not once per compose (STYLE §3). */
+function logOnce(adapter: Webmail, error: unknown): void {
+  const key = error instanceof SelectorError ? `${adapter}:${error.selector}` : `${adapter}:${String(error)}`;
+  if (logged.has(key)) return;
+  logged.add(key);
+  console.warn(`[openping] ${adapter}: tracking unavailable in this compose —`, error);
+}
+
+function sameAddress(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
+}
+
+function trackCompose(compose: ComposeHandle, env: PageEnv): void {
+  const { adapter, ctx, identity } = env;
+  const closed = new AbortController();
+  /** Aborts when this compose leaves the page or the content script is invalidated. */
+  const alive = AbortSignal.any([ctx.signal, closed.signal]);
+  const site = SITE_NAMES[adapter.name];
+  const state = signal<ToggleState>({ on: identity.peek()?.trackByDefault ?? true, status: 'pending' });
+  let userChose = false;
+  let broken = false;
+  let img: HTMLImageElement | null = null;
+  let tracker: string | null = null;
+
+  const breakCompose = (error: unknown) => {
+    logOnce(adapter.name, error);
+    broken = true;
+    if (img && tracker) {
+      const [gone, goneTracker] = [img, tracker];
+      try {
+        adapter.removePixel(compose, gone);
+      } catch {
+        gone.remove();
+      }
+      void request({ type: 'disarmed', tracker: goneTracker });
+    }
+    img = null;
+    tracker = null;
+    state.value = { on: false, status: 'broken' };
+  };
+  /** Runs a step that touches the site's DOM; a SelectorError breaks only this compose. */
+  const guarded = <T>(step: () => T): T | undefined => {
+    if (broken) return undefined;
+    try {
+      return step();
+    } catch (error) {
+      breakCompose(error);
+      return undefined;
+    }
+  };
+
+  /** Makes the body match the switch: one pixel at the end when on and an account exists, none otherwise. */
+  const reconcile = () => {
+    const base = identity.peek()?.pixelBase ?? null;
+    const want = !broken && state.peek().on && base !== null;
+    if (want && !img) {
+      guarded(() => {
+        const body = compose.body();
+        // A draft reopened from Drafts (or after Undo send) already holds its pixel: keep its tracker.
+        const existing = ownPixels(body, base!).filter((p) => isAtEnd(body, p)).pop();
+        const id = existing ? trackerFromSrc(existing.getAttribute('src')!, base!)! : randomId();
+        const pixel = existing ?? createPixel(body.ownerDocument, base!, id);
+        adapter.insertPixel(compose, pixel);
+        [img, tracker] = [pixel, id];
+        void request({ type: 'armed', tracker: id });
+      });
+    } else if (!want && img && tracker) {
+      const [gone, goneTracker] = [img, tracker];
+      img = null;
+      tracker = null;
+      guarded(() => adapter.removePixel(compose, gone));
+      void request({ type: 'disarmed', tracker: goneTracker });
+    }
+  };
+
+  const onToggle = () => {
+    userChose = true;
+    state.value = { ...state.peek(), on: !state.peek().on };
+    reconcile();
+  };
+
+  const onSend = (event: SendEvent) => {
+    const base = identity.peek()?.pixelBase ?? null;
+    if (broken || !base) return;
+    guarded(() => {
+      const body = compose.body();
+      // Quoted earlier messages may carry this account's older pixels; sent on,
+      // they would count the new recipient's reading as opens of the old mail.
+      for (const old of ownPixels(body, base)) if (old !== img) adapter.removePixel(compose, old);
+      if (!img || !tracker) return;
+      const recipients = compose.recipients();
+      const me = compose.sender();
+      if (me && recipients.length > 0 && recipients.every((r) => sameAddress(r.address, me))) {
+        // A note to self: the only reader is the sender, whose views never count.
+        adapter.removePixel(compose, img);
+        void request({ type: 'disarmed', tracker });
+        img = null;
+        tracker = null;
+        return;
+      }
+      if (!isAtEnd(body, img)) adapter.insertPixel(compose, img);
+      void request({
+        type: 'sent',
+        email: {
+          tracker,
+          webmail: adapter.name,
+          subject: compose.subject(),
+          recipients,
+          sentAt: event.sendAt,
+          threadUrl: compose.threadUrl(),
+        },
+      });
+    });
+  };
+
+  try {
+    adapter.watchClose(compose, () => closed.abort(), alive);
+  } catch (error) {
+    logOnce(adapter.name, error);
+  }
+  let anchor: HTMLElement | null = null;
+  try {
+    anchor = compose.toggleAnchor();
+  } catch (error) {
+    breakCompose(error);
+  }
+  // Without its usual place the switch still shows, at the compose's end, why this compose is untracked.
+  void mountToggle(anchor ?? compose.root, anchor ? 'after' : 'last', state, site, onToggle, alive);
+  guarded(() => adapter.watchSend(compose, onSend, alive));
+  guarded(() => keepPixelAtEnd(compose, adapter, () => img, alive));
+
+  const stopEffect = effect(() => {
+    const known = identity.value;
+    if (broken) return;
+    const current = state.peek();
+    const on = userChose || !known ? current.on : known.trackByDefault;
+    state.value = { on, status: known?.pixelBase ? 'ready' : 'pending' };
+    reconcile();
+  });
+  alive.addEventListener('abort', stopEffect, { once: true });
+  env.refreshIdentity();
+}
+
+/**
+ * The user may type after the pixel, paste below it or delete it: put it back
+ * at the end so the site's draft model always holds it before Send (gmail.js #802).
+ */
+function keepPixelAtEnd(
+  compose: ComposeHandle,
+  adapter: WebmailAdapter,
+  current: () => HTMLImageElement | null,
+  signal: AbortSignal,
+): void {
+  const body = compose.body();
+  const observer = new MutationObserver(() => {
+    const img = current();
+    if (img && !isAtEnd(body, img)) adapter.insertPixel(compose, img);
+  });
+  observer.observe(body, { childList: true, subtree: true, characterData: true });
+  signal.addEventListener('abort', () => observer.disconnect(), { once: true });
+}
+
+async function mountToggle(
+  anchor: HTMLElement,
+  append: 'after' | 'last',
+  state: Signal<ToggleState>,
+  site: string,
+  onToggle: () => void,
+  signal: AbortSignal,
+): Promise<void> {
+  // createShadowRootUi registers its cleanup with ctx.onInvalidated and never
+  // unregisters it; given the page-wide ctx, every compose ever opened would stay
+  // referenced until reload. A per-compose context lets that cleanup die with the
+  // compose (its signal also aborts with the page's ctx). It reads only these two
+  // members (wxt 0.21 utils/content-script-ui/shadow-root.mjs); with no
+  // cssInjectionMode it loads no CSS file.
+  const composeCtx = {
+    options: undefined,
+    onInvalidated(cb: () => void) {
+      signal.addEventListener('abort', cb, { once: true });
+      return () => signal.removeEventListener('abort', cb);
+    },
+  } as unknown as ContentScriptContext;
+  const ui = await createShadowRootUi(composeCtx, {
+    name: 'openping-toggle',
+    position: 'inline',
+    anchor,
+    append,
+    css: toggleCss,
+    // Playwright and assistive tech reach into open roots; the page's scripts never look.
+    mode: 'open',
+    // Gmail's keyboard shortcuts must not fire while the switch has focus.
+    isolateEvents: true,
+    onMount: (container) => {
+      render(h(TrackToggle, { state, site, onToggle }), container);
+      return container;
+    },
+    onRemove: (container) => {
+      if (container) render(null, container);
+    },
+  });
+  if (signal.aborted) return;
+  ui.mount();
+}
+
+function watchSelfViews(root: ParentNode, env: PageEnv): void {
+  const reported = new WeakSet<HTMLImageElement>();
+  let backlog: HTMLImageElement[] = [];
+  const report = (images: HTMLImageElement[]) => {
+    const base = env.identity.peek()?.pixelBase;
+    if (!base) {
+      backlog.push(...images);
+      return;
+    }
+    const trackers = new Set<string>();
+    for (const img of images) {
+      if (reported.has(img)) continue;
+      const tracker = trackerFromSrc(img.getAttribute('src') ?? '', base);
+      if (!tracker) continue;
+      reported.add(img);
+      trackers.add(tracker);
+    }
+    if (trackers.size > 0) void request({ type: 'selfView', trackers: [...trackers], at: Date.now() });
+  };
+  env.adapter.watchMessageViews(root, report, env.ctx.signal);
+  // Views shown before the background answered are reported once it has.
+  const stop = effect(() => {
+    if (!env.identity.value?.pixelBase || backlog.length === 0) return;
+    const waiting = backlog.filter((img) => img.isConnected);
+    backlog = [];
+    report(waiting);
+  });
+  env.ctx.onInvalidated(stop);
+}
