@@ -1,8 +1,274 @@
+/**
+ * The background service worker's wiring: message handlers, alarms,
+ * notification clicks. Listeners are registered synchronously on every
+ * worker start (MV3 delivers the waking event only to listeners added in the
+ * first turn); all state is in IndexedDB and browser.storage.
+ */
 import { browser } from 'wxt/browser';
+import { ApiError, checkHealth, deleteAccount, normalizeServer } from './api';
+import { clearAll, db, newEmailRecord } from './db';
+import { installSelfBlockRules } from './dnr';
+import { ID_PATTERN } from './ids';
+import { on, type Handlers } from './messages';
+import { deliverPending, markSeen, openThread, trackerOfNotification, updateBadge } from './notify';
+import { OUTBOX_ALARM, clearOutbox, enqueue, flushOutbox } from './outbox';
+import {
+  initialStatus,
+  loadIdentity,
+  loadSettings,
+  saveIdentity,
+  saveSettings,
+  saveStatus,
+} from './settings';
+import {
+  SYNC_ALARM,
+  ensureAccount,
+  ensureSyncAlarm,
+  forgetEmail,
+  markActive,
+  resetFeed,
+  startLivePolling,
+  syncOnce,
+  tick,
+} from './sync';
 
-/** Wires the background's listeners; filled in by the sync issue. */
+/** Send the queued calls now, without making the caller wait on the network. */
+function kickOutbox(): void {
+  void flushOutbox().catch((error) => console.warn('[openping] outbox flush failed', error));
+}
+
+function validTracker(tracker: unknown): tracker is string {
+  return typeof tracker === 'string' && ID_PATTERN.test(tracker);
+}
+
+function fromOwnPage(sender: { url?: string; tab?: { url?: string } }): boolean {
+  const own = browser.runtime.getURL('/');
+  return (sender.url ?? '').startsWith(own) && !(sender.tab?.url ?? own).startsWith('http');
+}
+
+function errorText(error: unknown): string {
+  return error instanceof ApiError ? error.message : error instanceof Error ? error.message : String(error);
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const notFromPage = { ok: false, error: 'Only the extension’s own pages may ask for this.' };
+
+export const handlers: Handlers = {
+  // ------------------------------------------------------------ content scripts
+  async identity() {
+    const settings = await loadSettings();
+    // First compose right after install: give the account creation a moment, never long.
+    const identity = (await loadIdentity()) ?? (await withTimeout(ensureAccount(), 3_000, null));
+    return { pixelBase: identity?.pixelBase ?? null, trackByDefault: settings.trackByDefault };
+  },
+
+  async armed({ tracker }) {
+    if (!validTracker(tracker)) return { queued: false };
+    const database = await db();
+    const tx = database.transaction('emails', 'readwrite');
+    if (!(await tx.store.get(tracker))) await tx.store.put(newEmailRecord(tracker, { tracking: 'armed' }));
+    await tx.done;
+    await enqueue({ op: 'put', tracker, state: 'armed' });
+    kickOutbox();
+    return { queued: true };
+  },
+
+  async disarmed({ tracker }) {
+    if (!validTracker(tracker)) return { queued: false };
+    const database = await db();
+    const tx = database.transaction('emails', 'readwrite');
+    const existing = await tx.store.get(tracker);
+    if (existing?.tracking === 'armed') await tx.store.delete(tracker);
+    await tx.done;
+    await enqueue({ op: 'delete', tracker });
+    kickOutbox();
+    return { queued: true };
+  },
+
+  async sent({ email }) {
+    if (!email || !validTracker(email.tracker)) return { queued: false };
+    const sentAt = Number.isFinite(email.sentAt) ? email.sentAt : Date.now();
+    const database = await db();
+    const tx = database.transaction('emails', 'readwrite');
+    const existing = await tx.store.get(email.tracker);
+    // Hits may already be here (another browser, or the feed was faster than this message): keep their counts.
+    await tx.store.put({
+      ...(existing ?? newEmailRecord(email.tracker)),
+      webmail: email.webmail ?? null,
+      subject: typeof email.subject === 'string' ? email.subject : '',
+      recipients: Array.isArray(email.recipients) ? email.recipients : [],
+      sentAt,
+      sortAt: sentAt,
+      threadUrl: typeof email.threadUrl === 'string' ? email.threadUrl : null,
+      tracking: 'sent',
+    });
+    await tx.done;
+    await enqueue({ op: 'put', tracker: email.tracker, state: 'sent', sentAt });
+    await markActive();
+    kickOutbox();
+    void startLivePolling();
+    return { queued: true };
+  },
+
+  async selfView({ trackers, at }) {
+    const valid = (Array.isArray(trackers) ? trackers : []).filter(validTracker).slice(0, 200);
+    if (valid.length === 0) return { queued: false };
+    const when = Number.isFinite(at) ? at : Date.now();
+    for (const tracker of valid) await enqueue({ op: 'selfView', tracker, at: when });
+    kickOutbox();
+    return { queued: true };
+  },
+
+  // ------------------------------------------------------------ popup and options
+  async syncNow(_message, sender) {
+    if (!fromOwnPage(sender)) return notFromPage;
+    await markActive();
+    const identity = await ensureAccount();
+    if (!identity) return { ok: false, error: 'No account on the tracking server yet — it cannot be reached.' };
+    await flushOutbox().catch(() => {});
+    const res = await syncOnce();
+    if (res.ok) void startLivePolling();
+    return { ok: res.ok, error: res.error };
+  },
+
+  async stopTracking({ tracker }, sender) {
+    if (!fromOwnPage(sender) || !validTracker(tracker)) return { ok: false };
+    const database = await db();
+    const tx = database.transaction('emails', 'readwrite');
+    const email = await tx.store.get(tracker);
+    if (email) await tx.store.put({ ...email, tracking: 'stopped', unseenOpens: 0 });
+    await tx.done;
+    // The server forgets the tracker, so later fetches record nothing; the history stays here.
+    await enqueue({ op: 'delete', tracker });
+    kickOutbox();
+    await updateBadge();
+    return { ok: true };
+  },
+
+  async deleteEmail({ tracker }, sender) {
+    if (!fromOwnPage(sender) || !validTracker(tracker)) return { ok: false };
+    await forgetEmail(tracker);
+    await enqueue({ op: 'delete', tracker });
+    kickOutbox();
+    await updateBadge();
+    return { ok: true };
+  },
+
+  async openThread({ tracker }, sender) {
+    if (!fromOwnPage(sender) || !validTracker(tracker)) return { ok: false };
+    return { ok: await openThread(tracker) };
+  },
+
+  async markSeen(_message, sender) {
+    if (!fromOwnPage(sender)) return { ok: false };
+    await markSeen();
+    await markActive();
+    return { ok: true };
+  },
+
+  async testConnection({ server }, sender) {
+    if (!fromOwnPage(sender)) return notFromPage;
+    try {
+      await checkHealth(server);
+      return { ok: true, error: null };
+    } catch (error) {
+      return { ok: false, error: errorText(error) };
+    }
+  },
+
+  async changeServer({ server }, sender) {
+    if (!fromOwnPage(sender)) return notFromPage;
+    let normalized: string;
+    try {
+      normalized = normalizeServer(server);
+      await checkHealth(normalized);
+    } catch (error) {
+      return { ok: false, error: errorText(error) };
+    }
+    const previous = await loadIdentity();
+    await saveSettings({ server: normalized });
+    if (previous && normalizeServer(previous.server) === normalized) return { ok: true, error: null };
+    // Pixels already sent keep pointing at the old server; new ones use the new account.
+    await saveIdentity(null);
+    await clearOutbox();
+    await resetFeed();
+    await installSelfBlockRules(null);
+    await saveStatus(initialStatus);
+    const identity = await ensureAccount();
+    return identity
+      ? { ok: true, error: null }
+      : { ok: false, error: 'Saved, but no account could be created there yet; OpenPing keeps trying.' };
+  },
+
+  async deleteEverything(_message, sender) {
+    if (!fromOwnPage(sender)) return notFromPage;
+    const identity = await loadIdentity();
+    if (identity) {
+      try {
+        await deleteAccount(identity);
+      } catch (error) {
+        // Already gone on the server is what we want; anything else: keep local data so the user can retry.
+        if (!(error instanceof ApiError && (error.status === 401 || error.status === 404))) {
+          return { ok: false, error: `Nothing was deleted: ${errorText(error)}` };
+        }
+      }
+    }
+    await clearAll();
+    await clearOutbox();
+    await saveIdentity(null);
+    await saveStatus(initialStatus);
+    await installSelfBlockRules(null);
+    await browser.storage.local.remove('activeUntil');
+    const shown = await browser.notifications.getAll();
+    for (const id of Object.keys(shown)) if (trackerOfNotification(id)) await browser.notifications.clear(id);
+    await updateBadge();
+    return { ok: true, error: null };
+  },
+};
+
+/** Crash recovery and re-install on every worker start: rules, badge, notifications decided but not shown. */
+async function onWorkerStart(): Promise<void> {
+  await ensureSyncAlarm();
+  const identity = await loadIdentity();
+  await installSelfBlockRules(identity?.pixelBase ?? null);
+  await deliverPending();
+  await updateBadge();
+  kickOutbox();
+}
+
 export function startBackground(): void {
-  browser.runtime.onInstalled.addListener(() => {
-    console.info('[openping] installed');
+  on(handlers);
+
+  browser.alarms.onAlarm.addListener((alarm) => {
+    if (alarm.name === SYNC_ALARM) void tick().catch((e) => console.warn('[openping] sync tick failed', e));
+    if (alarm.name === OUTBOX_ALARM) kickOutbox();
   });
+
+  browser.notifications.onClicked.addListener((id) => {
+    const tracker = trackerOfNotification(id);
+    if (!tracker) return;
+    void (async () => {
+      await openThread(tracker);
+      await browser.notifications.clear(id);
+      await markSeen(tracker);
+    })().catch((e) => console.warn('[openping] could not open the thread', e));
+  });
+
+  browser.runtime.onInstalled.addListener(() => {
+    void markActive().then(tick).catch((e) => console.warn('[openping] first start failed', e));
+  });
+  browser.runtime.onStartup.addListener(() => {
+    void tick().catch((e) => console.warn('[openping] startup sync failed', e));
+  });
+
+  void onWorkerStart().catch((e) => console.warn('[openping] worker start failed', e));
 }

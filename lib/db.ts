@@ -24,6 +24,10 @@ export interface EmailRecord {
   unseenOpens: number;
   /** Epoch ms of the last notification for this email (re-open throttle). */
   notifiedAt: number | null;
+  /** Since v2: the popup's sort key, newest first — sentAt, or the first hit's time for a tracker only seen in the feed. */
+  sortAt: number;
+  /** Since v2: "Berlin, DE" of the last open, for the popup row; null when unknown. */
+  lastOpenPlace: string | null;
 }
 
 export interface HitRecord {
@@ -53,20 +57,20 @@ export interface OutboxEntry {
 }
 
 export interface OpenPingDB extends DBSchema {
-  emails: { key: string; value: EmailRecord; indexes: { bySentAt: number } };
+  emails: { key: string; value: EmailRecord; indexes: { bySentAt: number; bySortAt: number } };
   hits: { key: string; value: HitRecord; indexes: { byTracker: string } };
   outbox: { key: number; value: OutboxEntry; indexes: { byNextAt: number } };
   meta: { key: string; value: unknown };
 }
 
 export const DB_NAME = 'openping';
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 
 let connection: Promise<IDBPDatabase<OpenPingDB>> | null = null;
 
 export function db(): Promise<IDBPDatabase<OpenPingDB>> {
   connection ??= openDB<OpenPingDB>(DB_NAME, DB_VERSION, {
-    upgrade(database, oldVersion) {
+    upgrade(database, oldVersion, _newVersion, transaction) {
       if (oldVersion < 1) {
         const emails = database.createObjectStore('emails', { keyPath: 'tracker' });
         emails.createIndex('bySentAt', 'sentAt');
@@ -76,6 +80,24 @@ export function db(): Promise<IDBPDatabase<OpenPingDB>> {
         outbox.createIndex('byNextAt', 'nextAt');
         database.createObjectStore('meta');
       }
+      if (oldVersion < 2) {
+        const emails = transaction.objectStore('emails');
+        emails.createIndex('bySortAt', 'sortAt');
+        // Records written by v1 lack the v2 fields; fill them so every record is in the index.
+        void emails.openCursor().then(async function fill(cursor): Promise<void> {
+          if (!cursor) return;
+          const v = cursor.value as Partial<EmailRecord> & EmailRecord;
+          if (typeof v.sortAt !== 'number' || v.lastOpenPlace === undefined) {
+            await cursor.update({ ...v, sortAt: v.sortAt ?? v.sentAt ?? 0, lastOpenPlace: v.lastOpenPlace ?? null });
+          }
+          return fill(await cursor.continue());
+        });
+      }
+    },
+    // Another context (popup, options) holding an old version must not block the upgrade forever.
+    blocking() {
+      void connection?.then((d) => d.close());
+      connection = null;
     },
   });
   return connection;
@@ -85,4 +107,41 @@ export function db(): Promise<IDBPDatabase<OpenPingDB>> {
 export function closeDb(): void {
   void connection?.then((d) => d.close());
   connection = null;
+}
+
+/** Erases every local record (options page "delete everything"). */
+export async function clearAll(): Promise<void> {
+  const d = await db();
+  const tx = d.transaction(['emails', 'hits', 'outbox', 'meta'], 'readwrite');
+  await Promise.all([
+    tx.objectStore('emails').clear(),
+    tx.objectStore('hits').clear(),
+    tx.objectStore('outbox').clear(),
+    tx.objectStore('meta').clear(),
+    tx.done,
+  ]);
+}
+
+/** A fresh record for a tracker, before any hit. */
+export function newEmailRecord(tracker: string, fields: Partial<EmailRecord> = {}): EmailRecord {
+  const record: EmailRecord = {
+    tracker,
+    webmail: null,
+    subject: null,
+    recipients: [],
+    sentAt: null,
+    threadUrl: null,
+    tracking: 'sent',
+    opens: 0,
+    firstOpenAt: null,
+    lastOpenAt: null,
+    machineHits: 0,
+    unseenOpens: 0,
+    notifiedAt: null,
+    sortAt: 0,
+    lastOpenPlace: null,
+    ...fields,
+  };
+  record.sortAt = fields.sortAt ?? record.sentAt ?? 0;
+  return record;
 }

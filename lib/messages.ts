@@ -71,7 +71,8 @@ export async function send<M extends ToBackground>(message: M): Promise<Response
 export type Handlers = {
   [K in ToBackground['type']]: (
     message: Extract<ToBackground, { type: K }>,
-    sender: { tab?: { id?: number; url?: string } },
+    /** `url`: the sending page or extension page (the background only obeys popup/options messages from its own pages). */
+    sender: { tab?: { id?: number; url?: string }; url?: string },
   ) => Promise<ResponseMap[K]>;
 };
 

@@ -52,3 +52,60 @@ export async function saveIdentity(identity: Identity | null): Promise<void> {
   if (identity) await browser.storage.local.set({ [IDENTITY_KEY]: identity });
   else await browser.storage.local.remove(IDENTITY_KEY);
 }
+
+/**
+ * How the background last got on with the server, for the popup's error
+ * state and the options page. Written by the outbox, the sync and the account
+ * setup; never required for correctness (the data lives in IndexedDB).
+ */
+export interface ConnectionStatus {
+  state: 'ok' | 'connecting' | 'offline' | 'unauthorized' | 'error';
+  /** Plain words for the popup when state is not ok. */
+  message: string | null;
+  /** Epoch ms of the last successful exchange with the server. */
+  lastOkAt: number | null;
+  /** Epoch ms of the next automatic retry, when one is planned. */
+  retryAt: number | null;
+  /** Failures in a row (drives the backoff). */
+  failures: number;
+}
+
+const STATUS_KEY = 'status';
+
+export const initialStatus: ConnectionStatus = {
+  state: 'connecting',
+  message: null,
+  lastOkAt: null,
+  retryAt: null,
+  failures: 0,
+};
+
+export async function loadStatus(): Promise<ConnectionStatus> {
+  const stored = (await browser.storage.local.get(STATUS_KEY))[STATUS_KEY] as ConnectionStatus | undefined;
+  return stored ?? initialStatus;
+}
+
+export async function saveStatus(status: ConnectionStatus): Promise<void> {
+  await browser.storage.local.set({ [STATUS_KEY]: status });
+}
+
+export const STORAGE_KEYS = { settings: SETTINGS_KEY, identity: IDENTITY_KEY, status: STATUS_KEY } as const;
+
+/** Notes a successful exchange with the server. */
+export async function recordOk(): Promise<void> {
+  const prev = await loadStatus();
+  if (prev.state === 'ok' && prev.failures === 0 && prev.lastOkAt !== null && Date.now() - prev.lastOkAt < 5_000) return;
+  await saveStatus({ state: 'ok', message: null, lastOkAt: Date.now(), retryAt: null, failures: 0 });
+}
+
+/** Notes a failed exchange; returns the number of failures in a row (for the caller's backoff). */
+export async function recordFailure(
+  state: Exclude<ConnectionStatus['state'], 'ok' | 'connecting'>,
+  message: string,
+  retryAt: number | null,
+): Promise<number> {
+  const prev = await loadStatus();
+  const failures = prev.failures + 1;
+  await saveStatus({ state, message, lastOkAt: prev.lastOkAt, retryAt, failures });
+  return failures;
+}

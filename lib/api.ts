@@ -1,0 +1,181 @@
+/**
+ * The tracking server's HTTP API (SPEC §3) as seen from the extension's
+ * service worker. Only HTTP lives here: no storage, no retries — callers
+ * (outbox, sync) decide what a failure means.
+ */
+import type { HitRecord } from './db';
+
+/** Why a call failed, in the terms the background acts on. */
+export type ApiFailure =
+  /** No answer: server down, DNS, offline, CORS/host permission missing, timeout. */
+  | 'network'
+  /** 401: the token is missing or the server no longer knows the account. */
+  | 'unauthorized'
+  /** 5xx or 429: worth retrying later. */
+  | 'server'
+  /** Any other 4xx: the request itself is wrong; retrying will not help. */
+  | 'rejected';
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly failure: ApiFailure,
+    readonly status: number | null,
+    message: string,
+    /** The server's `error` code when it sent one. */
+    readonly code: string | null = null,
+  ) {
+    super(message);
+  }
+
+  /** Whether the same call may succeed later without anything changing on our side. */
+  get retryable(): boolean {
+    return this.failure === 'network' || this.failure === 'server' || this.failure === 'unauthorized';
+  }
+}
+
+export interface Credentials {
+  server: string;
+  token: string;
+}
+
+export interface NewAccount {
+  account: string;
+  token: string;
+  pixelBase: string;
+}
+
+export interface EventsPage {
+  events: HitRecord[];
+  cursor: string | null;
+}
+
+export interface TrackerState {
+  tracker: string;
+  state: 'armed' | 'sent';
+  sentAt: number | null;
+}
+
+/** A server URL as the API wants it: scheme + host + path, no trailing slash. */
+export function normalizeServer(server: string): string {
+  const url = new URL(server.trim());
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ApiError('rejected', null, `The server URL must start with http:// or https:// (got ${url.protocol}).`);
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
+interface RequestOptions {
+  method?: string;
+  token?: string;
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Client-side limit; long polls pass their own. */
+  timeoutMs?: number;
+}
+
+async function request<T>(server: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? 15_000);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  let res: Response;
+  try {
+    res = await fetch(`${normalizeServer(server)}${path}`, {
+      method: options.method ?? 'GET',
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal,
+      // The token is the credential; cookies of the server's origin are not wanted.
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    throw new ApiError('network', null, `Cannot reach the tracking server at ${server}: ${(error as Error).message}`);
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text().catch(() => '');
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  if (!res.ok) {
+    const body = (json ?? {}) as { error?: unknown; message?: unknown };
+    const code = typeof body.error === 'string' ? body.error : null;
+    const message =
+      typeof body.message === 'string' ? body.message : `The tracking server answered ${res.status} ${res.statusText}`.trim();
+    const failure: ApiFailure =
+      res.status === 401 ? 'unauthorized' : res.status >= 500 || res.status === 429 ? 'server' : 'rejected';
+    throw new ApiError(failure, res.status, message, code);
+  }
+  if (json === null) throw new ApiError('server', res.status, 'The tracking server sent a reply that is not JSON.');
+  return json as T;
+}
+
+export async function createAccount(server: string): Promise<NewAccount> {
+  const body = await request<Partial<NewAccount>>(server, '/v1/accounts', { method: 'POST', body: {} });
+  if (typeof body.account !== 'string' || typeof body.token !== 'string' || typeof body.pixelBase !== 'string') {
+    throw new ApiError('server', 201, 'The tracking server created an account but its reply lacks account, token or pixelBase.');
+  }
+  return { account: body.account, token: body.token, pixelBase: body.pixelBase };
+}
+
+export function deleteAccount(creds: Credentials): Promise<void> {
+  return request(creds.server, '/v1/accounts/me', { method: 'DELETE', token: creds.token });
+}
+
+export function putTracker(
+  creds: Credentials,
+  tracker: string,
+  state: 'armed' | 'sent',
+  sentAt?: number,
+): Promise<TrackerState> {
+  return request(creds.server, `/v1/trackers/${encodeURIComponent(tracker)}`, {
+    method: 'PUT',
+    token: creds.token,
+    body: sentAt === undefined ? { state } : { state, sentAt },
+  });
+}
+
+export function deleteTracker(creds: Credentials, tracker: string): Promise<void> {
+  return request(creds.server, `/v1/trackers/${encodeURIComponent(tracker)}`, { method: 'DELETE', token: creds.token });
+}
+
+export function postSelfView(creds: Credentials, tracker: string, at: number): Promise<void> {
+  return request(creds.server, `/v1/trackers/${encodeURIComponent(tracker)}/self-views`, {
+    method: 'POST',
+    token: creds.token,
+    body: { at },
+  });
+}
+
+/** One page of the account's hits after `cursor`; with `wait` > 0 the server holds the call until a hit arrives. */
+export async function getEvents(
+  creds: Credentials,
+  cursor: string | null,
+  wait = 0,
+  signal?: AbortSignal,
+): Promise<EventsPage> {
+  const params = new URLSearchParams();
+  if (cursor !== null) params.set('after', cursor);
+  params.set('wait', String(wait));
+  const page = await request<Partial<EventsPage>>(creds.server, `/v1/events?${params}`, {
+    token: creds.token,
+    signal,
+    timeoutMs: (wait + 15) * 1000,
+  });
+  if (!Array.isArray(page.events)) throw new ApiError('server', 200, 'The tracking server sent an events page without events.');
+  const next = page.cursor as unknown;
+  // SPEC §3 does not fix the cursor's JSON type; keep it opaque as a string either way.
+  return { events: page.events, cursor: typeof next === 'string' || typeof next === 'number' ? String(next) : cursor };
+}
+
+/** GET /healthz: whether a server answers there at all (options page "Test connection"). */
+export async function checkHealth(server: string): Promise<void> {
+  const body = await request<{ ok?: unknown }>(server, '/healthz', { timeoutMs: 8_000 });
+  if (body.ok !== true) throw new ApiError('server', 200, 'The server answered, but not like an OpenPing tracking server.');
+}

@@ -1,0 +1,177 @@
+/**
+ * Desktop notifications and the toolbar badge. The rules are pure functions
+ * (tested without a browser); delivery reads the pending notifications the
+ * sync wrote in the same IndexedDB transaction as the hits, so a worker
+ * killed between the two shows each notification once, late at worst.
+ */
+import { browser } from 'wxt/browser';
+import { db, type EmailRecord, type HitRecord } from './db';
+import type { Settings } from './settings';
+import { emailTitle, ordinal, originLabel, recipientLabel } from './state/format';
+
+export const NOTIFY_PREFIX = 'openping:';
+/** nylas-mail #2831: people turn trackers off over re-open spam (RESEARCH §6) — one re-open notice per email per hour. */
+export const REOPEN_THROTTLE_MS = 60 * 60_000;
+/** Opens older than this when they reach us (a browser offline for days) update counts silently. */
+export const STALE_OPEN_MS = 24 * 60 * 60_000;
+const PENDING_PREFIX = 'notify:';
+
+/** A 48 px blue dot; chrome.notifications requires an icon and accepts data URLs. */
+const ICON_URL = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAADAAAAAwCAYAAABXAvmHAAAAo0lEQVR42u3ayw2AMAwD0C7DZIzfIWACpJbE+bi2xBm/E23CGApRrns+K0/L0uUw1uJpEO/ioRB0eRgiqjgEklXeBZFd3oxoDahS/heiWvltRGtA1fLLiNYAr5d8BY5AFfeGQAC7cQdElocgjgVYI4AAAgig70ANQPujxPGHuRLHad3IdC/WVIJksKXZqCbUJDsCrZjolnwUa1aaRTfNrwaKMS9qKdlyx337ogAAAABJRU5ErkJggg==';
+
+export interface PendingNotification {
+  /** `openping:<tracker>`: one notification per email; a newer one replaces the older. */
+  id: string;
+  tracker: string;
+  title: string;
+  message: string;
+  createdAt: number;
+}
+
+export function notificationId(tracker: string): string {
+  return `${NOTIFY_PREFIX}${tracker}`;
+}
+
+export function trackerOfNotification(id: string): string | null {
+  return id.startsWith(NOTIFY_PREFIX) ? id.slice(NOTIFY_PREFIX.length) || null : null;
+}
+
+function minutesOf(hhmm: string | null): number | null {
+  const m = hhmm ? /^(\d{1,2}):(\d{2})$/.exec(hhmm) : null;
+  if (!m) return null;
+  const h = Number(m[1]);
+  const min = Number(m[2]);
+  return h < 24 && min < 60 ? h * 60 + min : null;
+}
+
+/** Quiet hours in local time; "22:00"–"07:00" wraps past midnight. */
+export function inQuietHours(settings: Pick<Settings, 'quietFrom' | 'quietTo'>, date: Date): boolean {
+  const from = minutesOf(settings.quietFrom);
+  const to = minutesOf(settings.quietTo);
+  if (from === null || to === null || from === to) return false;
+  const now = date.getHours() * 60 + date.getMinutes();
+  return from < to ? now >= from && now < to : now >= from || now < to;
+}
+
+export interface NotifyInput {
+  /** The email as it was before this batch of hits. */
+  before: Pick<EmailRecord, 'opens' | 'notifiedAt' | 'tracking'>;
+  /** The email with this batch applied (counts recomputed). */
+  after: EmailRecord;
+  /** Hits of this batch that became `open` (new, or re-labelled to open). */
+  newOpens: readonly HitRecord[];
+  settings: Pick<Settings, 'notifyReopens' | 'quietFrom' | 'quietTo'>;
+  now: number;
+}
+
+/**
+ * Whether this batch earns a notification, and its text. Machine kinds never
+ * reach here (only `open` hits are passed in).
+ */
+export function decideNotification({ before, after, newOpens, settings, now }: NotifyInput): PendingNotification | null {
+  if (newOpens.length === 0 || after.opens === 0) return null;
+  if (after.tracking === 'stopped' || after.tracking === 'armed') return null;
+  const latest = newOpens.reduce((a, b) => (b.at > a.at ? b : a));
+  if (now - latest.at > STALE_OPEN_MS) return null;
+  if (inQuietHours(settings, new Date(now))) return null;
+  const first = before.opens === 0;
+  if (!first) {
+    if (!settings.notifyReopens) return null;
+    if (before.notifiedAt !== null && now - before.notifiedAt < REOPEN_THROTTLE_MS) return null;
+  }
+  const subject = emailTitle(after);
+  const details = [recipientLabel(after.recipients, 3) && `To ${recipientLabel(after.recipients, 3)}`, originLabel(latest)]
+    .filter(Boolean)
+    .join(' · ');
+  return {
+    id: notificationId(after.tracker),
+    tracker: after.tracker,
+    title: first ? `Opened: ${subject}` : `Opened again — ${ordinal(after.opens)} time`,
+    message: details ? `${subject}\n${details}` : subject,
+    createdAt: now,
+  };
+}
+
+export function pendingKey(tracker: string): string {
+  return `${PENDING_PREFIX}${tracker}`;
+}
+
+/** Shows every notification the sync decided on and has not shown yet. */
+export async function deliverPending(): Promise<number> {
+  const database = await db();
+  const range = IDBKeyRange.bound(PENDING_PREFIX, `${PENDING_PREFIX}\uffff`);
+  const keys = await database.getAllKeys('meta', range);
+  let shown = 0;
+  for (const key of keys) {
+    const pending = (await database.get('meta', key)) as PendingNotification | undefined;
+    if (!pending) continue;
+    try {
+      await browser.notifications.create(pending.id, {
+        type: 'basic',
+        iconUrl: ICON_URL,
+        title: pending.title,
+        message: pending.message,
+        priority: 1,
+      });
+      shown++;
+    } catch (error) {
+      console.warn('[openping] notification failed:', error);
+    }
+    // Remove only what was shown: a newer one written meanwhile for the same email stays.
+    const tx = database.transaction('meta', 'readwrite');
+    const current = (await tx.store.get(key)) as PendingNotification | undefined;
+    if (current && current.createdAt === pending.createdAt) await tx.store.delete(key);
+    await tx.done;
+  }
+  return shown;
+}
+
+/** The toolbar badge: opens the user has not looked at yet. */
+export async function updateBadge(): Promise<number> {
+  const database = await db();
+  let unseen = 0;
+  let cursor = await database.transaction('emails').store.openCursor();
+  while (cursor) {
+    unseen += cursor.value.unseenOpens;
+    cursor = await cursor.continue();
+  }
+  const action = browser.action ?? (browser as unknown as { browserAction?: typeof browser.action }).browserAction;
+  if (action) {
+    await action.setBadgeText({ text: unseen > 0 ? (unseen > 99 ? '99+' : String(unseen)) : '' });
+    await action.setBadgeBackgroundColor({ color: '#2563eb' }).catch(() => {});
+  }
+  return unseen;
+}
+
+/** Marks every open as seen (the popup was opened), or those of one email. */
+export async function markSeen(tracker?: string): Promise<void> {
+  const database = await db();
+  const tx = database.transaction('emails', 'readwrite');
+  if (tracker) {
+    const email = await tx.store.get(tracker);
+    if (email && email.unseenOpens) await tx.store.put({ ...email, unseenOpens: 0 });
+  } else {
+    let cursor = await tx.store.openCursor();
+    while (cursor) {
+      if (cursor.value.unseenOpens) await cursor.update({ ...cursor.value, unseenOpens: 0 });
+      cursor = await cursor.continue();
+    }
+  }
+  await tx.done;
+  await updateBadge();
+}
+
+/** Opens the email's thread, focusing a tab that already shows it; the popup's detail view when there is no link. */
+export async function openThread(tracker: string): Promise<boolean> {
+  const email = await (await db()).get('emails', tracker);
+  const url = email?.threadUrl ?? browser.runtime.getURL(`/popup.html?tracker=${encodeURIComponent(tracker)}`);
+  const tabs = await browser.tabs.query({});
+  const open = tabs.find((t) => t.url === url && t.id !== undefined);
+  if (open?.id !== undefined) {
+    await browser.tabs.update(open.id, { active: true });
+    if (open.windowId !== undefined) await browser.windows.update(open.windowId, { focused: true }).catch(() => {});
+  } else {
+    await browser.tabs.create({ url });
+  }
+  return true;
+}

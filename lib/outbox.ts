@@ -1,0 +1,140 @@
+/**
+ * The outbox: every server call a content script asks for (register, send,
+ * disarm, self-view) is first written to IndexedDB, then sent. A worker that
+ * dies mid-way loses nothing — the entry is still there on the next start —
+ * and failures are retried with exponential backoff, driven by a
+ * browser.alarms alarm (MV3 workers cannot keep timers alive).
+ */
+import { browser } from 'wxt/browser';
+import { ApiError, deleteTracker, postSelfView, putTracker, type Credentials } from './api';
+import { db, type OutboxEntry, type OutboxOp } from './db';
+import { loadIdentity, recordFailure, recordOk } from './settings';
+
+export const OUTBOX_ALARM = 'openping:outbox';
+
+/** Retry delay after `attempts` failures: 2 s, 4 s, 8 s … capped at 15 min, ±20 % jitter so many browsers do not retry in step. */
+export function backoffDelay(attempts: number, baseMs = 2_000, capMs = 15 * 60_000, random = Math.random): number {
+  const exp = Math.min(capMs, baseMs * 2 ** Math.max(0, attempts - 1));
+  return Math.round(exp * (0.8 + 0.4 * random()));
+}
+
+export async function enqueue(item: OutboxOp, now = Date.now()): Promise<void> {
+  const entry: OutboxEntry = { item, attempts: 0, nextAt: now, createdAt: now };
+  await (await db()).add('outbox', entry);
+}
+
+export async function pendingEntries(): Promise<OutboxEntry[]> {
+  return (await db()).getAll('outbox');
+}
+
+export interface FlushResult {
+  sent: number;
+  /** Entries dropped because the server refused them for good (malformed, another account's tracker). */
+  dropped: number;
+  remaining: number;
+  /** Epoch ms of the next retry, when entries remain. */
+  nextAt: number | null;
+}
+
+async function call(creds: Credentials, item: OutboxOp): Promise<void> {
+  switch (item.op) {
+    case 'put':
+      await putTracker(creds, item.tracker, item.state, item.sentAt);
+      return;
+    case 'delete':
+      try {
+        await deleteTracker(creds, item.tracker);
+      } catch (error) {
+        // Already gone (or never registered): the goal is reached.
+        if (error instanceof ApiError && error.status === 404) return;
+        throw error;
+      }
+      return;
+    case 'selfView':
+      await postSelfView(creds, item.tracker, item.at);
+      return;
+  }
+}
+
+let running: Promise<FlushResult> | null = null;
+let wakeTimer: ReturnType<typeof setTimeout> | null = null;
+
+/**
+ * Sends what is due, oldest first, keeping each tracker's calls in order
+ * (a `sent` never overtakes its `armed`, a self-view never precedes the
+ * registration). One flush at a time per worker.
+ */
+export function flushOutbox(now: () => number = Date.now): Promise<FlushResult> {
+  running ??= flush(now).finally(() => {
+    running = null;
+  });
+  return running;
+}
+
+async function flush(now: () => number): Promise<FlushResult> {
+  const identity = await loadIdentity();
+  const entries = await pendingEntries();
+  const result: FlushResult = { sent: 0, dropped: 0, remaining: entries.length, nextAt: null };
+  if (!identity || entries.length === 0) return finish(result, entries);
+  const database = await db();
+  const blocked = new Set<string>();
+  let stopAll = false;
+  for (const entry of entries) {
+    const tracker = entry.item.tracker;
+    if (stopAll || blocked.has(tracker) || entry.nextAt > now()) {
+      blocked.add(tracker);
+      continue;
+    }
+    try {
+      await call(identity, entry.item);
+      await database.delete('outbox', entry.id!);
+      result.sent++;
+      await recordOk();
+    } catch (error) {
+      const apiError =
+        error instanceof ApiError ? error : new ApiError('network', null, (error as Error)?.message ?? String(error));
+      if (!apiError.retryable) {
+        console.warn('[openping] outbox: the server refused', entry.item, '-', apiError.message);
+        await database.delete('outbox', entry.id!);
+        result.dropped++;
+        continue;
+      }
+      const attempts = entry.attempts + 1;
+      const nextAt = now() + backoffDelay(attempts);
+      await database.put('outbox', { ...entry, attempts, nextAt });
+      await recordFailure(apiError.failure === 'unauthorized' ? 'unauthorized' : 'offline', apiError.message, nextAt);
+      // The server is down or refuses the token: every other call would fail the same way.
+      stopAll = true;
+    }
+  }
+  return finish(result, await pendingEntries());
+}
+
+async function finish(result: FlushResult, left: OutboxEntry[]): Promise<FlushResult> {
+  result.remaining = left.length;
+  result.nextAt = left.length ? Math.min(...left.map((e) => e.nextAt)) : null;
+  await schedule(result.nextAt);
+  return result;
+}
+
+/** The alarm survives the worker; the timer only shortens the wait while the worker happens to live. */
+async function schedule(nextAt: number | null): Promise<void> {
+  if (wakeTimer) clearTimeout(wakeTimer);
+  wakeTimer = null;
+  if (nextAt === null) {
+    await browser.alarms.clear(OUTBOX_ALARM);
+    return;
+  }
+  // Chrome fires alarms no sooner than 30 s (developer.chrome.com/docs/extensions/reference/api/alarms).
+  await browser.alarms.create(OUTBOX_ALARM, { when: Math.max(nextAt, Date.now() + 30_000) });
+  const delay = nextAt - Date.now();
+  if (delay < 30_000) {
+    wakeTimer = setTimeout(() => void flushOutbox().catch(() => {}), Math.max(0, delay));
+  }
+}
+
+/** Drops every pending call (the account they belonged to is gone or replaced). */
+export async function clearOutbox(): Promise<void> {
+  await (await db()).clear('outbox');
+  await schedule(null);
+}

@@ -1,0 +1,121 @@
+/**
+ * Plain-words formatting shared by the popup and the notifications. Pure
+ * functions, no browser APIs.
+ */
+import type { EmailRecord, HitRecord } from '../db';
+import type { Recipient } from '../webmail/types';
+
+export type EmailState = 'sent' | 'delivered' | 'opened';
+
+/** Kinds that tell "the recipient's mail system has it" without a person (SPEC §1 `delivered`). */
+export const MACHINE_KINDS = new Set(['prefetch', 'scanner', 'bot']);
+
+export function emailState(email: Pick<EmailRecord, 'opens' | 'machineHits'>): EmailState {
+  if (email.opens > 0) return 'opened';
+  if (email.machineHits > 0) return 'delivered';
+  return 'sent';
+}
+
+export function ordinal(n: number): string {
+  const mod100 = n % 100;
+  if (mod100 >= 11 && mod100 <= 13) return `${n}th`;
+  const suffixes: Record<number, string> = { 1: 'st', 2: 'nd', 3: 'rd' };
+  return `${n}${suffixes[n % 10] ?? 'th'}`;
+}
+
+export function recipientLabel(recipients: readonly Recipient[], max = 2): string {
+  if (recipients.length === 0) return '';
+  const names = recipients.slice(0, max).map((r) => r.name?.trim() || r.address);
+  const more = recipients.length - names.length;
+  return more > 0 ? `${names.join(', ')} +${more}` : names.join(', ');
+}
+
+export function emailTitle(email: Pick<EmailRecord, 'subject' | 'tracker'>): string {
+  if (email.subject === null) return `Sent from another browser (${email.tracker.slice(0, 8)}…)`;
+  return email.subject.trim() || '(no subject)';
+}
+
+/** "Berlin, DE"; null when the hit has no place. */
+export function placeOf(hit: Pick<HitRecord, 'geo'>): string | null {
+  const geo = hit.geo;
+  if (!geo) return null;
+  const parts = [geo.city ?? geo.region, geo.country].filter((p): p is string => !!p);
+  return parts.length ? parts.join(', ') : null;
+}
+
+const VIA_NAMES: Record<string, string> = {
+  'gmail-proxy': "Gmail's image proxy",
+  'gmail-prefetch': "Gmail's prefetch",
+  'yahoo-proxy': "Yahoo's image proxy",
+  'apple-mpp': 'Apple Mail Privacy Protection',
+};
+
+export function viaLabel(via: string | null): string | null {
+  if (!via) return null;
+  return VIA_NAMES[via] ?? via;
+}
+
+/** The network in a few words: "Deutsche Telekom AG" or the prefix. */
+export function networkOf(hit: Pick<HitRecord, 'network'>): string | null {
+  const n = hit.network;
+  if (!n) return null;
+  return n.org ?? (n.asn !== null ? `AS${n.asn}` : n.prefix);
+}
+
+/** Where an open came from, for a row or a notification: place, else the intermediary. */
+export function originLabel(hit: Pick<HitRecord, 'geo' | 'via' | 'network'>): string {
+  const via = viaLabel(hit.via);
+  // A provider proxy's address says where the proxy is, not where the reader is.
+  if (via && hit.via?.endsWith('-proxy')) return `via ${via}`;
+  return [placeOf(hit), networkOf(hit)].filter(Boolean).join(' · ');
+}
+
+export function timeAgo(at: number, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - at) / 1000));
+  if (s < 45) return 'just now';
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min ago`;
+  const h = Math.round(m / 60);
+  if (h < 24) return `${h} h ago`;
+  const d = Math.round(h / 24);
+  if (d < 30) return `${d} d ago`;
+  return new Date(at).toLocaleDateString();
+}
+
+export function formatTime(at: number): string {
+  return new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** "Opened 3× · last 5 min ago · Berlin, DE" / "Delivered — not opened yet" / "Sent 2 h ago". */
+export function statusLine(email: EmailRecord, now = Date.now()): string {
+  const state = emailState(email);
+  if (state === 'opened') {
+    const parts = [`Opened ${email.opens}×`];
+    if (email.lastOpenAt !== null) parts.push(`last ${timeAgo(email.lastOpenAt, now)}`);
+    if (email.lastOpenPlace) parts.push(email.lastOpenPlace);
+    return parts.join(' · ');
+  }
+  if (state === 'delivered') return 'Delivered — no one is known to have opened it yet';
+  return email.sentAt !== null ? `Sent ${timeAgo(email.sentAt, now)} — not opened yet` : 'Not opened yet';
+}
+
+export const KIND_LABELS: Record<HitRecord['kind'], string> = {
+  open: 'Opened',
+  prefetch: 'Fetched by the mail system',
+  scanner: 'Security scan',
+  bot: 'Automated fetch',
+  self: 'Your own view',
+  duplicate: 'Repeat of the previous fetch',
+  presend: 'Before sending',
+};
+
+/** Why a non-open hit does not count, in words (shown under the server's own reason). */
+export const KIND_EXPLANATIONS: Record<HitRecord['kind'], string | null> = {
+  open: null,
+  prefetch: 'Machines fetch images on delivery; this says the mail arrived, not that someone read it.',
+  scanner: 'A security system checked the message; no person is involved.',
+  bot: 'A program, not a person, loaded the image.',
+  self: 'Your own view — not counted.',
+  duplicate: 'The same source fetched it again within seconds; counted once.',
+  presend: 'Loaded while the message was still a draft — not counted.',
+};
