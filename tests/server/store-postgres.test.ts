@@ -1,0 +1,196 @@
+/**
+ * The PostgreSQL store against a real PostgreSQL: the shared Store contract, then
+ * what only a shared database brings — several stores (as several server
+ * instances) migrating at once, writing the same account, waking each other.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Classification } from '../../backend/classify/types.ts';
+import { openPostgresStore } from '../../backend/store/postgres.ts';
+import type { NewHit, Store, StoreOptions } from '../../backend/store/types.ts';
+import { storeContract } from './store-contract.ts';
+import { createTestDatabase, type TestDatabase } from './pg.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase('store');
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+// The contract counts rows (retention), so each of its tests starts from empty tables.
+storeContract(
+  'postgres',
+  (options?: StoreOptions) => openPostgresStore(db.url, options),
+  async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query('TRUNCATE accounts, trackers, self_views, flood_windows, hits, rate_counters');
+    } finally {
+      await client.end();
+    }
+  },
+);
+
+const id = (bytes = 16) => randomBytes(bytes).toString('base64url');
+const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
+const OPEN: Classification = { kind: 'open', via: null, reason: 'Opened.', client: null };
+
+function newHit(account: string, tracker: string, at: number): NewHit {
+  return {
+    id: id(12),
+    account,
+    tracker,
+    signals: {
+      at,
+      method: 'GET',
+      userAgent: 'Mozilla/5.0',
+      headers: {},
+      network: { prefix: '198.51.100.0/24', family: 4, asn: null, org: null },
+    },
+    classification: OPEN,
+    geo: null,
+  };
+}
+
+describe('PostgreSQL store shared by several instances', () => {
+  const stores: Store[] = [];
+  const open = async (url = db.url) => {
+    const store = await openPostgresStore(url);
+    stores.push(store);
+    return store;
+  };
+  afterAll(async () => {
+    for (const store of stores) await store.close().catch(() => undefined);
+  });
+
+  async function setup(store: Store) {
+    const account = id();
+    await store.createAccount({ id: account, tokenHash: id(32), createdAt: T0 });
+    const trackers = [id(), id()];
+    for (const tracker of trackers) await store.putTracker({ account, tracker, state: 'sent', sentAt: T0, now: T0 });
+    return { account, trackers };
+  }
+
+  it('migrates once when several instances start at the same time on an empty database', async () => {
+    const fresh = await createTestDatabase('migrate');
+    try {
+      const started = await Promise.all(Array.from({ length: 5 }, () => openPostgresStore(fresh.url)));
+      const client = new pg.Client({ connectionString: fresh.url });
+      await client.connect();
+      const { rows } = await client.query<{ version: number }>('SELECT version FROM openping_schema ORDER BY version');
+      await client.end();
+      expect(rows.map((r) => r.version)).toEqual([1]);
+      await Promise.all(started.map((s) => s.ping()));
+      await Promise.all(started.map((s) => s.close()));
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('never lets a later writer overtake an earlier one that has not committed yet (no skipped late commit)', async () => {
+    const a = await open();
+    const b = await open();
+    const { account, trackers } = await setup(a);
+    const [slow, fast] = trackers as [string, string];
+    // An outside session holds the first tracker's row, so instance A's batch stalls
+    // inside its transaction, after it has started writing this account's feed.
+    const blocker = new pg.Client({ connectionString: db.url });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT 1 FROM trackers WHERE id = $1 FOR UPDATE', [slow]);
+    const late = newHit(account, slow, T0 + 1);
+    const early = newHit(account, fast, T0 + 2);
+    const lateWrite = a.recordHits([late]);
+    await new Promise((r) => setTimeout(r, 100));
+    const earlyWrite = b.recordHits([early]);
+    await new Promise((r) => setTimeout(r, 200));
+    // A reader on a third instance pages while A's batch is still uncommitted.
+    const reader = await open();
+    const during = await reader.events(account, null, 100);
+    await blocker.query('COMMIT');
+    await blocker.end();
+    expect(await lateWrite).toEqual(['stored']);
+    expect(await earlyWrite).toEqual(['stored']);
+    const seen = during.events.map((e) => e.id);
+    let cursor = during.cursor;
+    for (;;) {
+      const page = await reader.events(account, cursor, 100);
+      if (page.events.length === 0) break;
+      seen.push(...page.events.map((e) => e.id));
+      cursor = page.cursor;
+    }
+    expect(seen.sort()).toEqual([late.id, early.id].sort());
+  });
+
+  it('delivers every hit exactly once to a reader alternating between instances while both write', async () => {
+    const writers = [await open(), await open()];
+    const { account, trackers } = await setup(writers[0]!);
+    const written: string[] = [];
+    const write = async (store: Store, tracker: string, n: number) => {
+      for (let i = 0; i < n; i++) {
+        const batch = Array.from({ length: 1 + (i % 3) }, (_, k) => newHit(account, tracker, T0 + i * 10 + k));
+        written.push(...batch.map((h) => h.id));
+        expect(await store.recordHits(batch)).toEqual(batch.map(() => 'stored'));
+      }
+    };
+    let done = false;
+    const writing = Promise.all([write(writers[0]!, trackers[0]!, 80), write(writers[1]!, trackers[1]!, 80)]).then(() => (done = true));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let turn = 0; !done || turn % 2 === 1; turn++) {
+      const page = await writers[turn % 2]!.events(account, cursor, 5);
+      seen.push(...page.events.map((e) => e.id));
+      cursor = page.cursor;
+    }
+    await writing;
+    for (let turn = 0; ; turn++) {
+      const page = await writers[turn % 2]!.events(account, cursor, 50);
+      if (page.events.length === 0) break;
+      seen.push(...page.events.map((e) => e.id));
+      cursor = page.cursor;
+    }
+    expect(seen.length).toBe(written.length);
+    expect(new Set(seen)).toEqual(new Set(written));
+  });
+
+  it('wakes a subscriber on another instance within 100 ms of a commit, once', async () => {
+    const a = await open();
+    const b = await open();
+    const { account, trackers } = await setup(a);
+    const woken: Array<{ accounts: string[]; at: number }> = [];
+    const unsubscribe = b.subscribe((accounts) => woken.push({ accounts: [...accounts], at: performance.now() }));
+    const start = performance.now();
+    await a.recordHits([newHit(account, trackers[0]!, T0)]);
+    const committed = performance.now();
+    await new Promise((r) => setTimeout(r, 300));
+    unsubscribe();
+    expect(woken.map((w) => w.accounts)).toEqual([[account]]);
+    expect(woken[0]!.at - committed).toBeLessThan(100);
+    expect(woken[0]!.at).toBeGreaterThan(start);
+  });
+
+  it('shares flood caps and rate-limit counters between instances', async () => {
+    const a = await openPostgresStore(db.url, { floodCapPerHour: 10 });
+    const b = await openPostgresStore(db.url, { floodCapPerHour: 10 });
+    stores.push(a, b);
+    const { account, trackers } = await setup(a);
+    const burst = (store: Store) =>
+      Promise.all(Array.from({ length: 4 }, () => store.recordHits(Array.from({ length: 3 }, () => newHit(account, trackers[0]!, T0)))));
+    const outcomes = (await Promise.all([burst(a), burst(b)])).flat(2);
+    expect(outcomes.filter((o) => o === 'stored')).toHaveLength(10);
+    expect(outcomes.filter((o) => o === 'dropped')).toHaveLength(14);
+    expect((await b.getTracker(account, trackers[0]!))?.dropped).toBe(14);
+
+    const key = `accounts:${id()}`;
+    const counts = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).countRate(key, 60_000, T0)));
+    expect(counts.sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('says plainly when the database cannot be reached', async () => {
+    await expect(openPostgresStore('postgresql://openping@127.0.0.1:1/none')).rejects.toThrow(/ECONNREFUSED|connect/);
+  });
+});
