@@ -1,0 +1,302 @@
+/**
+ * The Gmail adapter (STYLE §1): finds composes and message views in
+ * mail.google.com and talks to Gmail's editor; lib/compose.ts does the rest.
+ * Selectors live in gmail-selectors.ts. One MutationObserver per page serves
+ * every watcher; no timers.
+ */
+import { isAtEnd } from '../pixel';
+import * as S from './gmail-selectors';
+import { SelectorError, type ComposeHandle, type Recipient, type SendEvent, type WebmailAdapter } from './types';
+
+type Selector = S.Selector;
+
+function first<E extends Element = HTMLElement>(root: ParentNode, selector: Selector): E | null {
+  for (const alternative of selector) {
+    const found = root.querySelector<E>(alternative);
+    if (found) return found;
+  }
+  return null;
+}
+
+function required<E extends Element = HTMLElement>(root: ParentNode, selector: Selector, what: string): E {
+  const found = first<E>(root, selector);
+  if (!found) throw new SelectorError('gmail', selector.join(' | '), what);
+  return found;
+}
+
+/** `root` itself and its descendants matching any alternative. */
+function allWithin<E extends Element>(root: Node, selector: Selector): E[] {
+  if (!(root instanceof Element || root instanceof Document || root instanceof DocumentFragment)) return [];
+  const found = new Set<E>();
+  for (const alternative of selector) {
+    if (root instanceof Element && root.matches(alternative)) found.add(root as unknown as E);
+    for (const el of root.querySelectorAll<E>(alternative)) found.add(el);
+  }
+  return [...found];
+}
+
+function closest(el: Element, selector: Selector): HTMLElement | null {
+  for (const alternative of selector) {
+    const found = el.closest<HTMLElement>(alternative);
+    if (found) return found;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------
+// One observer per observed root, shared by all watchers (Gmail mutates a lot;
+// one callback walking each batch once is cheaper than one per feature).
+
+type MutationListener = (records: MutationRecord[]) => void;
+const hubs = new WeakMap<Node, { observer: MutationObserver; listeners: Set<MutationListener> }>();
+
+function onMutations(root: Node, listener: MutationListener, signal: AbortSignal): void {
+  if (signal.aborted) return;
+  let hub = hubs.get(root);
+  if (!hub) {
+    const listeners = new Set<MutationListener>();
+    const observer = new MutationObserver((records) => {
+      for (const l of [...listeners]) l(records);
+    });
+    // `src` changes: Gmail fills in message images after "Display images" or lazily.
+    observer.observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: ['src'] });
+    hub = { observer, listeners };
+    hubs.set(root, hub);
+  }
+  const current = hub;
+  current.listeners.add(listener);
+  signal.addEventListener(
+    'abort',
+    () => {
+      current.listeners.delete(listener);
+      if (current.listeners.size === 0) {
+        current.observer.disconnect();
+        hubs.delete(root);
+      }
+    },
+    { once: true },
+  );
+}
+
+function observedRoot(root: ParentNode): Node {
+  return root instanceof Document ? root.documentElement : (root as Node);
+}
+
+// ---------------------------------------------------------------------------
+
+/** Gmail's editor saves drafts from editor events (gmail.js #802); a typed edit fires `input`, then `keyup`. */
+function notifyEditor(body: HTMLElement): void {
+  body.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertReplacementText' }));
+  // InboxSDK `#triggerDraftSave` simulates a key on the body for the same reason;
+  // a modifier key is used here so no editor can read it as a character to insert
+  // (InboxSDK notes a synthetic '.' keypress once came out as '¾').
+  body.dispatchEvent(new KeyboardEvent('keyup', { bubbles: true, key: 'Shift', code: 'ShiftLeft', keyCode: 16 } as KeyboardEventInit));
+}
+
+const EMAIL = /[^\s<>"'()]+@[^\s<>"'()]+\.[^\s<>"'()]+/;
+
+function parseAddress(text: string): Recipient | null {
+  const address = EMAIL.exec(text)?.[0];
+  if (!address) return null;
+  const name = text.replace(address, '').replace(/[<>"]/g, '').trim();
+  return { name: name || null, address };
+}
+
+function composeHandle(root: HTMLElement): ComposeHandle {
+  const doc = root.ownerDocument;
+  return {
+    root,
+    body: () => required(root, S.body, 'compose body'),
+    subject() {
+      const typed = first<HTMLInputElement>(root, S.subject)?.value.trim();
+      if (typed) return typed;
+      // Inline replies carry no visible subject; the thread's heading has it.
+      const main = first(doc, S.main);
+      return (main && root.closest('[role="main"]') && first(main, S.threadSubject)?.textContent?.trim()) || '';
+    },
+    recipients() {
+      const chips = allWithin<HTMLElement>(root, S.recipientChip);
+      const found: Recipient[] = chips.map((chip) => ({
+        name: chip.getAttribute('data-name') || null,
+        address: chip.getAttribute('data-hovercard-id')!,
+      }));
+      for (const input of allWithin<HTMLInputElement>(root, S.recipientLegacyInput)) {
+        const parsed = parseAddress(input.value);
+        if (parsed) found.push(parsed);
+      }
+      const seen = new Set<string>();
+      return found.filter((r) => EMAIL.test(r.address) && !seen.has(r.address.toLowerCase()) && seen.add(r.address.toLowerCase()));
+    },
+    sender() {
+      const from = first<HTMLInputElement>(root, S.fromInput)?.value;
+      // Gmail's title reads "Inbox (3) - me@example.com - Gmail" in every language.
+      return parseAddress(from ?? '')?.address ?? parseAddress(doc.title)?.address ?? null;
+    },
+    threadUrl() {
+      // An inline reply sits in the thread it answers, whose URL is the page's.
+      if (root.closest('[role="main"]') && !root.closest('[role="dialog"]')) return doc.location?.href ?? null;
+      const legacy = first<HTMLInputElement>(root, S.legacyThreadId)?.value;
+      if (legacy && /^[0-9a-f]{8,}$/i.test(legacy)) return `${doc.location.origin}${doc.location.pathname}#all/${legacy}`;
+      return null;
+    },
+    toggleAnchor() {
+      // After the Send group: Send and its schedule arrow share a parent (InboxSDK `getSendButtonGroup`).
+      const more = first(root, S.moreSendOptions);
+      if (more?.parentElement) return more.parentElement;
+      return required(root, S.sendButton, 'Send button');
+    },
+  };
+}
+
+/** Compose roots inside (or equal to) `node`, found through their editable body. */
+function composeRootsIn(node: Node): HTMLElement[] {
+  const roots = new Set<HTMLElement>();
+  for (const body of allWithin<HTMLElement>(node, S.body)) {
+    const root = closest(body, S.composeRoot);
+    if (root) roots.add(root);
+  }
+  return [...roots];
+}
+
+function isInCompose(el: Element): boolean {
+  return el.closest('[contenteditable="true"], [g_editable="true"]') !== null;
+}
+
+export const gmail: WebmailAdapter = {
+  name: 'gmail',
+
+  watchComposes(root, onCompose, signal) {
+    const open = new Set<HTMLElement>();
+    const consider = (node: Node) => {
+      for (const composeRoot of composeRootsIn(node)) {
+        if (open.has(composeRoot)) continue;
+        open.add(composeRoot);
+        onCompose(composeHandle(composeRoot));
+      }
+    };
+    consider(observedRoot(root));
+    onMutations(
+      observedRoot(root),
+      (records) => {
+        for (const record of records) {
+          if (record.type !== 'childList') continue;
+          for (const added of record.addedNodes) if (added.nodeType === 1) consider(added);
+        }
+        // A closed compose's root may come back (Gmail moves a compose between
+        // pop-out and full-screen); it is a new compose for us then.
+        for (const composeRoot of open) if (!composeRoot.isConnected) open.delete(composeRoot);
+      },
+      signal,
+    );
+  },
+
+  watchClose(compose, onClose, signal) {
+    let done = false;
+    onMutations(
+      observedRoot(compose.root.ownerDocument),
+      () => {
+        if (done || compose.root.isConnected) return;
+        done = true;
+        onClose();
+      },
+      signal,
+    );
+  },
+
+  watchSend(compose, onSend, signal) {
+    const { root } = compose;
+    required(root, S.sendButton, 'Send button');
+    const isSendControl = (target: EventTarget | null) =>
+      target instanceof Element && (closest(target, S.sendButton) ?? closest(target, S.sendAndArchiveButton)) !== null;
+    const now = (scheduled: boolean): SendEvent => ({ sendAt: Date.now(), scheduled });
+    const options = { capture: true, signal };
+
+    // InboxSDK get-presending-stream: capture-phase click and Enter/Space on the
+    // send buttons, and Ctrl/Cmd+Enter anywhere in the compose.
+    root.addEventListener(
+      'click',
+      (event) => {
+        if (isSendControl(event.target)) onSend(now(false));
+      },
+      options,
+    );
+    root.addEventListener(
+      'keydown',
+      (event) => {
+        const enter = event.key === 'Enter' || event.keyCode === 13;
+        const space = event.key === ' ' || event.keyCode === 32;
+        if (enter && (event.ctrlKey || event.metaKey)) onSend(now(false));
+        else if ((enter || space) && !event.repeat && isSendControl(event.target)) onSend(now(false));
+      },
+      options,
+    );
+    // "Schedule send" lives in the menu of the arrow next to Send; Gmail may
+    // render that menu outside the compose, so listen on the document only while
+    // this compose's menu is the one open. The time picked afterwards is not
+    // readable without English labels: the tracker is registered as sent now
+    // (the server accepts sentAt at most 5 minutes ahead anyway).
+    let menuOpen = false;
+    root.addEventListener(
+      'click',
+      (event) => {
+        if (event.target instanceof Element && closest(event.target, S.moreSendOptions)) menuOpen = true;
+      },
+      options,
+    );
+    const doc = root.ownerDocument;
+    const onDocument = (event: Event) => {
+      if (!menuOpen || !(event.target instanceof Element)) return;
+      if (closest(event.target, S.scheduleSend)) {
+        menuOpen = false;
+        onSend(now(true));
+      } else if (!closest(event.target, S.moreSendOptions)) {
+        menuOpen = false;
+      }
+    };
+    doc.addEventListener('click', onDocument, options);
+    doc.addEventListener(
+      'keydown',
+      (event) => {
+        if (event.key === 'Enter' || event.key === ' ') onDocument(event);
+      },
+      options,
+    );
+  },
+
+  insertPixel(compose, img) {
+    const body = compose.body();
+    if (img.parentNode === body && isAtEnd(body, img)) return;
+    body.appendChild(img);
+    notifyEditor(body);
+  },
+
+  removePixel(compose, img) {
+    const body = compose.body();
+    if (!img.isConnected) return;
+    img.remove();
+    notifyEditor(body);
+  },
+
+  watchMessageViews(root, onView, signal) {
+    const collect = (node: Node): HTMLImageElement[] =>
+      allWithin<HTMLImageElement>(node, S.messageImage).filter((img) => !isInCompose(img));
+    const initial = collect(observedRoot(root));
+    if (initial.length > 0) onView(initial);
+    onMutations(
+      observedRoot(root),
+      (records) => {
+        const images = new Set<HTMLImageElement>();
+        for (const record of records) {
+          if (record.type === 'attributes') {
+            const target = record.target as Element;
+            if (target instanceof HTMLImageElement && closest(target, S.messageBody) && !isInCompose(target)) images.add(target);
+          } else {
+            for (const added of record.addedNodes) if (added.nodeType === 1) for (const img of collect(added)) images.add(img);
+          }
+        }
+        if (images.size > 0) onView([...images]);
+      },
+      signal,
+    );
+  },
+};
