@@ -11,7 +11,8 @@
 import { browser } from 'wxt/browser';
 import { HIT_KINDS } from '../backend/classify/types';
 import { ApiError, createAccount, getEvents, normalizeServer, type EventsPage } from './api';
-import { db, newEmailRecord, type EmailRecord, type HitRecord } from './db';
+import type { IDBPTransaction } from 'idb';
+import { db, newEmailRecord, type EmailRecord, type HitRecord, type OpenPingDB } from './db';
 import { installSelfBlockRules } from './dnr';
 import { decideNotification, deliverPending, pendingKey, updateBadge, type PendingNotification } from './notify';
 import { backoffDelay, flushOutbox } from './outbox';
@@ -158,6 +159,23 @@ export interface ApplyResult {
 export async function applyPage(page: EventsPage, settings: Settings, now = Date.now()): Promise<ApplyResult> {
   const database = await db();
   const tx = database.transaction(['emails', 'hits', 'meta'], 'readwrite');
+  try {
+    return await applyInTransaction(page, settings, now, tx);
+  } catch (error) {
+    // IndexedDB commits whatever was written once no request is pending; a failure half-way must leave nothing.
+    try {
+      tx.abort();
+    } catch {
+      // Already finished or aborted.
+    }
+    await tx.done.catch(() => {});
+    throw error;
+  }
+}
+
+type ApplyTx = IDBPTransaction<OpenPingDB, ('emails' | 'hits' | 'meta')[], 'readwrite'>;
+
+async function applyInTransaction(page: EventsPage, settings: Settings, now: number, tx: ApplyTx): Promise<ApplyResult> {
   const hits = tx.objectStore('hits');
   const emails = tx.objectStore('emails');
   const meta = tx.objectStore('meta');
