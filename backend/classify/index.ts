@@ -1,12 +1,254 @@
-import type { Classification, HitSignals, TrackerContext } from './types';
-
 /**
- * Provisional classifier: presend before `sent`, everything else an open.
- * The classification issue replaces this body; callers depend only on the signature.
+ * The classifier: one pixel fetch + what is known of its tracker → kind, via,
+ * reason, client (SPEC §3). Pure and cheap: no I/O, no clock; the knowledge it
+ * applies lives in ./data (user-agents, networks, timing), each fact sourced.
+ *
+ * Order of the questions, and why:
+ * 1. presend    — nothing before the send can be the recipient.
+ * 2. duplicate  — a retry of a fetch just recorded from the same source is the
+ *                 same event, whatever it was (Yahoo retried up to 4×).
+ * 3. HEAD       — only link checkers ask for the headers without the image.
+ * 4. user-agent — a signature decides who fetched: a proxy or Apple MPP is
+ *                 believed only from its operator's network (else: forged);
+ *                 prefetchers, scanners and tools are machines outright.
+ *                 No signature: a `From` header or `isbot` makes it a bot
+ *                 (isbot only now: it calls Gmail's proxy a bot).
+ * 5. self       — what would count as an open, close to the sender's own view
+ *                 of the message, is the sender's.
+ * 6. network    — anything else from a security vendor or a data centre is a
+ *                 scanner (people do not read mail from servers).
+ * 7. timing     — anything else within seconds of sending is a scanner.
+ * 8. open.
  */
-export function classify(hit: HitSignals, tracker: TrackerContext): Classification {
-  if (tracker.state !== 'sent' || (tracker.sentAt !== null && hit.at < tracker.sentAt)) {
-    return { kind: 'presend', via: null, reason: 'Fetched before the message was sent — not counted.', client: null };
+import { isbot } from 'isbot';
+import { UAParser } from 'ua-parser-js';
+import { NETWORKS, type NetworkEntry, type NetworkRole } from './data/networks.ts';
+import { TIMING } from './data/timing.ts';
+import { UA_SIGNATURES, type UaSignature } from './data/user-agents.ts';
+import type { Classification, ClientInfo, HitSignals, TrackerContext } from './types.ts';
+
+export type { Classification, HitSignals, TrackerContext } from './types.ts';
+
+const NETWORK_BY_ASN: ReadonlyMap<number, NetworkEntry> = new Map(NETWORKS.map((n) => [n.asn, n]));
+
+interface CompiledSignature extends UaSignature {
+  re: RegExp;
+}
+const SIGNATURES: readonly CompiledSignature[] = UA_SIGNATURES.map((s) => ({ ...s, re: new RegExp(s.pattern) }));
+
+/** What the user-agent alone tells; cached because user-agents repeat and parsing is the costly part. */
+interface UaFacts {
+  signature: CompiledSignature | null;
+  /** isbot's verdict, asked only when no signature matched. */
+  bot: boolean;
+  /** Lazily filled: parsing is skipped when the answer does not show a client. */
+  client?: ClientInfo | null;
+}
+
+const UA_CACHE_LIMIT = 4096;
+const uaCache = new Map<string, UaFacts>();
+
+function uaFacts(ua: string): UaFacts {
+  let facts = uaCache.get(ua);
+  if (facts) return facts;
+  let signature: CompiledSignature | null = null;
+  for (const s of SIGNATURES) {
+    if (s.re.test(ua)) {
+      signature = s;
+      break;
+    }
   }
-  return { kind: 'open', via: null, reason: 'The image was loaded, so the message was probably opened.', client: null };
+  facts = { signature, bot: signature === null && isbot(ua) };
+  // A whole-cache reset keeps the bound with no bookkeeping per hit; the
+  // handful of user-agents that matter are back after one miss each.
+  if (uaCache.size >= UA_CACHE_LIMIT) uaCache.clear();
+  uaCache.set(ua, facts);
+  return facts;
+}
+
+const OS_NAMES: Record<string, string> = { 'Mac OS': 'macOS', 'Chromium OS': 'ChromeOS' };
+const DESKTOP_OS = new Set(['Windows', 'macOS', 'Linux', 'Ubuntu', 'Debian', 'Fedora', 'ChromeOS']);
+const BROWSER_NAMES: Record<string, string> = { 'Mobile Safari': 'Safari', 'Mobile Firefox': 'Firefox', 'Chrome WebView': 'Chrome' };
+
+function parsedClient(ua: string, known?: UaSignature['client']): ClientInfo {
+  const parser = new UAParser(ua);
+  const os = known?.os ?? (() => {
+    const name = parser.getOS().name;
+    return name ? (OS_NAMES[name] ?? name) : null;
+  })();
+  const device = known?.device ?? (() => {
+    const type = parser.getDevice().type;
+    if (type === 'mobile' || type === 'tablet') return type;
+    return os !== null && DESKTOP_OS.has(os) ? 'desktop' : null;
+  })();
+  const browser = known?.name ?? parser.getBrowser().name ?? null;
+  return { name: browser === null ? null : (BROWSER_NAMES[browser] ?? browser), os, device };
+}
+
+/** Client of a hit whose user-agent names a program a person uses (mail client or browser). */
+function clientOf(ua: string, facts: UaFacts): ClientInfo | null {
+  if (facts.client !== undefined) return facts.client;
+  const known = facts.signature?.client;
+  const client = known?.os !== undefined && known.device !== undefined
+    ? { name: known.name, os: known.os, device: known.device }
+    : parsedClient(ua, known);
+  facts.client = client.name === null && client.os === null && client.device === null ? null : client;
+  return facts.client;
+}
+
+function namedClient(signature: UaSignature): ClientInfo {
+  return { name: signature.client.name, os: signature.client.os ?? null, device: signature.client.device ?? null };
+}
+
+const OWNER_NAMES: Record<NetworkRole, string> = {
+  google: 'Google',
+  yahoo: 'Yahoo',
+  apple: 'Apple',
+  'private-relay': 'Apple',
+  security: 'a security vendor',
+  hosting: 'a hosting provider',
+};
+
+function seconds(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  return s < 1 ? 'less than a second' : s === 1 ? '1 second' : `${s} seconds`;
+}
+
+function clientPhrase(client: ClientInfo | null): string | null {
+  if (!client?.name) return null;
+  return client.os && !client.name.startsWith('an ') ? `${client.name} on ${client.os}` : client.name;
+}
+
+/** Reasons a person reads in the timeline: one plain sentence each. */
+const REASON = {
+  presendDraft: 'Loaded while the message was still a draft — not counted.',
+  presend: 'Loaded before the message was sent — not counted.',
+  duplicate: (gap: number) => `A repeat of the fetch ${seconds(gap)} earlier from the same place — counted once.`,
+  head: 'A link checker only asked whether the image exists; nothing was shown to anyone.',
+  empty: 'Fetched by a program that did not say what it is — mail apps and browsers always do.',
+  fromHeader: 'Fetched by a robot that left a contact address, as crawlers do — not a person.',
+  isbot: 'Fetched by a crawler or automated tool that says so in its name — not a person.',
+  tool: (name: string) => `Fetched by ${name}, an automated tool — not a person.`,
+  scannerUa: (name: string) => `Fetched by ${name}, an e-mail security check — no person opened it.`,
+  mpp: 'Apple Mail Privacy Protection downloaded this when the message arrived; Apple hides whether it was opened.',
+  gmailPrefetch: 'Gmail fetched this in the background when the message arrived, before anyone opened it.',
+  forged: (claimed: string, owner: string, org: string | null) =>
+    `Claimed to be ${claimed} but came from ${org ?? 'an unknown network'}, not ${owner}'s network — an imitation, not a person.`,
+  bareMozilla: (org: string | null) =>
+    `Identified itself only as "Mozilla/5.0" from ${org ?? 'an unknown network'}, outside Apple's networks — a script, not a person.`,
+  self: 'Your own view of this message — not counted.',
+  securityNetwork: (vendor: string) => `${vendor}'s e-mail security scanned this message — no person opened it.`,
+  hosting: (org: string | null) =>
+    `Fetched from a data centre (${org ?? 'a hosting provider'}), where scanners and scripts run — not a person reading mail.`,
+  tooFast: (gap: number) =>
+    `Fetched ${seconds(gap)} after sending — too soon for anyone to have opened it, so it was an automatic check.`,
+  gmailOpen: 'Opened in Gmail: Google\'s image proxy fetched the image when the message was opened.',
+  yahooOpen: 'Opened in Yahoo Mail or AOL Mail: their image proxy fetched the image when the message was opened.',
+  clientOpen: (phrase: string) => `Opened in ${phrase}.`,
+  unknownOpen: 'The image was loaded by a program that looks like a mail app or browser, so it counts as an open.',
+} as const;
+
+const CLAIMS: Record<string, string> = {
+  'gmail-proxy': 'Gmail\'s image proxy',
+  'yahoo-proxy': 'Yahoo\'s image proxy',
+  'gmail-prefetch': 'Gmail\'s background fetcher',
+};
+
+function result(kind: Classification['kind'], via: string | null, reason: string, client: ClientInfo | null): Classification {
+  return { kind, via, reason, client };
+}
+
+export function classify(hit: HitSignals, tracker: TrackerContext): Classification {
+  const ua = hit.userAgent?.trim() ?? '';
+  const { sentAt } = tracker;
+
+  if (tracker.state !== 'sent') return result('presend', null, REASON.presendDraft, null);
+  if (sentAt !== null && hit.at < sentAt) return result('presend', null, REASON.presend, null);
+
+  const prior = tracker.prior;
+  for (let i = prior.length - 1; i >= 0; i--) {
+    const p = prior[i]!;
+    const gap = hit.at - p.at;
+    if (gap > TIMING.duplicate.ms) break;
+    if (gap < 0 || p.kind === 'presend') continue;
+    if (p.prefix === hit.network.prefix && (p.userAgent?.trim() ?? '') === ua) {
+      return result('duplicate', null, REASON.duplicate(gap), null);
+    }
+  }
+
+  const facts = ua === '' ? null : uaFacts(ua);
+  const signature = facts?.signature ?? null;
+
+  if (hit.method === 'HEAD') {
+    return result('scanner', signature?.via ?? null, REASON.head, signature ? namedClient(signature) : null);
+  }
+  if (facts === null) return result('bot', null, REASON.empty, null);
+
+  const network = hit.network.asn === null ? undefined : NETWORK_BY_ASN.get(hit.network.asn);
+  const org = hit.network.org;
+
+  // `via` and reason of a hit that would count as an open, if nothing below says otherwise.
+  let openVia: string | null = null;
+  let openReason: string = REASON.unknownOpen;
+  let client: ClientInfo | null = null;
+
+  if (signature) {
+    const fromOwner = signature.owners === undefined || (network !== undefined && signature.owners.includes(network.role));
+    switch (signature.role) {
+      case 'tool':
+        return result('bot', null, REASON.tool(signature.client.name), namedClient(signature));
+      case 'scanner':
+        return result('scanner', signature.via ?? null, REASON.scannerUa(signature.client.name), namedClient(signature));
+      case 'prefetch':
+        if (!fromOwner) {
+          const reason = signature.via === 'apple-mpp'
+            ? REASON.bareMozilla(org)
+            : REASON.forged(CLAIMS[signature.via ?? ''] ?? signature.client.name, OWNER_NAMES[signature.owners![0]!], org);
+          return result('bot', null, reason, null);
+        }
+        return result('prefetch', signature.via ?? null,
+          signature.via === 'apple-mpp' ? REASON.mpp : REASON.gmailPrefetch, namedClient(signature));
+      case 'proxy':
+        if (!fromOwner) {
+          const claimed = CLAIMS[signature.via ?? ''] ?? signature.client.name;
+          return result('bot', null, REASON.forged(claimed, OWNER_NAMES[signature.owners![0]!], org), null);
+        }
+        openVia = signature.via ?? null;
+        openReason = signature.via === 'yahoo-proxy' ? REASON.yahooOpen : REASON.gmailOpen;
+        client = namedClient(signature);
+        break;
+      case 'mail-client':
+        client = clientOf(ua, facts);
+        openReason = REASON.clientOpen(clientPhrase(client) ?? signature.client.name);
+        break;
+    }
+  } else {
+    // RFC 9110 §10.1.2: user agents do not send From unless configured; robots are asked to.
+    if (hit.headers.from) return result('bot', null, REASON.fromHeader, null);
+    if (facts.bot) return result('bot', null, REASON.isbot, null);
+    client = clientOf(ua, facts);
+    const phrase = clientPhrase(client);
+    openReason = phrase ? REASON.clientOpen(phrase) : REASON.unknownOpen;
+  }
+
+  for (const view of tracker.selfViews) {
+    const offset = hit.at - view;
+    if (offset >= -TIMING.selfBefore.ms && offset <= TIMING.selfAfter.ms) {
+      return result('self', openVia, REASON.self, client);
+    }
+  }
+
+  // A believed proxy's network is its owner's, never a security vendor or a host.
+  if (openVia === null && network !== undefined) {
+    if (network.role === 'security') {
+      return result('scanner', network.vendor?.via ?? null, REASON.securityNetwork(network.vendor?.name ?? org ?? 'A security vendor'), client);
+    }
+    if (network.role === 'hosting') return result('scanner', null, REASON.hosting(org), client);
+  }
+
+  if (sentAt !== null && hit.at - sentAt <= TIMING.tooFast.ms) {
+    return result('scanner', null, REASON.tooFast(hit.at - sentAt), client);
+  }
+
+  return result('open', openVia, openReason, client);
 }
