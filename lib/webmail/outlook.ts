@@ -1,0 +1,389 @@
+/**
+ * Outlook on the web (outlook.live.com, outlook.office.com, outlook.office365.com)
+ * behind the shared adapter shape (STYLE §1). Everything site-specific is here
+ * and in outlook-selectors.ts; lib/compose.ts does the tracking.
+ *
+ * The new Outlook is a React app built with Fluent UI: composes appear in the
+ * reading pane, as inline replies inside a conversation, as tabs of several
+ * drafts, and in pop-out windows (…/deeplink/compose). Its handlers are
+ * delegated at the React root (bubble phase), so capture-phase listeners on a
+ * compose run before Outlook reads the editor to send.
+ */
+import * as sel from './outlook-selectors';
+import { SelectorError, type ComposeHandle, type Recipient, type SendEvent, type WebmailAdapter } from './types';
+
+const EMAIL = /[^\s<>()"';,:]+@[^\s<>()"';,:]+\.[^\s<>()"';,:]+/;
+
+/** A body not followed by its send button within this time is treated as a changed Outlook. */
+const SEND_BUTTON_GRACE_MS = 1_000;
+/** Scheduled send: the compose leaves the page right after the time is confirmed. */
+const SCHEDULE_CONFIRM_WINDOW_MS = 3_000;
+/** A menu opened from Send this long ago no longer counts as the start of a scheduled send. */
+const SEND_MENU_WINDOW_MS = 120_000;
+/** Enter on a focused Send can raise keydown and click: one send. */
+const DOUBLE_SEND_MS = 800;
+
+function queryFirst<T extends Element>(scope: ParentNode, ...selectors: string[]): T | null {
+  for (const selector of selectors) {
+    const found = scope.querySelector<T>(selector);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** Duck-typed: pages and test DOMs each have their own Element constructor. */
+function isElement(node: unknown): node is HTMLElement {
+  return typeof node === 'object' && node !== null && (node as Node).nodeType === 1;
+}
+
+function isComposeBody(el: Element): el is HTMLElement {
+  return el.matches(sel.composeBody) || el.matches(sel.composeBodyFallback);
+}
+
+/** Compose bodies in `scope`, including `scope` itself, in document order, without duplicates. */
+export function composeBodiesIn(scope: ParentNode): HTMLElement[] {
+  const found = new Set<HTMLElement>();
+  if (isElement(scope) && isComposeBody(scope)) found.add(scope);
+  for (const el of scope.querySelectorAll<HTMLElement>(`${sel.composeBody}, ${sel.composeBodyFallback}`)) found.add(el);
+  return [...found];
+}
+
+export function findSendButton(scope: ParentNode): HTMLButtonElement | null {
+  return queryFirst<HTMLButtonElement>(scope, sel.sendButton, sel.sendButtonFallback);
+}
+
+/**
+ * The compose root of `body`: its nearest ancestor holding a Send button, but
+ * never one that holds a second compose body (then the button could be another
+ * draft's). When no Send button is found: the fallback chain of known compose
+ * containers, then the editor's wrapper's parent — `send` is then null.
+ */
+export function composeRootOf(body: HTMLElement): { root: HTMLElement; send: HTMLButtonElement | null } {
+  for (let el = body.parentElement; el && el !== body.ownerDocument.body; el = el.parentElement) {
+    if (composeBodiesIn(el).length > 1) break;
+    const send = findSendButton(el);
+    if (send) return { root: el, send };
+  }
+  const container = body.closest<HTMLElement>(sel.composeContainerFallback);
+  return { root: container ?? body.parentElement?.parentElement ?? body.parentElement ?? body, send: null };
+}
+
+function addressOf(chip: Element): string | null {
+  for (const value of [chip.getAttribute('title'), chip.getAttribute('aria-label'), chip.getAttribute('data-lpc-hover-target-id'), chip.textContent]) {
+    const match = value ? EMAIL.exec(value) : null;
+    if (match) return match[0].toLowerCase();
+  }
+  return null;
+}
+
+class OutlookCompose implements ComposeHandle {
+  constructor(
+    readonly root: HTMLElement,
+    private firstBody: HTMLElement,
+  ) {}
+
+  body(): HTMLElement {
+    if (this.root.contains(this.firstBody)) return this.firstBody;
+    const body = composeBodiesIn(this.root)[0];
+    if (!body) throw new SelectorError('outlook', sel.composeBody, 'compose body');
+    this.firstBody = body;
+    return body;
+  }
+
+  subject(): string {
+    const input = queryFirst<HTMLInputElement>(this.root, sel.subject);
+    if (input) return input.value.trim();
+    // Inline replies have no subject field; the conversation's heading holds it.
+    const heading = this.root.closest(sel.conversation)?.querySelector(sel.conversationSubject);
+    return heading?.textContent?.trim() ?? '';
+  }
+
+  recipients(): Recipient[] {
+    const body = this.body();
+    const byAddress = new Map<string, Recipient>();
+    const chips = [...this.root.querySelectorAll(sel.recipientChip), ...this.root.querySelectorAll(sel.recipientChipFallback)];
+    for (const chip of chips) {
+      // @mentions in the body are persona chips too; they are not recipients.
+      if (body.contains(chip)) continue;
+      const address = addressOf(chip);
+      if (!address || byAddress.has(address)) continue;
+      const text = chip.textContent?.trim() ?? '';
+      byAddress.set(address, { name: text && text.toLowerCase() !== address ? text : null, address });
+    }
+    return [...byAddress.values()];
+  }
+
+  sender(): string | null {
+    const own = this.root.ownerDocument.querySelector(sel.ownAddress)?.textContent ?? '';
+    return EMAIL.exec(own)?.[0].toLowerCase() ?? null;
+  }
+
+  threadUrl(): string | null {
+    const location = this.root.ownerDocument.defaultView?.location;
+    if (!location) return null;
+    // An inline reply: the page's URL is the conversation's (…/mail/0/inbox/id/<id>).
+    if (this.root.closest(sel.conversation) && /\/id\//.test(location.pathname)) return location.href;
+    // A new message's item id is not in the page before it is sent: link its folder.
+    const prefix = /^(.*?\/mail\/(?:\d+\/)?)/.exec(location.pathname)?.[1] ?? '/mail/';
+    return `${location.origin}${prefix}sentitems`;
+  }
+
+  toggleAnchor(): HTMLElement {
+    const send = findSendButton(this.root);
+    if (!send) throw new SelectorError('outlook', `${sel.sendButton}, ${sel.sendButtonFallback}`, 'Send button');
+    return send.closest<HTMLElement>(sel.sendSplitButton) ?? send;
+  }
+}
+
+/**
+ * One observer for every compose waiting to leave the page: Outlook removes a
+ * compose on send or discard, from anywhere up its tree. `first` callbacks run
+ * before the others, so a scheduled send is reported before the close.
+ */
+interface Leaver {
+  fire: () => void;
+  first: boolean;
+}
+const leaving = new Map<HTMLElement, Set<Leaver>>();
+let leaveObserver: MutationObserver | null = null;
+
+function onLeave(root: HTMLElement, callback: () => void, signal: AbortSignal, first = false): void {
+  if (signal.aborted) return;
+  if (!root.isConnected) {
+    callback();
+    return;
+  }
+  let leavers = leaving.get(root);
+  if (!leavers) leaving.set(root, (leavers = new Set()));
+  const forget = () => {
+    leavers.delete(leaver);
+    if (leavers.size === 0 && leaving.get(root) === leavers) leaving.delete(root);
+    stopIfIdle();
+  };
+  const leaver: Leaver = {
+    first,
+    fire: () => {
+      signal.removeEventListener('abort', forget);
+      callback();
+    },
+  };
+  leavers.add(leaver);
+  signal.addEventListener('abort', forget, { once: true });
+  if (!leaveObserver) {
+    leaveObserver = new MutationObserver((records) => {
+      if (!records.some((r) => r.removedNodes.length > 0)) return;
+      for (const [el, set] of [...leaving]) {
+        if (el.isConnected) continue;
+        leaving.delete(el);
+        const ordered = [...set].sort((a, b) => Number(b.first) - Number(a.first));
+        for (const { fire } of ordered) fire();
+      }
+      stopIfIdle();
+    });
+    leaveObserver.observe(root.ownerDocument.documentElement, { childList: true, subtree: true });
+  }
+}
+
+function stopIfIdle(): void {
+  if (leaving.size > 0 || !leaveObserver) return;
+  leaveObserver.disconnect();
+  leaveObserver = null;
+}
+
+function elementsAdded(records: MutationRecord[]): Element[] {
+  const added: Element[] = [];
+  for (const record of records) for (const node of record.addedNodes) if (node.nodeType === 1) added.push(node as Element);
+  return added;
+}
+
+function isSendShortcut(event: KeyboardEvent): boolean {
+  // Ctrl/Cmd+Enter (Outlook's documented shortcut); Alt+S in Outlook's own keyboard
+  // mode, by key position so it holds on any layout, but not AltGr (Ctrl+Alt) letters.
+  if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) return true;
+  return event.altKey && !event.ctrlKey && !event.metaKey && event.code === 'KeyS';
+}
+
+function messageViewsIn(scope: ParentNode): HTMLElement[] {
+  const views = new Set<HTMLElement>();
+  for (const selector of [sel.messageView, sel.messageViewFallback]) {
+    if (isElement(scope) && scope.matches(selector)) views.add(scope);
+    for (const el of scope.querySelectorAll<HTMLElement>(selector)) views.add(el);
+  }
+  // A compose is never a message view, nor anything quoted inside one.
+  return [...views].filter((view) => !view.closest('[contenteditable="true"]'));
+}
+
+function notifyEditor(body: HTMLElement): void {
+  // Outlook's editor (roosterjs) saves drafts from the editor's input events; an
+  // input event is what a typed edit raises.
+  body.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertReplacementText' }));
+}
+
+export const outlook: WebmailAdapter = {
+  name: 'outlook',
+
+  watchComposes(root, onCompose, signal) {
+    const handled = new WeakMap<HTMLElement, OutlookCompose>();
+    const waiting = new Map<HTMLElement, number>();
+    const timers = new Set<ReturnType<typeof setTimeout>>();
+
+    const emit = (root: HTMLElement, body: HTMLElement) => {
+      const existing = handled.get(root);
+      if (existing && root.isConnected) return;
+      const compose = new OutlookCompose(root, body);
+      handled.set(root, compose);
+      onCompose(compose);
+    };
+
+    const consider = (body: HTMLElement) => {
+      if (!body.isConnected) {
+        waiting.delete(body);
+        return;
+      }
+      const { root, send } = composeRootOf(body);
+      if (send) {
+        waiting.delete(body);
+        emit(root, body);
+        return;
+      }
+      if (waiting.has(body)) return;
+      // React may add the Send button a moment after the editor; past the grace
+      // period the compose is reported anyway and its switch says Outlook changed.
+      waiting.set(body, Date.now());
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        if (signal.aborted || !waiting.delete(body) || !body.isConnected) return;
+        emit(composeRootOf(body).root, body);
+      }, SEND_BUTTON_GRACE_MS);
+      timers.add(timer);
+    };
+
+    const knownBody = new WeakSet<HTMLElement>();
+    const scan = (scope: ParentNode) => {
+      for (const body of composeBodiesIn(scope)) {
+        if (knownBody.has(body) && !waiting.has(body)) continue;
+        knownBody.add(body);
+        consider(body);
+      }
+    };
+
+    const observer = new MutationObserver((records) => {
+      for (const el of elementsAdded(records)) scan(el);
+      for (const body of [...waiting.keys()]) consider(body);
+    });
+    observer.observe(root, { childList: true, subtree: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        observer.disconnect();
+        for (const timer of timers) clearTimeout(timer);
+      },
+      { once: true },
+    );
+    scan(root);
+  },
+
+  watchSend(compose, onSend, signal) {
+    const { root } = compose;
+    if (!findSendButton(root)) throw new SelectorError('outlook', `${sel.sendButton}, ${sel.sendButtonFallback}`, 'Send button');
+    let lastSend = 0;
+    const send = (event: SendEvent) => {
+      if (event.sendAt - lastSend < DOUBLE_SEND_MS) return;
+      lastSend = event.sendAt;
+      onSend(event);
+    };
+    const options = { capture: true, signal } as const;
+
+    let sendMenuAt = 0;
+    let scheduleClickAt = 0;
+    root.addEventListener(
+      'click',
+      (event) => {
+        const target = isElement(event.target) ? event.target : null;
+        const button = target?.closest('button');
+        if (!button || !root.contains(button)) return;
+        if (button.matches(sel.sendButton) || button.matches(sel.sendButtonFallback)) {
+          send({ sendAt: Date.now(), scheduled: false });
+        } else if (button.matches(sel.sendMenuButton)) {
+          sendMenuAt = Date.now();
+        }
+      },
+      options,
+    );
+    root.addEventListener(
+      'keydown',
+      (event) => {
+        if (isSendShortcut(event)) send({ sendAt: Date.now(), scheduled: false });
+      },
+      options,
+    );
+
+    // Scheduled send: Send's menu → a menu item → a time dialog, both portalled
+    // outside the compose, all with localized labels. What tells it apart is the
+    // compose leaving the page right after a click in that menu or dialog.
+    const doc = root.ownerDocument;
+    doc.addEventListener(
+      'click',
+      (event) => {
+        if (!sendMenuAt || Date.now() - sendMenuAt > SEND_MENU_WINDOW_MS) return;
+        const target = isElement(event.target) ? event.target : null;
+        if (target && !root.contains(target) && target.closest(`${sel.menuItem}, ${sel.dialog}`)) scheduleClickAt = Date.now();
+      },
+      options,
+    );
+    onLeave(
+      root,
+      () => {
+        if (scheduleClickAt && Date.now() - scheduleClickAt <= SCHEDULE_CONFIRM_WINDOW_MS) {
+          // The chosen time is shown only as localized text; the send time is now.
+          send({ sendAt: Date.now(), scheduled: true });
+        }
+      },
+      signal,
+      true,
+    );
+  },
+
+  insertPixel(compose, img) {
+    const body = compose.body();
+    if (img.parentNode === body && body.lastChild === img) return;
+    body.append(img);
+    notifyEditor(body);
+  },
+
+  removePixel(compose, img) {
+    const body = compose.body();
+    if (!body.contains(img)) return;
+    img.remove();
+    notifyEditor(body);
+  },
+
+  watchMessageViews(root, onView, signal) {
+    const reported = new WeakSet<HTMLImageElement>();
+    const report = (view: HTMLElement) => {
+      const images = [...view.querySelectorAll('img')].filter((img) => !reported.has(img));
+      if (images.length === 0) return;
+      for (const img of images) reported.add(img);
+      onView(images);
+    };
+    const observer = new MutationObserver((records) => {
+      const views = new Set<HTMLElement>();
+      for (const el of elementsAdded(records)) {
+        for (const view of messageViewsIn(el)) views.add(view);
+        // Images rendered late into a view already on the page.
+        if (el.tagName === 'IMG' || el.querySelector('img')) {
+          const view = el.parentElement?.closest<HTMLElement>(`${sel.messageView}, ${sel.messageViewFallback}`);
+          if (view && !view.closest('[contenteditable="true"]')) views.add(view);
+        }
+      }
+      for (const view of views) report(view);
+    });
+    observer.observe(root, { childList: true, subtree: true });
+    signal.addEventListener('abort', () => observer.disconnect(), { once: true });
+    for (const view of messageViewsIn(root)) report(view);
+  },
+
+  watchClose(compose, onClose, signal) {
+    onLeave(compose.root, onClose, signal);
+  },
+};
