@@ -8,7 +8,7 @@
 import { browser } from 'wxt/browser';
 import { ApiError, deleteTracker, postSelfView, putTracker, type Credentials } from './api';
 import { db, type OutboxEntry, type OutboxOp } from './db';
-import { loadIdentity, recordFailure, recordOk } from './settings';
+import { loadIdentity, loadStatus, recordFailure, recordOk } from './settings';
 
 export const OUTBOX_ALARM = 'openping:outbox';
 
@@ -76,6 +76,11 @@ async function flush(now: () => number): Promise<FlushResult> {
   const entries = await pendingEntries();
   const result: FlushResult = { sent: 0, dropped: 0, remaining: entries.length, nextAt: null };
   if (!identity || entries.length === 0) return finish(result, entries);
+  // One backoff for the whole server: while it is down, no call is tried before the planned retry.
+  const status = await loadStatus();
+  if ((status.state === 'offline' || status.state === 'unauthorized') && status.retryAt !== null && status.retryAt > now()) {
+    return finish(result, entries);
+  }
   const database = await db();
   const blocked = new Set<string>();
   let stopAll = false;
