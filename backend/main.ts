@@ -1,14 +1,41 @@
-import { createServer } from 'node:http';
+/**
+ * `npm run server`: the tracking server in the foreground, configured by the
+ * environment (SPEC §4). SIGTERM/SIGINT shut it down gracefully.
+ */
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './log.ts';
+import { createServer } from './server.ts';
 
-// Minimal server for the foundation issue; the server issue replaces it.
-const port = Number(process.env.OPENPING_PORT ?? 8787);
-const host = process.env.OPENPING_HOST ?? '127.0.0.1';
-const server = createServer((req, res) => {
-  if (req.url === '/healthz') {
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-    return;
-  }
-  res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found","message":"No such route."}');
-});
-server.listen(port, host, () => console.info(`OpenPing server listening on http://${host}:${port}`));
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => server.close(() => process.exit(0)));
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`OpenPing: ${error.message}`);
+  process.exit(2);
+}
+const log = createLogger(config.logLevel);
+const server = createServer(config, { logger: log });
+
+try {
+  await server.listen();
+} catch (error) {
+  log.fatal({ err: error instanceof Error ? error.message : String(error) }, 'could not start');
+  process.exit(1);
+}
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error instanceof Error ? error.message : String(error) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,108 @@
+/**
+ * Server configuration from the environment (SPEC §4). A bad value stops the
+ * server at start with a sentence naming the variable, never a guess.
+ */
+import { parseCidr, type Cidr } from './ipdata/ip.ts';
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Base URL put into pixels, without a trailing slash. */
+  publicUrl: string;
+  /** SQLite file path or postgres:// URL. */
+  db: string;
+  /** Peers whose X-Forwarded-For / Forwarded headers are believed. Empty: none. */
+  trustProxy: Cidr[];
+  retentionDays: number;
+  /** Accounts one client network (/24 or /48) may create per hour. */
+  accountsPerHour: number;
+  /** Stored hits per tracker per clock hour before the rest is only counted (SPEC §3: ≥ 1,000). */
+  floodCapPerHour: number;
+  logLevel: string;
+  /** Largest accepted JSON body, in bytes. */
+  maxBodyBytes: number;
+  /** Largest accepted request head (Node's maxHeaderSize). */
+  maxHeaderBytes: number;
+  /** A client must send its whole head within this, its whole request within requestTimeoutMs. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** Idle time of a kept-alive connection. */
+  keepAliveTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const DEFAULTS: Config = {
+  port: 8787,
+  host: '127.0.0.1',
+  publicUrl: 'http://localhost:8787',
+  db: './data/openping.db',
+  trustProxy: [],
+  retentionDays: 180,
+  accountsPerHour: 20,
+  floodCapPerHour: 1000,
+  logLevel: 'info',
+  maxBodyBytes: 16 * 1024,
+  maxHeaderBytes: 8 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+};
+
+/** Keywords accepted in OPENPING_TRUST_PROXY besides CIDRs and addresses. */
+const TRUST_KEYWORDS: Record<string, string[]> = {
+  loopback: ['127.0.0.0/8', '::1/128'],
+  linklocal: ['169.254.0.0/16', 'fe80::/10'],
+  uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+};
+
+export function parseTrustProxy(value: string): Cidr[] {
+  const cidrs: Cidr[] = [];
+  for (const item of value.split(/[\s,]+/).filter(Boolean)) {
+    for (const text of TRUST_KEYWORDS[item.toLowerCase()] ?? [item]) {
+      const cidr = parseCidr(text);
+      if (!cidr) {
+        throw new ConfigError(`OPENPING_TRUST_PROXY: "${item}" is neither loopback, linklocal, uniquelocal, an address nor a CIDR.`);
+      }
+      cidrs.push(cidr);
+    }
+  }
+  return cidrs;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; got "${raw}".`);
+  }
+  return value;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const publicUrl = (env.OPENPING_PUBLIC_URL?.trim() || DEFAULTS.publicUrl).replace(/\/+$/, '');
+  let parsed: URL;
+  try {
+    parsed = new URL(publicUrl);
+  } catch {
+    throw new ConfigError(`OPENPING_PUBLIC_URL must be an absolute http(s) URL; got "${publicUrl}".`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError(`OPENPING_PUBLIC_URL must start with http:// or https://; got "${publicUrl}".`);
+  }
+  return {
+    ...DEFAULTS,
+    port: integer(env, 'OPENPING_PORT', DEFAULTS.port, 0, 65535),
+    host: env.OPENPING_HOST?.trim() || DEFAULTS.host,
+    publicUrl,
+    db: env.OPENPING_DB?.trim() || DEFAULTS.db,
+    trustProxy: parseTrustProxy(env.OPENPING_TRUST_PROXY ?? ''),
+    retentionDays: integer(env, 'OPENPING_RETENTION_DAYS', DEFAULTS.retentionDays, 1, 36_500),
+    accountsPerHour: integer(env, 'OPENPING_ACCOUNTS_PER_HOUR', DEFAULTS.accountsPerHour, 1, 1_000_000),
+    floodCapPerHour: integer(env, 'OPENPING_FLOOD_CAP', DEFAULTS.floodCapPerHour, 1000, 1_000_000),
+    logLevel: env.OPENPING_LOG_LEVEL?.trim() || DEFAULTS.logLevel,
+  };
+}

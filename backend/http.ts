@@ -1,0 +1,382 @@
+/**
+ * The server is one route table (STYLE §10): every route of SPEC §3 is listed
+ * in `routes()` below; handlers are small. Errors are always
+ * `{"error","message"}` JSON with the fitting status, never a stack trace.
+ *
+ * node:http with find-my-way routing rather than a framework: the pixel is the
+ * hot path, and a framework's per-request work costs ~25% of its throughput
+ * (issue 3's measurements on this machine).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Router from 'find-my-way';
+import * as v from 'valibot';
+import { clientAddress } from './clientip.ts';
+import type { Config } from './config.ts';
+import type { FeedWaiters } from './feed.ts';
+import { lookupNetwork } from './ipdata/index.ts';
+import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
+import { handlePixel, sendPixel, type ContextCache, type GroupCommit } from './pixel.ts';
+import { relabelTracker } from './relabel.ts';
+import { InvalidCursorError, type Hit, type Store, type TrackerRecord } from './store/types.ts';
+
+export interface App {
+  config: Config;
+  store: Store;
+  metrics: Metrics;
+  log: Logger;
+  contexts: ContextCache;
+  commits: GroupCommit;
+  feed: FeedWaiters;
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+interface Ctx {
+  app: App;
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: Record<string, string | undefined>;
+  query: URLSearchParams;
+}
+
+type Handler = (ctx: Ctx) => Promise<void> | void;
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const PAGE_LIMIT = 500;
+const MAX_WAIT_SECONDS = 25;
+const ID = /^[A-Za-z0-9_-]{16,43}$/;
+
+/** Browsers call /v1 from the extension's own origin (chrome-extension://…); the token, not the origin, authorises. */
+const CORS: Record<string, string> = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, POST, PUT, DELETE, OPTIONS',
+  'access-control-allow-headers': 'Authorization, Content-Type',
+  'access-control-max-age': '86400',
+};
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, {
+    ...CORS,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...(body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) }),
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, status: number, code: string, message: string, headers?: Record<string, string>): void {
+  sendJson(res, status, { error: code, message }, headers);
+}
+
+// ── input ──────────────────────────────────────────────────────────────────
+
+function trackerId(ctx: Ctx): string {
+  const id = ctx.params.tracker ?? '';
+  if (!ID.test(id)) throw new HttpError(400, 'bad_tracker', 'A tracker id is 16 to 43 characters of A–Z, a–z, 0–9, "-" and "_".');
+  return id;
+}
+
+/** Reads the body, at most maxBodyBytes; an empty body is `undefined`. */
+async function readJson(ctx: Ctx): Promise<unknown> {
+  const limit = ctx.app.config.maxBodyBytes;
+  const declared = Number(ctx.req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new HttpError(413, 'too_large', `The request body is larger than ${limit} bytes.`, { connection: 'close' });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new HttpError(413, 'too_large', `The request body is larger than ${limit} bytes.`, { connection: 'close' });
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'bad_json', 'The request body is not valid JSON.');
+  }
+}
+
+function validate<S extends v.GenericSchema>(schema: S, input: unknown, what: string): v.InferOutput<S> {
+  const result = v.safeParse(schema, input);
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  const path = issue?.path?.map((p) => String(p.key)).join('.');
+  throw new HttpError(400, 'bad_request', `${what}: ${path ? `${path}: ` : ''}${issue?.message ?? 'invalid'}.`);
+}
+
+const EpochMs = v.pipe(v.number('must be a number (epoch milliseconds)'), v.integer('must be whole milliseconds'), v.minValue(0, 'must not be negative'));
+
+const PutTrackerBody = v.object(
+  {
+    state: v.picklist(['armed', 'sent'], 'state must be "armed" or "sent"'),
+    sentAt: v.optional(v.nullable(EpochMs)),
+  },
+  'expected a JSON object',
+);
+
+const SelfViewBody = v.object({ at: EpochMs }, 'expected a JSON object {"at": epoch ms}');
+
+const EventsQuery = v.object({
+  after: v.optional(v.pipe(v.string(), v.minLength(1, 'after must not be empty'), v.maxLength(64, 'after is too long'))),
+  wait: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,2}(\.\d{1,3})?$/, 'wait must be a number of seconds from 0 to 25'),
+      v.transform(Number),
+      v.maxValue(MAX_WAIT_SECONDS, 'wait must be a number of seconds from 0 to 25'),
+    ),
+  ),
+});
+
+function single(query: URLSearchParams, names: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const all = query.getAll(name);
+    if (all.length > 1) throw new HttpError(400, 'bad_request', `Give ${name} at most once.`);
+    if (all.length === 1) out[name] = all[0]!;
+  }
+  return out;
+}
+
+// ── auth ───────────────────────────────────────────────────────────────────
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+async function authenticate(ctx: Ctx): Promise<string> {
+  const header = ctx.req.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9_-]{43})$/.exec(header.trim()) : null;
+  if (!match) throw new HttpError(401, 'unauthorized', 'Send the account token as "Authorization: Bearer <token>".');
+  const account = await ctx.app.store.accountByTokenHash(hashToken(match[1]!));
+  if (!account) throw new HttpError(401, 'unauthorized', 'This token belongs to no account (it may have been deleted).');
+  return account;
+}
+
+const NOT_FOUND = () => new HttpError(404, 'not_found', 'No such tracker for this account.');
+
+function trackerBody(t: TrackerRecord) {
+  return { tracker: t.tracker, state: t.state, sentAt: t.sentAt };
+}
+
+// ── handlers ───────────────────────────────────────────────────────────────
+
+const health: Handler = async ({ app, res }) => {
+  await app.store.ping();
+  sendJson(res, 200, { ok: true });
+};
+
+const metrics: Handler = async ({ app, res }) => {
+  const text = await app.metrics.registry.metrics();
+  res.writeHead(200, { 'content-type': app.metrics.registry.contentType, 'cache-control': 'no-store' });
+  res.end(text);
+};
+
+const preflight: Handler = ({ res }) => {
+  sendJson(res, 204, undefined);
+};
+
+const createAccount: Handler = async (ctx) => {
+  const { app, req, res } = ctx;
+  const ip = clientAddress(req.socket.remoteAddress, req.headers, app.config.trustProxy);
+  const network = ip ? lookupNetwork(ip)?.prefix : null;
+  const now = Date.now();
+  const count = await app.store.countRate(`accounts:${network ?? 'unknown'}`, HOUR, now);
+  if (count > app.config.accountsPerHour) {
+    const retry = Math.ceil((HOUR - (now % HOUR)) / 1000);
+    throw new HttpError(429, 'rate_limited', 'Too many accounts created from this network; try again later.', { 'retry-after': String(retry) });
+  }
+  const account = randomBytes(16).toString('base64url');
+  const token = randomBytes(32).toString('base64url');
+  await app.store.createAccount({ id: account, tokenHash: hashToken(token), createdAt: now });
+  sendJson(res, 201, { account, token, pixelBase: `${app.config.publicUrl}/p/${account}/` });
+};
+
+const deleteAccount: Handler = async (ctx) => {
+  const account = await authenticate(ctx);
+  await ctx.app.store.deleteAccount(account);
+  ctx.app.contexts.clear();
+  sendJson(ctx.res, 204, undefined);
+};
+
+const putTracker: Handler = async (ctx) => {
+  const account = await authenticate(ctx);
+  const tracker = trackerId(ctx);
+  const body = validate(PutTrackerBody, await readJson(ctx), 'Tracker');
+  const now = Date.now();
+  const sentAt = body.state === 'sent' ? (body.sentAt ?? now) : null;
+  if (sentAt !== null && (sentAt < now - 7 * DAY || sentAt > now + 5 * 60_000)) {
+    throw new HttpError(400, 'bad_request', 'sentAt must be between 7 days ago and 5 minutes from now.');
+  }
+  const before = await ctx.app.store.getTracker(account, tracker);
+  const saved = await ctx.app.store.putTracker({ account, tracker, state: body.state, sentAt, now });
+  if (!saved) throw NOT_FOUND();
+  ctx.app.contexts.invalidate(account, tracker);
+  // Hits that came in before the PUT reached us were judged against `armed`.
+  if (before?.state === 'armed' && saved.state === 'sent') await relabelTracker(ctx.app.store, account, tracker);
+  sendJson(ctx.res, 200, trackerBody(saved));
+};
+
+const getTracker: Handler = async (ctx) => {
+  const account = await authenticate(ctx);
+  const tracker = trackerId(ctx);
+  const record = await ctx.app.store.getTracker(account, tracker);
+  if (!record) throw NOT_FOUND();
+  const hits: Hit[] = (await ctx.app.store.trackerHits(account, tracker)).map((s) => s.hit);
+  sendJson(ctx.res, 200, { ...trackerBody(record), hits, dropped: record.dropped });
+};
+
+const deleteTracker: Handler = async (ctx) => {
+  const account = await authenticate(ctx);
+  const tracker = trackerId(ctx);
+  if (!(await ctx.app.store.deleteTracker(account, tracker))) throw NOT_FOUND();
+  ctx.app.contexts.invalidate(account, tracker);
+  sendJson(ctx.res, 204, undefined);
+};
+
+const addSelfView: Handler = async (ctx) => {
+  const account = await authenticate(ctx);
+  const tracker = trackerId(ctx);
+  const body = validate(SelfViewBody, await readJson(ctx), 'Self-view');
+  if (body.at > Date.now() + 5 * 60_000) throw new HttpError(400, 'bad_request', 'at must not be in the future.');
+  if (!(await ctx.app.store.addSelfView(account, tracker, body.at))) throw NOT_FOUND();
+  ctx.app.contexts.invalidate(account, tracker);
+  // Hits recorded before this self-view arrived may be the sender's own (SPEC §3: re-labelled, re-announced).
+  await relabelTracker(ctx.app.store, account, tracker);
+  sendJson(ctx.res, 204, undefined);
+};
+
+const events: Handler = async (ctx) => {
+  const account = await authenticate(ctx);
+  const query = validate(EventsQuery, single(ctx.query, ['after', 'wait']), 'Events query');
+  const { app, req, res } = ctx;
+  const deadline = Date.now() + (query.wait ?? 0) * 1000;
+  let after = query.after ?? null;
+  let gone = false;
+  res.once('close', () => (gone = true));
+  for (;;) {
+    const ticket = app.feed.ticket(account);
+    try {
+      const page = await app.store.events(account, after, PAGE_LIMIT).catch((error: unknown) => {
+        if (error instanceof InvalidCursorError) throw new HttpError(400, 'bad_cursor', 'The cursor is not one this server handed out.');
+        throw error;
+      });
+      const remaining = deadline - Date.now();
+      if (page.events.length > 0 || remaining <= 0 || gone || req.destroyed) {
+        sendJson(res, 200, page);
+        return;
+      }
+      after = page.cursor;
+      await ticket.wait(remaining);
+    } finally {
+      ticket.cancel();
+    }
+  }
+};
+
+const pixel: Handler = ({ app, req, res }) =>
+  handlePixel(
+    { store: app.store, contexts: app.contexts, commits: app.commits, metrics: app.metrics, log: app.log, trustProxy: app.config.trustProxy },
+    req,
+    res,
+  );
+
+// ── the route table ────────────────────────────────────────────────────────
+
+type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS';
+
+function routes(): Array<[Method[], string, string, Handler]> {
+  return [
+    [['GET'], '/healthz', 'healthz', health],
+    [['GET'], '/metrics', 'metrics', metrics],
+    [['OPTIONS'], '/v1/*', 'preflight', preflight],
+    [['POST'], '/v1/accounts', 'accounts', createAccount],
+    [['DELETE'], '/v1/accounts/me', 'accounts/me', deleteAccount],
+    [['PUT'], '/v1/trackers/:tracker', 'trackers', putTracker],
+    [['GET'], '/v1/trackers/:tracker', 'trackers', getTracker],
+    [['DELETE'], '/v1/trackers/:tracker', 'trackers', deleteTracker],
+    [['POST'], '/v1/trackers/:tracker/self-views', 'self-views', addSelfView],
+    [['GET'], '/v1/events', 'events', events],
+    // Every path under /p/ answers the GIF, also ones the router cannot decode (see dispatch).
+    [['GET', 'HEAD'], '/p/*', 'pixel', pixel],
+  ];
+}
+
+interface RouteStore {
+  name: string;
+  handler: Handler;
+}
+
+export function createDispatcher(app: App): (req: IncomingMessage, res: ServerResponse) => void {
+  const router = Router({ maxParamLength: 2048, ignoreTrailingSlash: false });
+  for (const [methods, path, name, handler] of routes()) {
+    router.on(methods, path, () => undefined, { name, handler } satisfies RouteStore);
+  }
+
+  const fail = (res: ServerResponse, route: string, error: unknown) => {
+    if (error instanceof HttpError) {
+      sendError(res, error.status, error.code, error.message, error.headers);
+      return;
+    }
+    app.metrics.storeErrors.inc({ operation: route });
+    app.log.error({ route, err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'request failed');
+    sendError(res, 500, 'internal', 'Something went wrong on the server; try again.');
+  };
+
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const method = req.method ?? 'GET';
+    const started = performance.now();
+    let found: ReturnType<typeof router.find> = null;
+    try {
+      found = router.find(method as Method, url);
+    } catch {
+      found = null;
+    }
+    if (!found) {
+      if ((method === 'GET' || method === 'HEAD') && url.startsWith('/p/')) {
+        void pixel({ app, req, res, params: {}, query: new URLSearchParams() });
+        return;
+      }
+      sendError(res, 404, 'not_found', 'No such route.');
+      return;
+    }
+    const route = found.store as RouteStore;
+    if (route.name === 'pixel') {
+      void pixel({ app, req, res, params: {}, query: new URLSearchParams() });
+      return;
+    }
+    const q = url.indexOf('?');
+    const ctx: Ctx = {
+      app,
+      req,
+      res,
+      params: found.params,
+      query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
+    };
+    Promise.resolve()
+      .then(() => route.handler(ctx))
+      .catch((error: unknown) => fail(res, route.name, error))
+      .finally(() => {
+        app.metrics.requestSeconds.observe({ route: route.name, status: String(res.statusCode) }, (performance.now() - started) / 1000);
+      });
+  };
+}
+
+export { sendPixel };

@@ -1,0 +1,59 @@
+/**
+ * Prometheus metrics (prom-client), one registry per server so several
+ * servers in one process (tests) do not collide.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type PixelOutcome = 'stored' | 'dropped' | 'unknown' | 'malformed' | 'error';
+
+export interface Metrics {
+  registry: Registry;
+  hits: Counter<'kind'>;
+  pixels: Counter<'outcome'>;
+  pixelSeconds: Histogram;
+  requestSeconds: Histogram<'route' | 'status'>;
+  storeErrors: Counter<'operation'>;
+  longPolls: Gauge;
+  batchSize: Histogram;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'openping_' });
+  return {
+    registry,
+    hits: new Counter({ name: 'openping_hits_total', help: 'Hits stored, by kind', labelNames: ['kind'], registers: [registry] }),
+    pixels: new Counter({
+      name: 'openping_pixel_requests_total',
+      help: 'Pixel requests by outcome: stored, dropped (flood cap), unknown tracker, malformed path, error (store failed)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    pixelSeconds: new Histogram({
+      name: 'openping_pixel_duration_seconds',
+      help: 'Pixel latency, from request to response (includes the durable commit)',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    requestSeconds: new Histogram({
+      name: 'openping_http_request_duration_seconds',
+      help: 'API request latency by route and status (long-polls included)',
+      labelNames: ['route', 'status'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 26],
+      registers: [registry],
+    }),
+    storeErrors: new Counter({
+      name: 'openping_store_errors_total',
+      help: 'Store operations that failed',
+      labelNames: ['operation'],
+      registers: [registry],
+    }),
+    longPolls: new Gauge({ name: 'openping_long_polls', help: 'Events requests currently held open', registers: [registry] }),
+    batchSize: new Histogram({
+      name: 'openping_commit_batch_size',
+      help: 'Hits per group commit',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers: [registry],
+    }),
+  };
+}

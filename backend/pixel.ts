@@ -1,0 +1,249 @@
+/**
+ * The pixel: the hot path (SPEC §3 `GET|HEAD /p/{account}/{tracker}.gif`).
+ *
+ * Whatever happens behind it, the answer is the same 43-byte GIF with the
+ * no-cache headers — for unknown ids, malformed paths and a failing store
+ * (then the failure is logged and counted). A hit is answered only once it is
+ * durably committed; hits arriving together share one transaction (group
+ * commit), so one fsync serves many requests.
+ *
+ * Tracker context (state, sentAt, self-views, recent prior hits) is cached in
+ * memory per tracker so the hot path does not read the store per hit:
+ * - SQLite (one process owns the file): the cache is exact — every write that
+ *   changes a context goes through this process and updates or drops its entry.
+ * - PostgreSQL (possibly several instances): entries expire after
+ *   SHARED_CONTEXT_TTL_MS, so a self-view, PUT or hit recorded by another
+ *   instance is seen at most that late. A hit classified on a slightly stale
+ *   context is corrected by the relabel that the late self-view/PUT triggers
+ *   (see relabel.ts), and duplicate detection may miss a retry that another
+ *   instance served within that second — acceptable: both stay recorded.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { classify } from './classify/index.ts';
+import type { HitSignals, PriorHit, TrackerContext } from './classify/types.ts';
+import { clientAddress } from './clientip.ts';
+import { lookupGeo, lookupNetwork } from './ipdata/index.ts';
+import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
+import type { NewHit, RecordOutcome, Store, TrackerState } from './store/types.ts';
+import type { Cidr } from './ipdata/ip.ts';
+
+/** The classic transparent 1×1 GIF89a (same bytes as nginx's empty_gif module). */
+export const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
+
+export const PIXEL_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'image/gif',
+  'content-length': String(GIF.length),
+  'cache-control': 'no-cache, no-store, must-revalidate, max-age=0',
+  pragma: 'no-cache',
+  expires: '0',
+  'x-content-type-options': 'nosniff',
+  // A hit must not be merged or served by an intermediary across requests.
+  'cross-origin-resource-policy': 'cross-origin',
+});
+
+const ID = '[A-Za-z0-9_-]{16,43}';
+const PIXEL_PATH = new RegExp(`^/p/(${ID})/(${ID})\\.gif$`);
+
+export const PRIOR_LIMIT = 20;
+export const SHARED_CONTEXT_TTL_MS = 1000;
+const CONTEXT_CACHE_MAX = 20_000;
+const HEADER_MAX = 512;
+
+export function sendPixel(res: ServerResponse): void {
+  res.writeHead(200, PIXEL_HEADERS);
+  res.end(GIF);
+}
+
+/** `/p/{account}/{tracker}.gif` (query ignored) → ids, or null when malformed. */
+export function parsePixelPath(url: string): { account: string; tracker: string } | null {
+  const q = url.indexOf('?');
+  const match = PIXEL_PATH.exec(q < 0 ? url : url.slice(0, q));
+  return match ? { account: match[1]!, tracker: match[2]! } : null;
+}
+
+interface CachedContext {
+  state: TrackerState;
+  sentAt: number | null;
+  selfViews: number[];
+  prior: PriorHit[];
+  loadedAt: number;
+}
+
+/** Per-tracker classifier context; see the file comment for when it is exact and when it may lag. */
+export class ContextCache {
+  private entries = new Map<string, Promise<CachedContext | null>>();
+  constructor(
+    private store: Store,
+    private ttlMs: number,
+  ) {}
+
+  get(account: string, tracker: string, now: number): Promise<CachedContext | null> {
+    const key = `${account}/${tracker}`;
+    const cached = this.entries.get(key);
+    if (cached) return cached.then((c) => (c && now - c.loadedAt > this.ttlMs ? this.load(key, account, tracker, now) : c));
+    return this.load(key, account, tracker, now);
+  }
+
+  private load(key: string, account: string, tracker: string, now: number): Promise<CachedContext | null> {
+    const loading = this.store.trackerContext(account, tracker, PRIOR_LIMIT).then(
+      (c): CachedContext | null => (c ? { ...c, selfViews: [...c.selfViews], prior: [...c.prior], loadedAt: now } : null),
+    );
+    // A failed load must not stick: the next request tries the store again.
+    loading.catch(() => this.entries.get(key) === loading && this.entries.delete(key));
+    if (this.entries.size >= CONTEXT_CACHE_MAX) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, loading);
+    return loading;
+  }
+
+  invalidate(account: string, tracker: string): void {
+    this.entries.delete(`${account}/${tracker}`);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+interface Pending {
+  hit: NewHit;
+  resolve: (outcome: RecordOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: hits queued in one turn of the event loop (and while a commit
+ * is running) go into one Store.recordHits transaction; each caller's promise
+ * settles after that commit.
+ */
+export class GroupCommit {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private store: Store,
+    private metrics: Metrics,
+    private maxBatch = 1000,
+  ) {}
+
+  add(hit: NewHit): Promise<RecordOutcome> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ hit, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running) return;
+    this.scheduled = true;
+    // setImmediate: let every request already read from the sockets join this batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.running = this.flush().finally(() => {
+        this.running = null;
+        if (this.queue.length > 0) this.schedule();
+      });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.splice(0, this.maxBatch);
+    if (batch.length === 0) return;
+    this.metrics.batchSize.observe(batch.length);
+    try {
+      const outcomes = await this.store.recordHits(batch.map((p) => p.hit));
+      batch.forEach((p, i) => p.resolve(outcomes[i] ?? 'unknown'));
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    }
+  }
+
+  /** Resolves once everything queued so far is committed (or failed). */
+  async drain(): Promise<void> {
+    while (this.running || this.scheduled || this.queue.length > 0) {
+      if (this.running) await this.running;
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | null {
+  const value = req.headers[name];
+  if (value === undefined) return null;
+  const text = Array.isArray(value) ? value.join(', ') : value;
+  return text.length > HEADER_MAX ? text.slice(0, HEADER_MAX) : text;
+}
+
+export interface PixelDeps {
+  store: Store;
+  contexts: ContextCache;
+  commits: GroupCommit;
+  metrics: Metrics;
+  log: Logger;
+  trustProxy: readonly Cidr[];
+}
+
+export async function handlePixel(deps: PixelDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = performance.now();
+  const { metrics } = deps;
+  let outcome: RecordOutcome | 'malformed' | 'error' = 'malformed';
+  const ids = parsePixelPath(req.url ?? '');
+  try {
+    if (!ids) return;
+    const ip = clientAddress(req.socket.remoteAddress, req.headers, deps.trustProxy);
+    const network = ip ? lookupNetwork(ip) : null;
+    const now = Date.now();
+    const cached = await deps.contexts.get(ids.account, ids.tracker, now);
+    if (!cached) {
+      outcome = 'unknown';
+      return;
+    }
+    const signals: HitSignals = {
+      at: now,
+      method: req.method === 'HEAD' ? 'HEAD' : 'GET',
+      userAgent: header(req, 'user-agent'),
+      headers: {
+        accept: header(req, 'accept'),
+        acceptLanguage: header(req, 'accept-language'),
+        acceptEncoding: header(req, 'accept-encoding'),
+        referer: header(req, 'referer'),
+        via: header(req, 'via'),
+        from: header(req, 'from'),
+      },
+      network: network ?? { prefix: 'unknown', family: 4, asn: null, org: null },
+    };
+    const context: TrackerContext = {
+      state: cached.state,
+      sentAt: cached.sentAt,
+      selfViews: cached.selfViews,
+      prior: cached.prior.slice(),
+    };
+    const classification = classify(signals, context);
+    // Later hits of this tracker see this one as prior, even before it commits (duplicate detection).
+    cached.prior.push({ at: now, prefix: signals.network.prefix, userAgent: signals.userAgent, kind: classification.kind });
+    if (cached.prior.length > PRIOR_LIMIT) cached.prior.shift();
+    const hit: NewHit = {
+      id: randomBytes(12).toString('base64url'),
+      account: ids.account,
+      tracker: ids.tracker,
+      signals,
+      classification,
+      geo: ip ? lookupGeo(ip) : null,
+    };
+    outcome = await deps.commits.add(hit);
+    if (outcome === 'stored') metrics.hits.inc({ kind: classification.kind });
+    else if (outcome === 'unknown') deps.contexts.invalidate(ids.account, ids.tracker);
+  } catch (error) {
+    outcome = 'error';
+    // The cached prior hits may now hold one that never committed.
+    if (ids) deps.contexts.invalidate(ids.account, ids.tracker);
+    metrics.storeErrors.inc({ operation: 'pixel' });
+    deps.log.error({ err: error instanceof Error ? { message: error.message, name: error.name } : String(error) }, 'pixel: hit not recorded');
+  } finally {
+    metrics.pixels.inc({ outcome });
+    if (!res.headersSent && !res.destroyed) sendPixel(res);
+    metrics.pixelSeconds.observe((performance.now() - started) / 1000);
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The tracking server (SPEC §3–§4): opens the store and the IP data, serves
+ * the route table of ./http.ts, runs the retention job, and shuts down
+ * gracefully (stop accepting, release long-polls, finish in-flight commits,
+ * close the database).
+ */
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { DEFAULTS, type Config } from './config.ts';
+import { FeedWaiters } from './feed.ts';
+import { createDispatcher, sendError, type App } from './http.ts';
+import { loadIpData } from './ipdata/index.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { ContextCache, GroupCommit, SHARED_CONTEXT_TTL_MS } from './pixel.ts';
+import { openStore } from './store/index.ts';
+import type { Store } from './store/types.ts';
+
+const DAY = 24 * 3_600_000;
+const RETENTION_EVERY_MS = 3_600_000;
+const SHUTDOWN_GRACE_MS = 5_000;
+
+export interface OpenPingServer {
+  listen(): Promise<{ port: number; host: string; url: string }>;
+  close(): Promise<void>;
+  /** Available once listen() resolved. */
+  readonly store: Store;
+  readonly metrics: Metrics;
+  /** Runs the retention job now; returns hits deleted. */
+  runRetention(): Promise<number>;
+}
+
+export interface ServerDeps {
+  logger?: Logger;
+  /** An already-open store (tests); otherwise config.db is opened. */
+  store?: Store;
+}
+
+export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {}): OpenPingServer {
+  const config: Config = { ...DEFAULTS, ...options };
+  const log = deps.logger ?? createLogger(config.logLevel);
+  const metrics = createMetrics();
+  let app: App | null = null;
+  let http: Server | null = null;
+  let retentionTimer: NodeJS.Timeout | null = null;
+  let closing: Promise<void> | null = null;
+  const sockets = new Set<Socket>();
+
+  const runRetention = async (): Promise<number> => {
+    if (!app) return 0;
+    try {
+      const deleted = await app.store.deleteHitsBefore(Date.now() - config.retentionDays * DAY);
+      if (deleted > 0) log.info({ deleted, retentionDays: config.retentionDays }, 'retention: old hits deleted');
+      return deleted;
+    } catch (error) {
+      metrics.storeErrors.inc({ operation: 'retention' });
+      log.error({ err: error instanceof Error ? error.message : String(error) }, 'retention job failed');
+      return 0;
+    }
+  };
+
+  return {
+    get store() {
+      if (!app) throw new Error('The server is not listening yet.');
+      return app.store;
+    },
+    metrics,
+    runRetention,
+
+    async listen() {
+      const [store] = await Promise.all([deps.store ?? openStore(config.db, { floodCapPerHour: config.floodCapPerHour }), loadIpData()]);
+      app = {
+        config,
+        store,
+        metrics,
+        log,
+        contexts: new ContextCache(store, store.kind === 'sqlite' ? Number.POSITIVE_INFINITY : SHARED_CONTEXT_TTL_MS),
+        commits: new GroupCommit(store, metrics),
+        feed: new FeedWaiters(store, metrics),
+      };
+      const server = createHttpServer(
+        { maxHeaderSize: config.maxHeaderBytes, requestTimeout: config.requestTimeoutMs, headersTimeout: config.headersTimeoutMs },
+        createDispatcher(app),
+      );
+      server.keepAliveTimeout = config.keepAliveTimeoutMs;
+      server.on('connection', (socket) => {
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+      });
+      // Node's default answer to a broken request is bare text; keep the JSON error shape, and never a 5xx.
+      server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+        if (!socket.writable || error.code === 'ECONNRESET') {
+          socket.destroy();
+          return;
+        }
+        const [status, code, text] =
+          error.code === 'HPE_HEADER_OVERFLOW'
+            ? [431, 'headers_too_large', 'Request headers are too large.']
+            : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+              ? [408, 'timeout', 'The request took too long to arrive.']
+              : [400, 'bad_request', 'The request is not valid HTTP.'];
+        const body = JSON.stringify({ error: code, message: text });
+        socket.end(
+          `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+            `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      });
+      http = server;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      retentionTimer = setInterval(() => void runRetention(), RETENTION_EVERY_MS);
+      retentionTimer.unref();
+      setTimeout(() => void runRetention(), 1000).unref();
+      const { port } = server.address() as AddressInfo;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      const url = `http://${host}:${port}`;
+      log.info({ url, publicUrl: config.publicUrl, store: store.kind }, 'OpenPing server listening');
+      return { port, host: config.host, url };
+    },
+
+    close() {
+      closing ??= (async () => {
+        if (retentionTimer) clearInterval(retentionTimer);
+        const server = http;
+        const current = app;
+        if (server) {
+          const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+          current?.feed.close();
+          server.closeIdleConnections();
+          const grace = setTimeout(() => {
+            for (const socket of sockets) socket.destroy();
+          }, SHUTDOWN_GRACE_MS);
+          grace.unref();
+          await stopped;
+          clearTimeout(grace);
+        }
+        if (current) {
+          await current.commits.drain();
+          if (!deps.store) await current.store.close();
+        }
+        log.info('OpenPing server stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+export { sendError };
