@@ -1,0 +1,12 @@
+import { defineContentScript } from 'wxt/utils/define-content-script';
+import { startComposeTracking } from '../lib/compose';
+import { outlook } from '../lib/webmail/outlook';
+
+export default defineContentScript({
+  // Outlook on the web: personal (live.com) and work or school (office.com, office365.com).
+  matches: ['https://outlook.live.com/*', 'https://outlook.office.com/*', 'https://outlook.office365.com/*'],
+  runAt: 'document_idle',
+  main(ctx) {
+    startComposeTracking(outlook, ctx);
+  },
+});
