@@ -19,6 +19,7 @@ import {
   saveIdentity,
   saveSettings,
   saveStatus,
+  touchData,
 } from './settings';
 import {
   SYNC_ALARM,
@@ -113,6 +114,7 @@ export const handlers: Handlers = {
     });
     await tx.done;
     await enqueue({ op: 'put', tracker: email.tracker, state: 'sent', sentAt });
+    await touchData();
     await markActive();
     kickOutbox();
     void startLivePolling();
@@ -151,6 +153,7 @@ export const handlers: Handlers = {
     await enqueue({ op: 'delete', tracker });
     kickOutbox();
     await updateBadge();
+    await touchData();
     return { ok: true };
   },
 
@@ -160,6 +163,7 @@ export const handlers: Handlers = {
     await enqueue({ op: 'delete', tracker });
     kickOutbox();
     await updateBadge();
+    await touchData();
     return { ok: true };
   },
 
@@ -231,6 +235,7 @@ export const handlers: Handlers = {
     const shown = await browser.notifications.getAll();
     for (const id of Object.keys(shown)) if (trackerOfNotification(id)) await browser.notifications.clear(id);
     await updateBadge();
+    await touchData();
     return { ok: true, error: null };
   },
 };

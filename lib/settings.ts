@@ -109,3 +109,12 @@ export async function recordFailure(
   await saveStatus({ state, message, lastOkAt: prev.lastOkAt, retryAt, failures });
   return failures;
 }
+
+const DATA_CHANGED_KEY = 'dataChangedAt';
+
+/** Tells open popups that IndexedDB changed (storage.onChanged reaches every extension page). */
+export async function touchData(): Promise<void> {
+  await browser.storage.local.set({ [DATA_CHANGED_KEY]: Date.now() });
+}
+
+export const DATA_CHANGED = DATA_CHANGED_KEY;

@@ -24,6 +24,7 @@ import {
   recordFailure,
   recordOk,
   saveIdentity,
+  touchData,
   type Identity,
   type Settings,
 } from './settings';
@@ -280,7 +281,10 @@ async function runSync(wait: number, signal?: AbortSignal): Promise<SyncResult> 
       const settings = await loadSettings();
       const applied = await applyPage(page, settings);
       result.applied += applied.applied;
-      if (applied.applied > 0) await markActive();
+      if (applied.applied > 0) {
+        await markActive();
+        await touchData();
+      }
       if (page.events.length === 0 || page.cursor === cursor) break;
     }
     result.notified = await deliverPending();

@@ -1,8 +1,127 @@
-export function Popup() {
+import { useEffect } from 'preact/hooks';
+import type { EmailsModel, Filter } from '../../lib/state/emails';
+import { timeAgo } from '../../lib/state/format';
+import { EmailDetail } from './EmailDetail';
+import { EmailList } from './EmailList';
+
+const FILTERS: Array<[Filter, string]> = [
+  ['all', 'All'],
+  ['opened', 'Opened'],
+  ['unopened', 'Not opened'],
+];
+
+function StatusBanner({ model }: { model: EmailsModel }) {
+  const status = model.status.value;
+  if (status.state === 'ok' || status.state === 'connecting') return null;
+  const headline =
+    status.state === 'unauthorized'
+      ? 'The tracking server refused this browser’s key.'
+      : status.state === 'offline'
+        ? 'The tracking server cannot be reached.'
+        : 'The tracking server reported a problem.';
   return (
-    <main data-openping="popup">
-      <h1>OpenPing</h1>
-      <p>No tracked emails yet. Turn on Track in a Gmail or Outlook compose and send.</p>
+    <div class="banner" role="alert" data-openping="error" data-status={status.state}>
+      <strong>{headline}</strong>
+      {status.message && <span class="banner__detail">{status.message}</span>}
+      <span class="banner__detail">
+        {status.lastOkAt !== null ? `Last in touch ${timeAgo(status.lastOkAt)}. ` : ''}
+        Opens are recorded by the server meanwhile and will show up here once it answers.
+      </span>
+      <span class="banner__actions">
+        <button type="button" disabled={model.busy.value} onClick={() => void model.retry()}>
+          {model.busy.value ? 'Trying…' : 'Retry now'}
+        </button>
+        <a href="/options.html" target="_blank">
+          Settings
+        </a>
+      </span>
+    </div>
+  );
+}
+
+function EmptyState({ model }: { model: EmailsModel }) {
+  return (
+    <div class="empty" data-openping="empty">
+      <p>
+        <strong>No tracked emails yet.</strong>
+      </p>
+      <ol>
+        <li>Open Gmail or Outlook on the web and write a message.</li>
+        <li>
+          Next to <em>Send</em> you’ll find the <em>Track</em> switch — leave it on.
+        </li>
+        <li>Send. When the recipient opens it, you get a notification and it shows up here.</li>
+      </ol>
+      <p class="note">
+        Your own views never count, and machine fetches (Apple Mail, security scanners) are shown as “delivered”, not
+        “opened”.
+      </p>
+      {model.server.value && <p class="note">Tracking server: {model.server.value}</p>}
+    </div>
+  );
+}
+
+export function Popup({ model }: { model: EmailsModel }) {
+  useEffect(() => model.watch(), [model]);
+  const selected = model.selected.value;
+  const total = model.total.value;
+  const visible = model.visible.value;
+  const searching = model.query.value.trim() !== '' || model.filter.value !== 'all';
+
+  return (
+    <main data-openping="popup" class="popup">
+      <header class="header">
+        <h1>OpenPing</h1>
+        <a class="header__settings" href="/options.html" target="_blank" title="Settings">
+          Settings
+        </a>
+      </header>
+      <StatusBanner model={model} />
+      {selected ? (
+        <EmailDetail
+          email={selected}
+          hits={model.selectedHits.value}
+          onBack={() => void model.select(null)}
+          onOpenThread={(t) => void model.openThread(t)}
+          onStop={(t) => void model.stopTracking(t)}
+          onDelete={(t) => void model.remove(t)}
+        />
+      ) : !model.ready.value ? null : total === 0 && model.emails.value.length === 0 ? (
+        <EmptyState model={model} />
+      ) : (
+        <>
+          <div class="tools">
+            <input
+              type="search"
+              data-openping="search"
+              placeholder="Search subject or recipient"
+              aria-label="Search subject or recipient"
+              value={model.query.value}
+              onInput={(e) => (model.query.value = (e.currentTarget as HTMLInputElement).value)}
+            />
+            <div class="filters" role="group" aria-label="Filter">
+              {FILTERS.map(([value, label]) => (
+                <button
+                  type="button"
+                  key={value}
+                  data-filter={value}
+                  aria-pressed={model.filter.value === value}
+                  onClick={() => (model.filter.value = value)}
+                >
+                  {label}
+                </button>
+              ))}
+            </div>
+          </div>
+          {searching && visible.length === 0 ? (
+            <p class="empty" data-openping="no-match">
+              {model.complete.value ? 'No email matches.' : 'Searching…'}
+            </p>
+          ) : (
+            <EmailList emails={visible} total={searching ? visible.length : total} onOpen={(t) => void model.select(t)} />
+          )}
+        </>
+      )}
     </main>
   );
 }

@@ -1,4 +1,16 @@
 import { render } from 'preact';
 import { Popup } from '../../components/popup/Popup';
+import '../../components/popup/popup.css';
+import { send } from '../../lib/messages';
+import { createEmailsModel } from '../../lib/state/emails';
 
-render(<Popup />, document.getElementById('app')!);
+const model = createEmailsModel();
+const tracker = new URLSearchParams(location.search).get('tracker');
+render(<Popup model={model} />, document.getElementById('app')!);
+void model.load().then(() => {
+  (globalThis as { __openpingLoaded?: number }).__openpingLoaded = performance.now();
+  if (tracker) void model.select(tracker);
+});
+// Opening the popup is looking at the news: clear the badge, and fetch what is new right away.
+void send({ type: 'markSeen' }).catch(() => {});
+void send({ type: 'syncNow' }).catch(() => {});

@@ -1,0 +1,8 @@
+import { render } from 'preact';
+import { Options } from '../../components/options/Options';
+import '../../components/options/options.css';
+import { createOptionsModel } from '../../lib/state/options';
+
+const model = createOptionsModel();
+render(<Options model={model} />, document.getElementById('app')!);
+void model.load();

@@ -1,0 +1,135 @@
+/**
+ * The options page's model (STYLE §8). Preferences are written straight to
+ * storage; anything touching the server or the account goes through the
+ * background, which owns them.
+ */
+import { signal, type Signal } from '@preact/signals';
+import { browser } from 'wxt/browser';
+import { normalizeServer } from '../api';
+import { db, type HitRecord } from '../db';
+import { send } from '../messages';
+import { defaultSettings, loadIdentity, loadSettings, saveSettings, type Settings } from '../settings';
+import { toCsv } from './export';
+
+export interface Notice {
+  kind: 'ok' | 'error' | 'info';
+  text: string;
+}
+
+export interface OptionsModel {
+  settings: Signal<Settings>;
+  serverDraft: Signal<string>;
+  account: Signal<string | null>;
+  notice: Signal<Notice | null>;
+  busy: Signal<boolean>;
+  load(): Promise<void>;
+  update(patch: Partial<Settings>): Promise<void>;
+  testConnection(): Promise<void>;
+  saveServer(): Promise<void>;
+  exportCsv(): Promise<{ filename: string; csv: string }>;
+  deleteEverything(): Promise<void>;
+}
+
+/** The origin pattern a server needs as a host permission. */
+export function originPattern(server: string): string {
+  return `${new URL(normalizeServer(server)).origin}/*`;
+}
+
+/**
+ * Asks for access to the server's origin. Must run inside the click
+ * (permissions.request needs a user gesture: developer.chrome.com/docs/extensions/reference/api/permissions).
+ */
+export function requestServerAccess(server: string): Promise<boolean> {
+  let origin: string;
+  try {
+    origin = originPattern(server);
+  } catch {
+    return Promise.resolve(false);
+  }
+  return browser.permissions.request({ origins: [origin] }).catch(() => false);
+}
+
+export function createOptionsModel(): OptionsModel {
+  const settings = signal<Settings>(defaultSettings);
+  const serverDraft = signal(defaultSettings.server);
+  const account = signal<string | null>(null);
+  const notice = signal<Notice | null>(null);
+  const busy = signal(false);
+
+  async function guarded(job: () => Promise<void>): Promise<void> {
+    busy.value = true;
+    try {
+      await job();
+    } catch (error) {
+      notice.value = { kind: 'error', text: error instanceof Error ? error.message : String(error) };
+    } finally {
+      busy.value = false;
+    }
+  }
+
+  return {
+    settings,
+    serverDraft,
+    account,
+    notice,
+    busy,
+    async load() {
+      settings.value = await loadSettings();
+      serverDraft.value = settings.value.server;
+      account.value = (await loadIdentity())?.account ?? null;
+    },
+    async update(patch) {
+      settings.value = await saveSettings(patch);
+    },
+    testConnection() {
+      const server = serverDraft.value;
+      const access = requestServerAccess(server);
+      return guarded(async () => {
+        if (!(await access)) {
+          notice.value = { kind: 'error', text: `OpenPing needs your permission to talk to ${server}.` };
+          return;
+        }
+        const res = await send({ type: 'testConnection', server });
+        notice.value = res.ok
+          ? { kind: 'ok', text: `Connected: ${server} answers as an OpenPing server.` }
+          : { kind: 'error', text: res.error ?? 'The server did not answer.' };
+      });
+    },
+    saveServer() {
+      const server = serverDraft.value;
+      const access = requestServerAccess(server);
+      return guarded(async () => {
+        if (!(await access)) {
+          notice.value = { kind: 'error', text: `Not saved: OpenPing needs your permission to talk to ${server}.` };
+          return;
+        }
+        const res = await send({ type: 'changeServer', server });
+        await this.load();
+        notice.value = res.ok
+          ? { kind: 'ok', text: 'Saved. New messages are tracked through this server.' }
+          : { kind: 'error', text: res.error ?? 'The server could not be used.' };
+      });
+    },
+    async exportCsv() {
+      const database = await db();
+      const emails = (await database.getAllFromIndex('emails', 'bySortAt')).reverse().filter((e) => e.tracking !== 'armed');
+      const byTracker = new Map<string, HitRecord[]>();
+      for (const hit of await database.getAll('hits')) {
+        const list = byTracker.get(hit.tracker) ?? [];
+        list.push(hit);
+        byTracker.set(hit.tracker, list);
+      }
+      const csv = toCsv(emails, byTracker);
+      return { filename: `openping-${new Date().toISOString().slice(0, 10)}.csv`, csv };
+    },
+    deleteEverything() {
+      return guarded(async () => {
+        const res = await send({ type: 'deleteEverything' });
+        await this.load();
+        notice.value = res.ok
+          ? { kind: 'ok', text: 'Everything was deleted, on the server and in this browser.' }
+          : { kind: 'error', text: res.error ?? 'Nothing was deleted.' };
+      });
+    },
+  };
+}
