@@ -1,0 +1,115 @@
+/**
+ * The classifier's knowledge, tested as data (STYLE §9): valid patterns,
+ * sorted, no duplicates, every entry with a source and the date it was checked.
+ */
+import { describe, expect, it } from 'vitest';
+import { NETWORKS, type NetworkRole } from '../../backend/classify/data/networks.ts';
+import { TIMING } from '../../backend/classify/data/timing.ts';
+import { UA_SIGNATURES } from '../../backend/classify/data/user-agents.ts';
+
+const ROLES: readonly NetworkRole[] = ['google', 'yahoo', 'apple', 'private-relay', 'security', 'hosting'];
+const DATE = /^20\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+
+function expectSourced(entry: { source: string; checked: string }, label: string) {
+  expect(entry.source.trim().length, `${label}: source`).toBeGreaterThan(10);
+  expect(entry.checked, `${label}: checked`).toMatch(DATE);
+  expect(Date.parse(entry.checked), `${label}: checked is not in the future`).toBeLessThanOrEqual(Date.now());
+}
+
+describe('networks data', () => {
+  it('is sorted by ASN with no ASN listed twice', () => {
+    const asns = NETWORKS.map((n) => n.asn);
+    expect(asns).toEqual([...asns].sort((a, b) => a - b));
+    expect(new Set(asns).size).toBe(asns.length);
+  });
+
+  it('gives every entry a valid ASN, an organisation, a known role, a source and a date', () => {
+    for (const n of NETWORKS) {
+      expect(Number.isInteger(n.asn) && n.asn > 0 && n.asn < 2 ** 32, `AS${n.asn}`).toBe(true);
+      expect(n.org.trim(), `AS${n.asn} org`).not.toBe('');
+      expect(ROLES, `AS${n.asn} role`).toContain(n.role);
+      expectSourced(n, `AS${n.asn}`);
+    }
+  });
+
+  it('names the vendor and via of every security network, and only of those', () => {
+    for (const n of NETWORKS) {
+      if (n.role === 'security') {
+        expect(n.vendor?.name, `AS${n.asn}`).toBeTruthy();
+        expect(n.vendor?.via, `AS${n.asn}`).toMatch(/^[a-z][a-z0-9-]*$/);
+      } else {
+        expect(n.vendor, `AS${n.asn}`).toBeUndefined();
+      }
+    }
+  });
+
+  it('has every role the signatures rely on', () => {
+    const present = new Set(NETWORKS.map((n) => n.role));
+    for (const s of UA_SIGNATURES) for (const owner of s.owners ?? []) expect(present, `${s.id} owner ${owner}`).toContain(owner);
+  });
+});
+
+describe('user-agent signatures data', () => {
+  it('is sorted by id with no id twice', () => {
+    const ids = UA_SIGNATURES.map((s) => s.id);
+    expect(ids).toEqual([...ids].sort());
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^[a-z0-9][a-z0-9.-]*$/);
+  });
+
+  it('has no pattern twice and every pattern compiles', () => {
+    const patterns = UA_SIGNATURES.map((s) => s.pattern);
+    expect(new Set(patterns).size).toBe(patterns.length);
+    for (const s of UA_SIGNATURES) expect(() => new RegExp(s.pattern), s.id).not.toThrow();
+  });
+
+  it('matches each example with its own signature and no other, so the order of the list does not matter', () => {
+    const compiled = UA_SIGNATURES.map((s) => ({ id: s.id, re: new RegExp(s.pattern) }));
+    for (const s of UA_SIGNATURES) {
+      expect(s.examples.length, s.id).toBeGreaterThan(0);
+      for (const example of s.examples) {
+        expect(compiled.filter((c) => c.re.test(example)).map((c) => c.id), example).toEqual([s.id]);
+      }
+    }
+  });
+
+  it('does not mistake ordinary browsers for any signature', () => {
+    const browsers = [
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+      'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15',
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1',
+      'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0',
+      'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.81 Mobile Safari/537.36',
+    ];
+    for (const ua of browsers) {
+      expect(UA_SIGNATURES.filter((s) => new RegExp(s.pattern).test(ua)).map((s) => s.id), ua).toEqual([]);
+    }
+  });
+
+  it('gives every signature a role, a client name, a source and a date; proxies and prefetchers an owner and a via', () => {
+    for (const s of UA_SIGNATURES) {
+      expect(['proxy', 'prefetch', 'mail-client', 'scanner', 'tool'], s.id).toContain(s.role);
+      expect(s.client.name.trim(), s.id).not.toBe('');
+      expectSourced(s, s.id);
+      if (s.role === 'proxy' || s.role === 'prefetch') {
+        expect(s.owners?.length, `${s.id} owners`).toBeGreaterThan(0);
+        expect(s.via, `${s.id} via`).toMatch(/^[a-z][a-z0-9-]*$/);
+      }
+    }
+  });
+
+  it('knows every intermediary SPEC §3 names', () => {
+    const vias = new Set(UA_SIGNATURES.map((s) => s.via));
+    for (const via of ['gmail-proxy', 'yahoo-proxy', 'apple-mpp', 'gmail-prefetch']) expect(vias).toContain(via);
+  });
+});
+
+describe('timing data', () => {
+  it('gives every rule a positive window of at most a minute, a reason, a source and a date', () => {
+    for (const [name, rule] of Object.entries(TIMING)) {
+      expect(Number.isInteger(rule.ms) && rule.ms > 0 && rule.ms <= 60_000, name).toBe(true);
+      expect(rule.why.trim().length, name).toBeGreaterThan(10);
+      expectSourced(rule, name);
+    }
+  });
+});
