@@ -29,6 +29,7 @@ import {
   markActive,
   resetFeed,
   startLivePolling,
+  stopLivePolling,
   syncOnce,
   tick,
 } from './sync';
@@ -202,6 +203,7 @@ export const handlers: Handlers = {
     await saveSettings({ server: normalized });
     if (previous && normalizeServer(previous.server) === normalized) return { ok: true, error: null };
     // Pixels already sent keep pointing at the old server; new ones use the new account.
+    await stopLivePolling();
     await saveIdentity(null);
     await clearOutbox();
     await resetFeed();
@@ -226,6 +228,7 @@ export const handlers: Handlers = {
         }
       }
     }
+    await stopLivePolling();
     await clearAll();
     await clearOutbox();
     await saveIdentity(null);

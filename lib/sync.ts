@@ -323,6 +323,7 @@ async function activeUntil(): Promise<number> {
 }
 
 let liveLoop: Promise<void> | null = null;
+let liveAbort: AbortController | null = null;
 
 /**
  * Long polls back to back while there is recent activity. Each answer calls
@@ -332,18 +333,27 @@ let liveLoop: Promise<void> | null = null;
  */
 export function startLivePolling(): Promise<void> {
   liveLoop ??= (async () => {
+    const abort = new AbortController();
+    liveAbort = abort;
     try {
-      while (Date.now() < (await activeUntil())) {
+      while (!abort.signal.aborted && Date.now() < (await activeUntil())) {
         const status = await loadStatus();
         if (status.state !== 'ok' && status.retryAt !== null && status.retryAt > Date.now()) break;
-        const res = await syncOnce({ wait: LONG_POLL_WAIT });
+        const res = await syncOnce({ wait: LONG_POLL_WAIT, signal: abort.signal });
         if (!res.ok) break;
       }
     } finally {
       liveLoop = null;
+      if (liveAbort === abort) liveAbort = null;
     }
   })();
   return liveLoop;
+}
+
+/** Ends the live poll now (account change, delete everything, tests). */
+export async function stopLivePolling(): Promise<void> {
+  liveAbort?.abort();
+  await liveLoop?.catch(() => {});
 }
 
 export function isLivePolling(): boolean {

@@ -1,0 +1,170 @@
+/**
+ * The background against the REAL tracking server, in-process on port 0 with
+ * a temp SQLite file (backend/server.ts): account creation, the outbox, the
+ * feed, re-labels, a refused token and a server that is down.
+ */
+import { IDBFactory } from 'fake-indexeddb';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { fakeBrowser } from 'wxt/testing';
+import { parseTrustProxy } from '../../backend/config';
+import { handlers } from '../../lib/background';
+import { closeDb, db } from '../../lib/db';
+import { flushOutbox, pendingEntries } from '../../lib/outbox';
+import { loadIdentity, loadStatus, saveIdentity, saveSettings } from '../../lib/settings';
+import { ensureAccount, stopLivePolling, syncOnce } from '../../lib/sync';
+import { startTestServer, type Running } from '../server/helpers';
+
+const THUNDERBIRD = 'Mozilla/5.0 (X11; Linux x86_64; rv:115.0) Gecko/20100101 Thunderbird/115.6.0';
+const GMAIL_PROXY = 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)';
+
+let s: Running;
+beforeAll(async () => {
+  s = await startTestServer({ accountsPerHour: 1000, trustProxy: parseTrustProxy('loopback'), publicUrl: 'https://track.example' });
+}, 60_000);
+afterAll(async () => {
+  await s?.stop();
+});
+
+afterEach(async () => {
+  await stopLivePolling();
+});
+
+beforeEach(async () => {
+  fakeBrowser.reset();
+  closeDb();
+  globalThis.indexedDB = new IDBFactory();
+  await saveSettings({ server: s.url });
+});
+
+let n = 0;
+function tracker(): string {
+  n++;
+  return `unitTracker${String(n).padStart(4, '0')}${Math.random().toString(36).slice(2, 9)}`.slice(0, 22);
+}
+
+async function fetchPixel(pixelBase: string, id: string, ua: string, ip: string): Promise<void> {
+  const url = `${pixelBase}${id}.gif`.replace('https://track.example', s.url);
+  const res = await fetch(url, { headers: { 'user-agent': ua, 'x-forwarded-for': ip } });
+  expect(res.status).toBe(200);
+  await res.arrayBuffer();
+}
+
+async function sendTracked(id: string, subject: string, sentAt = Date.now() - 60_000): Promise<void> {
+  const res = await handlers.sent(
+    {
+      type: 'sent',
+      email: {
+        tracker: id,
+        webmail: 'gmail',
+        subject,
+        recipients: [{ name: 'Ada Lovelace', address: 'ada@example.com' }],
+        sentAt,
+        threadUrl: 'https://mail.google.com/mail/u/0/#sent/abc',
+      },
+    },
+    {},
+  );
+  expect(res).toEqual({ queued: true });
+  await flushOutbox();
+}
+
+describe('with the real server', () => {
+  it('creates an account on first start and answers identity with its pixel base', async () => {
+    const identity = await ensureAccount();
+    expect(identity?.account).toMatch(/^[A-Za-z0-9_-]{16,43}$/);
+    expect(identity?.pixelBase).toBe(`https://track.example/p/${identity?.account}/`);
+    expect(await loadIdentity()).toEqual(identity);
+    const answer = await handlers.identity({ type: 'identity' }, {});
+    expect(answer).toEqual({ pixelBase: identity?.pixelBase, trackByDefault: true });
+    expect((await loadStatus()).state).toBe('ok');
+  });
+
+  it('registers a sent email through the outbox and turns a real open into an opened email and a notification', async () => {
+    const identity = (await ensureAccount())!;
+    const id = tracker();
+    await sendTracked(id, 'Budget 2027');
+    expect(await pendingEntries()).toEqual([]);
+    const registered = await fetch(`${s.url}/v1/trackers/${id}`, { headers: { authorization: `Bearer ${identity.token}` } });
+    expect(((await registered.json()) as { state: string }).state).toBe('sent');
+
+    await fetchPixel(identity.pixelBase, id, THUNDERBIRD, '93.184.216.34');
+    // The send started a live long poll (the sender is active); either it or this sync applies the hit, once.
+    expect(await syncOnce()).toMatchObject({ ok: true });
+    const email = await (await db()).get('emails', id);
+    expect(email).toMatchObject({ subject: 'Budget 2027', opens: 1 });
+    const shown = (await fakeBrowser.notifications.getAll()) as Record<string, { title: string; message: string }>;
+    expect(shown[`openping:${id}`]?.title).toBe('Opened: Budget 2027');
+    expect(shown[`openping:${id}`]?.message).toContain('Ada Lovelace');
+
+    // Nothing new: the next sync applies nothing and shows nothing again.
+    await stopLivePolling();
+    await fakeBrowser.notifications.clear(`openping:${id}`);
+    expect(await syncOnce()).toMatchObject({ ok: true, applied: 0, notified: 0 });
+    expect(await fakeBrowser.notifications.getAll()).toEqual({});
+  });
+
+  it('a self-view arriving after a hit re-labels it: the open disappears, counted once', async () => {
+    const identity = (await ensureAccount())!;
+    const id = tracker();
+    await sendTracked(id, 'Own view test');
+    await fetchPixel(identity.pixelBase, id, GMAIL_PROXY, '66.249.93.10');
+    await syncOnce();
+    const before = await (await db()).get('emails', id);
+    expect(before?.opens).toBe(1);
+    const hits = await (await db()).getAllFromIndex('hits', 'byTracker', id);
+    expect(hits).toHaveLength(1);
+
+    await handlers.selfView({ type: 'selfView', trackers: [id], at: hits[0]!.at }, {});
+    await flushOutbox();
+    await syncOnce();
+    const after = await (await db()).get('emails', id);
+    expect(after?.opens).toBe(0);
+    const relabelled = await (await db()).getAllFromIndex('hits', 'byTracker', id);
+    expect(relabelled.map((h) => h.kind)).toEqual(['self']);
+  });
+
+  it('shows a refused token as a state, without throwing, and backs off', async () => {
+    const identity = (await ensureAccount())!;
+    await saveIdentity({ ...identity, token: 'A'.repeat(43) });
+    const res = await syncOnce();
+    expect(res.ok).toBe(false);
+    const status = await loadStatus();
+    expect(status.state).toBe('unauthorized');
+    expect(status.retryAt).toBeGreaterThan(Date.now());
+  });
+});
+
+describe('with the server down', () => {
+  it('keeps the email, queues the call, and shows an offline state', async () => {
+    const down = await startTestServer({ accountsPerHour: 1000 });
+    await saveSettings({ server: down.url });
+    const identity = (await ensureAccount())!;
+    expect(identity).not.toBeNull();
+    await down.stop();
+
+    const id = tracker();
+    const res = await handlers.sent(
+      { type: 'sent', email: { tracker: id, webmail: 'outlook', subject: 'While offline', recipients: [], sentAt: Date.now(), threadUrl: null } },
+      {},
+    );
+    expect(res).toEqual({ queued: true });
+    await flushOutbox();
+    expect((await pendingEntries()).map((e) => e.item)).toEqual([{ op: 'put', tracker: id, state: 'sent', sentAt: expect.any(Number) }]);
+    expect((await syncOnce()).ok).toBe(false);
+    expect((await loadStatus()).state).toBe('offline');
+    expect((await (await db()).get('emails', id))?.subject).toBe('While offline');
+  });
+
+  it('does not create an account while the server is down, and says so', async () => {
+    const down = await startTestServer({ accountsPerHour: 1000 });
+    await down.stop();
+    await saveSettings({ server: down.url });
+    expect(await ensureAccount()).toBeNull();
+    const status = await loadStatus();
+    expect(status.state).toBe('offline');
+    expect(status.retryAt).toBeGreaterThan(Date.now());
+    // Within the backoff a second call does not hammer the server.
+    expect(await ensureAccount()).toBeNull();
+    expect((await loadStatus()).failures).toBe(1);
+  });
+});
