@@ -3,7 +3,7 @@
  * Outlook URLs (STYLE §12: the selectors the tests use live here).
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 
 export type OutlookHost = 'outlook.live.com' | 'outlook.office.com' | 'outlook.office365.com';
@@ -41,7 +41,7 @@ export interface SentRecord {
  * changes the HTML first (e.g. to play an Outlook build whose selectors broke).
  */
 export function fixtureHtml(host: OutlookHost): string {
-  return readFileSync(resolve(__dirname, '../../fixtures', FIXTURES[host]), 'utf8');
+  return readFileSync(fileURLToPath(new URL(`../../fixtures/${FIXTURES[host]}`, import.meta.url)), 'utf8');
 }
 
 export async function routeOutlook(context: BrowserContext | Page, rewrite: (html: string) => string = (h) => h): Promise<void> {
