@@ -128,6 +128,67 @@ describe('Gmail: the Track switch and the pixel', () => {
     await gmail.page.close();
   });
 
+  it("switched on just before Send: Gmail's draft model has the pixel (editor notified, gmail.js #802)", async () => {
+    const gmail = await GmailPage.open(session.context);
+    const compose = await gmail.openCompose();
+    const toggle = await gmail.toggleReady(compose);
+    await toggle.click();
+    await gmail.write(compose, { to: 'hal@example.com', subject: 'Late switch', body: 'Typed while off.' });
+    await toggle.click();
+    await expect.poll(() => toggle.getAttribute('aria-checked')).toBe('true');
+    // No keystroke after the switch: only the adapter's editor notification can update the model.
+    await gmail.sendButton(compose).click();
+    const [message] = await gmail.waitSent(1);
+    expect(pixelsIn(message!.body)).toHaveLength(1);
+    await gmail.page.close();
+  });
+
+  it('keeps the pixel at the end when content lands after it', async () => {
+    const gmail = await GmailPage.open(session.context);
+    const compose = await gmail.openCompose();
+    await gmail.toggleReady(compose);
+    await gmail.write(compose, { to: 'ivy@example.com', subject: 'Edits', body: 'Start.' });
+    // Gmail appends a signature block when the From address changes (or a paste lands at the end).
+    await compose.locator('[g_editable="true"]').evaluate((body) => {
+      const signature = document.createElement('div');
+      signature.className = 'gmail_signature';
+      signature.textContent = '-- Ada, at the very end.';
+      body.append(signature);
+    });
+    // Moved back as soon as the body changes, not only at Send.
+    await expect
+      .poll(() => compose.locator('[g_editable="true"]').evaluate((body) => (body.lastChild as Element | null)?.tagName))
+      .toBe('IMG');
+    await gmail.sendButton(compose).click();
+    const [message] = await gmail.waitSent(1);
+    expect(pixelsIn(message!.body)).toHaveLength(1);
+    expect(message!.body).toMatch(/very end\.<\/div><img[^>]*\/p\/[^>]*>$/);
+    await gmail.page.close();
+  });
+
+  it('Send + archive (Space on the button) and Schedule send register the tracker too', async () => {
+    const gmail = await GmailPage.open(session.context);
+    const reply = await gmail.openReply();
+    await gmail.toggleReady(reply);
+    await gmail.write(reply, { body: 'Archiving this.' });
+    await reply.locator('.IZ .Uo[role="button"]').focus();
+    await gmail.page.keyboard.press('Space');
+    const compose = await gmail.openCompose();
+    await gmail.toggleReady(compose);
+    await gmail.write(compose, { to: 'joe@example.com', subject: 'Later', body: 'Scheduled.' });
+    await compose.locator('.IZ [aria-haspopup="true"]').click();
+    await gmail.page.locator('[selector="scheduledSend"]').click();
+    await gmail.page.locator('[role="dialog"] [data-when]').click();
+    const sent = await gmail.waitSent(2);
+    expect(sent.map((m) => m.how)).toEqual(['archive', 'scheduled']);
+    for (const message of sent) {
+      const [tracker] = pixelsIn(message.body);
+      expect(tracker).toBeTruthy();
+      await waitFor(`${message.how} registered as sent`, async () => (await getTracker(tracker!))?.state === 'sent');
+    }
+    await gmail.page.close();
+  });
+
   it('inline reply sent with Ctrl+Enter carries its pixel', async () => {
     const gmail = await GmailPage.open(session.context);
     const reply = await gmail.openReply();
