@@ -46,6 +46,26 @@ describe('Outlook on the web with the built extension and the real server', () =
     return (await tracker(id)).body!;
   }
 
+  /** The extension's local record of a tracked email (IndexedDB `openping`, store `emails`), read in the service worker. */
+  async function localRecord(id: string): Promise<Record<string, unknown> | null> {
+    return session.worker.evaluate(
+      (key) =>
+        new Promise<Record<string, unknown> | null>((resolve, reject) => {
+          const open = indexedDB.open('openping');
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const get = open.result.transaction('emails').objectStore('emails').get(key);
+            get.onsuccess = () => {
+              open.result.close();
+              resolve((get.result as Record<string, unknown> | undefined) ?? null);
+            };
+            get.onerror = () => reject(get.error);
+          };
+        }),
+      id,
+    );
+  }
+
   /** The one pixel a sent body must hold: `<img src="<pixelBase><tracker>.gif" width="1" height="1" alt="">` (SPEC §6). */
   function onePixel(html: string): string {
     const pixels = pixelsIn(html, identity.pixelBase);
@@ -100,6 +120,29 @@ describe('Outlook on the web with the built extension and the real server', () =
     expect(view.sentAt).toBeGreaterThanOrEqual(before - 1_000);
     expect(view.sentAt).toBeLessThanOrEqual(Date.now());
     await expect.poll(() => compose.root.count()).toBe(0);
+    // Subject, recipients and a link back stay in the browser (never sent to the server).
+    expect(await localRecord(id)).toMatchObject({
+      tracker: id,
+      webmail: 'outlook',
+      subject: title,
+      recipients: [{ name: null, address: 'grace.hopper@example.org' }],
+      threadUrl: 'https://outlook.live.com/mail/0/sentitems',
+      tracking: 'sent',
+      sentAt: view.sentAt,
+    });
+  });
+
+  it('a message to the sender alone goes without a pixel (the only reader would be the sender)', async () => {
+    const outlook = await open('outlook.office.com');
+    const compose = await outlook.newMail();
+    await expect.poll(() => compose.toggle().getAttribute('aria-checked')).toBe('true');
+    const title = subject('Note to self');
+    await compose.write({ to: 'Ada.Sender@contoso.com', subject: title, text: 'Remember the milk.' });
+    await compose.clickSend();
+    await expect.poll(() => outlook.sentWithSubject(title)).toBeTruthy();
+    const sent = (await outlook.sentWithSubject(title))!;
+    expect(sent.to).toEqual([{ name: 'Ada.Sender@contoso.com', address: 'Ada.Sender@contoso.com' }]);
+    expect(pixelsIn(sent.html, identity.pixelBase)).toEqual([]);
   });
 
   it('switch off: the message leaves without a pixel', async () => {
@@ -145,6 +188,12 @@ describe('Outlook on the web with the built extension and the real server', () =
     const id = onePixel(sent.html);
     expect(sent.html.lastIndexOf(id)).toBeGreaterThan(sent.html.indexOf('divRplyFwdMsg'));
     await expectRegisteredSent(id);
+    // An inline reply links back to its conversation; its subject is the conversation's.
+    expect(await localRecord(id)).toMatchObject({
+      subject: 'Quartalszahlen',
+      recipients: [{ name: 'Grace Hopper', address: 'grace.hopper@example.org' }],
+      threadUrl: 'https://outlook.office365.com/mail/inbox/id/AQQkADAwATM0MDAAMS1kYjk1',
+    });
   });
 
   it('two drafts open as tabs keep separate trackers', async () => {
