@@ -63,6 +63,10 @@ describe('user-agent signatures data', () => {
     for (const s of UA_SIGNATURES) expect(() => new RegExp(s.pattern), s.id).not.toThrow();
   });
 
+  it('has no capturing group in any pattern (the engine joins them into one regex, one group each)', () => {
+    for (const s of UA_SIGNATURES) expect(new RegExp(`${s.pattern}|`).exec('')!.length - 1, s.id).toBe(0);
+  });
+
   it('matches each example with its own signature and no other, so the order of the list does not matter', () => {
     const compiled = UA_SIGNATURES.map((s) => ({ id: s.id, re: new RegExp(s.pattern) }));
     for (const s of UA_SIGNATURES) {
