@@ -26,11 +26,12 @@ function required<E extends Element = HTMLElement>(root: ParentNode, selector: S
 
 /** `root` itself and its descendants matching any alternative. */
 function allWithin<E extends Element>(root: Node, selector: Selector): E[] {
-  if (!(root instanceof Element || root instanceof Document || root instanceof DocumentFragment)) return [];
+  if (root.nodeType !== 1 && root.nodeType !== 9 && root.nodeType !== 11) return [];
+  const scope = root as Element;
   const found = new Set<E>();
   for (const alternative of selector) {
-    if (root instanceof Element && root.matches(alternative)) found.add(root as unknown as E);
-    for (const el of root.querySelectorAll<E>(alternative)) found.add(el);
+    if (root.nodeType === 1 && scope.matches(alternative)) found.add(scope as unknown as E);
+    for (const el of scope.querySelectorAll<E>(alternative)) found.add(el);
   }
   return [...found];
 }
@@ -78,8 +79,9 @@ function onMutations(root: Node, listener: MutationListener, signal: AbortSignal
   );
 }
 
+// nodeType, not instanceof: a node may come from another realm (frames, test DOMs).
 function observedRoot(root: ParentNode): Node {
-  return root instanceof Document ? root.documentElement : (root as Node);
+  return (root as Node).nodeType === 9 ? (root as Document).documentElement : (root as Node);
 }
 
 // ---------------------------------------------------------------------------
@@ -288,8 +290,8 @@ export const gmail: WebmailAdapter = {
         const images = new Set<HTMLImageElement>();
         for (const record of records) {
           if (record.type === 'attributes') {
-            const target = record.target as Element;
-            if (target instanceof HTMLImageElement && closest(target, S.messageBody) && !isInCompose(target)) images.add(target);
+            const target = record.target as HTMLImageElement;
+            if (target.nodeName === 'IMG' && closest(target, S.messageBody) && !isInCompose(target)) images.add(target);
           } else {
             for (const added of record.addedNodes) if (added.nodeType === 1) for (const img of collect(added)) images.add(img);
           }
