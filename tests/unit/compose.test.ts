@@ -108,9 +108,10 @@ beforeEach(() => {
   document.body.innerHTML = '';
   messages = [];
   identity = { pixelBase: BASE, trackByDefault: true };
-  fakeBrowser.runtime.onMessage.addListener(async (message: ContentToBackground) => {
-    messages.push(message);
-    return message.type === 'identity' ? { ...identity } : { queued: true };
+  fakeBrowser.runtime.onMessage.addListener((message: unknown) => {
+    const m = message as ContentToBackground;
+    messages.push(m);
+    return Promise.resolve(m.type === 'identity' ? { ...identity } : { queued: true });
   });
   ctx = new ContentScriptContext('gmail');
 });
