@@ -11,9 +11,15 @@
  * SQLite never reuses such a rowid (https://www.sqlite.org/autoinc.html), and a
  * single writer commits in rowid order, so a cursor never skips. A relabel
  * re-inserts the row under a new seq, which moves the hit to the feed's end.
+ *
+ * Pixel hits are committed by a worker thread with its own connection
+ * (./sqlite-writer.js), so the fsync does not stall the HTTP event loop; all
+ * other statements run here. SQLite serialises the two writers (WAL write
+ * lock, busy timeout), so feed positions still commit in order.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { HitKind } from '../classify/types.ts';
 import {
@@ -208,6 +214,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
 
   const listeners = new Set<FeedListener>();
   let closed = false;
+  const writer = path === ':memory:' ? null : new HitWriter(path, floodCap);
 
   const notify = (accounts: Set<string>) => {
     if (accounts.size === 0) return;
@@ -353,7 +360,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
     async recordHits(hits) {
       guard();
       if (hits.length === 0) return [];
-      const outcomes = recordBatch.immediate(hits);
+      const outcomes = writer ? await writer.record(hits) : recordBatch.immediate(hits);
       const accounts = new Set<string>();
       outcomes.forEach((o, i) => o === 'stored' && accounts.add(hits[i]!.account));
       notify(accounts);
@@ -418,8 +425,76 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       if (closed) return;
       closed = true;
       listeners.clear();
+      await writer?.close();
       db.close();
     },
   };
   return store;
+}
+
+const OUTCOME: Record<string, RecordOutcome> = { s: 'stored', d: 'dropped', u: 'unknown' };
+
+/** The main-thread side of ./sqlite-writer.js: one batch in, one outcome string out. */
+class HitWriter {
+  private worker: Worker;
+  private pending = new Map<number, { resolve: (o: RecordOutcome[]) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private failure: Error | null = null;
+
+  constructor(
+    path: string,
+    private floodCap: number,
+  ) {
+    this.worker = new Worker(new URL('./sqlite-writer.js', import.meta.url), { workerData: { path } });
+    this.worker.on('message', (m: { id: number; outcomes?: string; error?: string }) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.outcomes !== undefined) p.resolve([...m.outcomes].map((c) => OUTCOME[c]!));
+      else p.reject(new Error(m.error ?? 'The hit writer failed.'));
+    });
+    const fail = (error: Error) => {
+      this.failure = error;
+      for (const p of this.pending.values()) p.reject(error);
+      this.pending.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`The hit writer stopped (exit code ${code}).`)));
+  }
+
+  record(hits: readonly NewHit[]): Promise<RecordOutcome[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    const rows = hits.map((hit) => {
+      const c = hit.classification;
+      const n = hit.signals.network;
+      return [
+        hit.id,
+        hit.account,
+        hit.tracker,
+        hit.signals.at,
+        c.kind,
+        c.via,
+        c.reason,
+        c.client === null ? null : JSON.stringify(c.client),
+        n.prefix,
+        n.asn,
+        n.org,
+        hit.geo === null ? null : JSON.stringify(hit.geo),
+        JSON.stringify(hit.signals),
+      ];
+    });
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, rows, floodCap: this.floodCap });
+    });
+  }
+
+  async close(): Promise<void> {
+    // Messages are handled in order: 'close' runs after every batch already sent.
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    if (!this.failure) this.worker.postMessage('close');
+    else await this.worker.terminate();
+    await exited;
+  }
 }

@@ -1,0 +1,190 @@
+/**
+ * Pixel throughput with durable storage, side by side in one run with a bare
+ * node:http server answering the same GIF and storing nothing (and nginx's
+ * empty_gif when nginx is installed), all on 127.0.0.1, at 50 connections.
+ * Rounds alternate between the servers so a shared, busy machine hurts all
+ * of them alike; the medians and the ratio are printed. Then a fixed number
+ * of requests checks recorded hits against answered requests.
+ * Targets (issue 3): ≥ 0.8× bare node:http, p99 ≤ 10 ms, recorded = answered.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+
+const run = promisify(execFile);
+const WRK = '/usr/bin/wrk';
+const NGINX = '/usr/sbin/nginx';
+const CONNECTIONS = 50;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const FIXED_REQUESTS = 20_000;
+
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${out}`)), 20_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = out.match(pattern);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${what} exited (${code}): ${out}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+const BARE = `
+const http = require('node:http');
+const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
+const H = { 'content-type': 'image/gif', 'content-length': '43', 'cache-control': 'no-cache, no-store, must-revalidate, max-age=0', pragma: 'no-cache', expires: '0' };
+const s = http.createServer((req, res) => { res.writeHead(200, H); res.end(GIF); });
+s.listen(0, '127.0.0.1', () => console.log('port=' + s.address().port));
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+function ms(text: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text);
+  if (!m) return NaN;
+  const v = Number(m[1]);
+  return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+}
+
+async function wrk(url: string): Promise<Result> {
+  const { stdout } = await run(WRK, ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', url], { timeout: (SECONDS + 30) * 1000 });
+  const p50 = /50%\s+([\d.]+\w+)/.exec(stdout)?.[1] ?? '';
+  const p99 = /99%\s+([\d.]+\w+)/.exec(stdout)?.[1] ?? '';
+  const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0) + Number(/Socket errors:.*?timeout (\d+)/.exec(stdout)?.[1] ?? 0);
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]),
+    p50: ms(p50),
+    p99: ms(p99),
+    requests: Number(/(\d+) requests in/.exec(stdout)?.[1]),
+    errors,
+  };
+}
+
+interface CannonResult {
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  '2xx': number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+// autocannon ships no type declarations; this is the part of its result used here (its README, "Results").
+type Autocannon = (options: { url: string; connections: number; amount?: number; duration?: number }) => Promise<CannonResult>;
+const AUTOCANNON = 'autocannon';
+
+async function cannon(url: string, amount?: number): Promise<Result> {
+  const autocannon = ((await import(AUTOCANNON)) as { default: Autocannon }).default;
+  const r = await autocannon({ url, connections: CONNECTIONS, ...(amount ? { amount } : { duration: SECONDS }) });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r['2xx'], errors: r.non2xx + r.errors + r.timeouts };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export default async function pixelBench(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'openping-bench-'));
+  const db = join(dir, 'openping.db');
+  const children: ChildProcess[] = [];
+  try {
+    const bare = spawn(process.execPath, ['-e', BARE], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(bare);
+    const barePort = (await waitForLine(bare, /port=(\d+)/, 'bare node:http'))[1];
+
+    const ours = spawn(process.execPath, ['--import', 'tsx', 'backend/main.ts'], {
+      env: { ...process.env, OPENPING_PORT: '0', OPENPING_DB: db, OPENPING_FLOOD_CAP: '1000000', OPENPING_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(ours);
+    const oursUrl = (await waitForLine(ours, /"url":"(http:\/\/[^"]+)"/, 'OpenPing server'))[1]!;
+    const account = (await (await fetch(`${oursUrl}/v1/accounts`, { method: 'POST' })).json()) as { account: string; token: string };
+    const tracker = 'BenchTracker0123456789';
+    await fetch(`${oursUrl}/v1/trackers/${tracker}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${account.token}` },
+      body: JSON.stringify({ state: 'sent' }),
+    });
+    const path = `/p/${account.account}/${tracker}.gif`;
+
+    const targets: Array<[string, string]> = [
+      ['bare node:http (nothing stored)', `http://127.0.0.1:${barePort}${path}`],
+      ['OpenPing (durable SQLite)', `${oursUrl}${path}`],
+    ];
+    if (existsSync(NGINX)) {
+      const nginxPort = 20_000 + Math.floor(Math.random() * 20_000);
+      const conf = join(dir, 'nginx.conf');
+      writeFileSync(
+        conf,
+        `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log; daemon off;
+         events { worker_connections 1024; }
+         http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
+           server { listen 127.0.0.1:${nginxPort}; location /p/ { empty_gif; } } }`,
+      );
+      const nginx = spawn(NGINX, ['-c', conf, '-p', dir], { stdio: 'ignore' });
+      children.push(nginx);
+      await new Promise((r) => setTimeout(r, 500));
+      if (nginx.exitCode === null) targets.push(['nginx empty_gif (1 worker)', `http://127.0.0.1:${nginxPort}${path}`]);
+    }
+
+    const useWrk = existsSync(WRK);
+    const load = useWrk ? wrk : (url: string) => cannon(url);
+    console.log(`load: ${useWrk ? 'wrk -t1' : 'autocannon'} -c${CONNECTIONS}, ${SECONDS} s per round, ${ROUNDS} rounds alternating, 127.0.0.1`);
+    for (const [, url] of targets) await load(url); // warm-up (JIT, caches)
+    const results = new Map<string, Result[]>(targets.map(([name]) => [name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, url] of targets) results.get(name)!.push(await load(url));
+    }
+    const summary = new Map<string, { rps: number; p50: number; p99: number }>();
+    for (const [name, rs] of results) {
+      const s = { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)) };
+      summary.set(name, s);
+      const errors = rs.reduce((a, r) => a + r.errors, 0);
+      console.log(
+        `${name.padEnd(34)} ${s.rps.toFixed(0).padStart(7)} req/s (rounds: ${rs.map((r) => r.rps.toFixed(0)).join(', ')})  p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms  errors ${errors}`,
+      );
+    }
+    const oursRps = summary.get(targets[1]![0])!.rps;
+    const bareRps = summary.get(targets[0]![0])!.rps;
+    console.log(`OpenPing / bare node:http throughput: ${(oursRps / bareRps).toFixed(2)}× (target ≥ 0.80×)`);
+    console.log(`OpenPing p99 at ${CONNECTIONS} connections: ${summary.get(targets[1]![0])!.p99.toFixed(2)} ms (target ≤ 10 ms)`);
+
+    // Recorded vs answered: a fixed number of requests, every response awaited.
+    const reader = new Database(db, { readonly: true });
+    const count = () => (reader.prepare('SELECT count(*) AS n FROM hits').get() as { n: number }).n;
+    const before = count();
+    const fixed = await cannon(`${oursUrl}${path}`, FIXED_REQUESTS);
+    await new Promise((r) => setTimeout(r, 200));
+    const recorded = count() - before;
+    console.log(
+      `recorded vs answered: ${recorded} hits stored for ${fixed.requests} answered 200s of ${FIXED_REQUESTS} sent (${recorded === fixed.requests ? 'equal' : 'DIFFERENT'}); autocannon p99 ${fixed.p99} ms`,
+    );
+    reader.close();
+  } finally {
+    for (const child of children) await stop(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
