@@ -338,10 +338,10 @@ describe('Outlook on the web with the built extension and the real server', () =
       await new Promise((r) => setTimeout(r, 3_000));
       await server.restart();
       restarted = true;
-      const view = await expectRegisteredSent(id, 45_000);
+      const view = await expectRegisteredSent(id, 75_000);
       expect(Math.abs(view.sentAt - sent.at)).toBeLessThan(2_000);
     } finally {
       if (!restarted) await server.restart();
     }
-  }, 90_000);
+  }, 120_000);
 });
