@@ -1,0 +1,136 @@
+// @vitest-environment happy-dom
+import { IDBFactory } from 'fake-indexeddb';
+import { render } from 'preact';
+import { act } from 'preact/test-utils';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { fakeBrowser } from 'wxt/testing';
+import { Popup } from '../../components/popup/Popup';
+import { closeDb, db, newEmailRecord, type EmailRecord } from '../../lib/db';
+import { saveStatus } from '../../lib/settings';
+import { createEmailsModel, matches } from '../../lib/state/emails';
+import { emailState, statusLine } from '../../lib/state/format';
+
+const NOW = Date.now();
+
+function email(i: number, fields: Partial<EmailRecord> = {}): EmailRecord {
+  return newEmailRecord(`popup-tracker-${String(i).padStart(8, '0')}`, {
+    subject: `Subject ${i}`,
+    recipients: [{ name: `Name ${i}`, address: `r${i}@example.com` }],
+    sentAt: NOW - (100 - i) * 60_000,
+    ...fields,
+  });
+}
+
+async function seed(records: EmailRecord[]): Promise<void> {
+  const d = await db();
+  const tx = d.transaction('emails', 'readwrite');
+  for (const r of records) await tx.store.put(r);
+  await tx.done;
+}
+
+async function mount(): Promise<{ container: HTMLElement; model: ReturnType<typeof createEmailsModel> }> {
+  const container = document.createElement('div');
+  document.body.append(container);
+  const model = createEmailsModel();
+  await act(async () => {
+    render(<Popup model={model} />, container);
+    await model.load();
+  });
+  return { container, model };
+}
+
+beforeEach(() => {
+  fakeBrowser.reset();
+  closeDb();
+  globalThis.indexedDB = new IDBFactory();
+  document.body.innerHTML = '';
+});
+
+describe('popup model', () => {
+  it('lists sent emails newest first, leaves drafts out, and searches subject and recipients', async () => {
+    await seed([
+      email(1),
+      email(2, { opens: 2, lastOpenAt: NOW - 300_000, lastOpenPlace: 'Berlin, DE' }),
+      email(3, { machineHits: 1 }),
+      email(4, { tracking: 'armed', sentAt: null }),
+    ]);
+    const model = createEmailsModel();
+    await model.load();
+    expect(model.emails.value.map((e) => e.subject)).toEqual(['Subject 3', 'Subject 2', 'Subject 1']);
+    model.query.value = 'r1@example';
+    expect(model.visible.value.map((e) => e.subject)).toEqual(['Subject 1']);
+    model.query.value = 'NAME 2';
+    expect(model.visible.value.map((e) => e.subject)).toEqual(['Subject 2']);
+    model.query.value = '';
+    model.filter.value = 'opened';
+    expect(model.visible.value.map((e) => e.subject)).toEqual(['Subject 2']);
+    model.filter.value = 'unopened';
+    expect(model.visible.value.map((e) => e.subject)).toEqual(['Subject 3', 'Subject 1']);
+  });
+
+  it('describes states in words', () => {
+    const opened = email(1, { opens: 3, lastOpenAt: NOW - 5 * 60_000, lastOpenPlace: 'Berlin, DE' });
+    expect(emailState(opened)).toBe('opened');
+    expect(statusLine(opened, NOW)).toBe('Opened 3× · last 5 min ago · Berlin, DE');
+    expect(emailState(email(2, { machineHits: 2 }))).toBe('delivered');
+    expect(emailState(email(3))).toBe('sent');
+    expect(matches(email(4, { subject: null }), 'popup-tracker-00000004', 'all')).toBe(true);
+  });
+});
+
+describe('popup view', () => {
+  it('shows the empty state with how to start', async () => {
+    const { container } = await mount();
+    expect(container.querySelector('[data-openping="empty"]')?.textContent).toContain('Track');
+    expect(container.querySelectorAll('[data-openping="email"]')).toHaveLength(0);
+  });
+
+  it('renders rows with state and subject, windowed for many emails', async () => {
+    await seed(Array.from({ length: 500 }, (_, i) => email(i, { sentAt: NOW - (500 - i) * 1000, opens: i % 2 })));
+    const { container } = await mount();
+    const rows = [...container.querySelectorAll('[data-openping="email"]')];
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.length).toBeLessThan(40);
+    expect(rows[0]?.textContent).toContain('Subject 499');
+    expect(rows[0]?.getAttribute('data-state')).toBe('opened');
+    expect(rows[1]?.getAttribute('data-state')).toBe('sent');
+  });
+
+  it('shows an error state when the server cannot be reached', async () => {
+    await saveStatus({ state: 'offline', message: 'Cannot reach the tracking server at http://x', lastOkAt: null, retryAt: null, failures: 3 });
+    await seed([email(1)]);
+    const { container } = await mount();
+    const banner = container.querySelector('[data-openping="error"]');
+    expect(banner?.getAttribute('data-status')).toBe('offline');
+    expect(banner?.textContent).toContain('cannot be reached');
+    expect(container.querySelectorAll('[data-openping="email"]')).toHaveLength(1);
+  });
+
+  it('opens a detail view with the timeline, machine hits dimmed and explained', async () => {
+    const e = email(7, { machineHits: 1 });
+    await seed([e]);
+    await (await db()).put('hits', {
+      id: 'hit-1',
+      tracker: e.tracker,
+      at: NOW - 1_000,
+      kind: 'prefetch',
+      via: 'apple-mpp',
+      reason: 'Apple Mail Privacy Protection fetched this on delivery — Apple hides real opens.',
+      network: { prefix: '172.224.9.0/24', asn: 36183, org: 'Akamai' },
+      geo: null,
+      client: null,
+    });
+    const { container, model } = await mount();
+    await act(async () => {
+      await model.select(e.tracker);
+    });
+    const detail = container.querySelector('[data-openping="detail"]');
+    expect(detail?.getAttribute('data-state')).toBe('delivered');
+    const hit = container.querySelector('[data-openping="hit"]');
+    expect(hit?.getAttribute('data-kind')).toBe('prefetch');
+    expect(hit?.className).toContain('hit--machine');
+    expect(hit?.textContent).toContain('Apple hides real opens');
+    expect(hit?.textContent).toContain('not that someone read it');
+    expect(hit?.textContent).toContain('via Apple Mail Privacy Protection');
+  });
+});
