@@ -306,6 +306,11 @@ export const outlook: WebmailAdapter = {
           send({ sendAt: Date.now(), scheduled: false });
         } else if (button.matches(sel.sendMenuButton)) {
           sendMenuAt = Date.now();
+        } else {
+          // Any other command in the compose (Discard and its confirmation dialog,
+          // attachments…) ends a scheduling that never finished.
+          sendMenuAt = 0;
+          scheduleClickAt = 0;
         }
       },
       options,

@@ -241,6 +241,19 @@ describe('send detection', () => {
     expect(sends).toEqual([{ sendAt: expect.any(Number), scheduled: true }]);
   });
 
+  it('does not take a discard (confirmed in a dialog) after a cancelled scheduling for a send', async () => {
+    const { compose, sends } = watched();
+    compose.root.querySelector<HTMLButtonElement>('.fui-SplitButton__menuButton')!.click();
+    document.body.insertAdjacentHTML('beforeend', '<div role="menu"><div role="menuitem" id="m">Schedule send</div></div>');
+    document.getElementById('m')!.click();
+    compose.root.querySelector<HTMLButtonElement>('[data-sim-action="discard"]')!.click();
+    document.body.insertAdjacentHTML('beforeend', '<div role="dialog"><button id="yes">Discard</button></div>');
+    document.getElementById('yes')!.click();
+    compose.root.remove();
+    await flush();
+    expect(sends).toHaveLength(0);
+  });
+
   it('does not report a send when a compose is discarded', async () => {
     const { compose, sends } = watched();
     let closed = 0;
