@@ -245,6 +245,35 @@ describe('Gmail: the Track switch and the pixel', () => {
     await gmail.page.close();
   });
 
+  it('Gmail changed: the compose sends untracked, the switch says why, the error is logged once', async () => {
+    const gmail = await GmailPage.open(session.context);
+    const warnings: string[] = [];
+    gmail.page.on('console', (m) => {
+      if (m.text().includes('[openping]')) warnings.push(m.text());
+    });
+    // A Gmail update renames the send bar's classes (both alternatives of the Send selector).
+    await gmail.page.evaluate(() => {
+      const compose = (document.getElementById('compose') as HTMLTemplateElement).content;
+      compose.querySelector('.IZ')!.className = 'xIZ';
+      compose.querySelector('.aoO')!.classList.replace('aoO', 'xaoO');
+    });
+    const first = await gmail.openCompose();
+    const second = await gmail.openCompose();
+    for (const compose of [first, second]) {
+      const toggle = gmail.toggle(compose);
+      await expect.poll(() => toggle.textContent()).toBe('Gmail changed — tracking unavailable');
+      expect(await toggle.getAttribute('aria-checked')).toBe('false');
+    }
+    await gmail.write(first, { to: 'kim@example.com', subject: 'Still sends', body: 'Untracked.' });
+    await first.locator('.dC > [role="button"]').first().click();
+    const [message] = await gmail.waitSent(1);
+    expect(message!.body).toContain('Untracked.');
+    expect(imageSources(message!.body)).toEqual([]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/gmail.*Send button not found/);
+    await gmail.page.close();
+  });
+
   it("the sender's own view of the sent message records no open", async () => {
     const gmail = await GmailPage.open(session.context);
     const compose = await gmail.openCompose();
