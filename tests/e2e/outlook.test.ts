@@ -220,6 +220,31 @@ describe('Outlook on the web with the built extension and the real server', () =
     await expectRegisteredSent(b);
   });
 
+  it('drafts opened and discarded again and again leave exactly one switch per open compose', async () => {
+    const outlook = await open('outlook.live.com');
+    const switches = outlook.page.locator('[data-openping="toggle"]');
+    await expect.poll(() => switches.count()).toBe(1); // the inline reply
+    for (let round = 0; round < 5; round++) {
+      const compose = await outlook.newMail();
+      await expect.poll(() => compose.toggle().count()).toBe(1);
+      await expect.poll(() => switches.count()).toBe(2);
+      await compose.discard();
+      await expect.poll(() => switches.count()).toBe(1);
+    }
+  });
+
+  it('Space on the focused Send button sends, with the pixel', async () => {
+    const outlook = await open('outlook.office.com');
+    const compose = await outlook.newMail();
+    await expect.poll(() => compose.toggle().getAttribute('aria-checked')).toBe('true');
+    const title = subject('Per Tastatur');
+    await compose.write({ to: 'grace.hopper@example.org', subject: title, text: 'Ohne Maus gesendet.' });
+    await compose.root.locator('[data-sim-send]').focus();
+    await outlook.page.keyboard.press('Space');
+    await expect.poll(() => outlook.sentWithSubject(title)).toBeTruthy();
+    await expectRegisteredSent(onePixel((await outlook.sentWithSubject(title))!.html));
+  });
+
   it('a pop-out compose window (…/deeplink/compose) is tracked, though it closes itself at send', async () => {
     const main = await open('outlook.live.com');
     // Outlook opens its pop-outs with window.open (which is also what lets them close themselves).

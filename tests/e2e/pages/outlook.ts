@@ -156,6 +156,10 @@ export class OutlookCompose {
     await this.page.keyboard.press(shortcut);
   }
 
+  async discard(): Promise<void> {
+    await this.root.locator('[data-sim-action="discard"]').click();
+  }
+
   async scheduleSend(): Promise<void> {
     await this.root.locator('[data-sim-send-menu]').click();
     await this.page.locator('[data-sim-action="schedule"]').click();
