@@ -25,7 +25,7 @@
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import pg from 'pg';
-import type { HitKind } from '../classify/types.ts';
+import type { HitKind, PriorHit } from '../classify/types.ts';
 import {
   DEFAULT_FLOOD_CAP_PER_HOUR,
   InvalidCursorError,
@@ -47,8 +47,6 @@ const HOUR = 3_600_000;
 const CHANNEL = 'openping_feed';
 /** pg_advisory_lock key for migrations: the ASCII bytes of "OpenPing". */
 const MIGRATION_LOCK = '5724131358012485223';
-/** NOTIFY payloads must be shorter than 8000 bytes (postgresql.org/docs/15/sql-notify.html). */
-const NOTIFY_PAYLOAD_MAX = 7_000;
 const RETENTION_CHUNK = 10_000;
 /** SQLSTATEs worth retrying: serialization_failure, deadlock_detected (postgresql.org/docs/15/errcodes-appendix.html). */
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -115,6 +113,76 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (key, win)
   );
   CREATE INDEX rate_counters_ends_at ON rate_counters(ends_at);
+
+  -- The pixel path's group commit in one round trip (called in autocommit: the
+  -- call returns only after its transaction committed). Outcomes in input order.
+  CREATE FUNCTION openping_record_hits(
+    p_cap bigint, p_channel text, p_instance text,
+    p_ids text[], p_accounts text[], p_trackers text[], p_ats bigint[], p_kinds text[], p_vias text[], p_reasons text[],
+    p_clients jsonb[], p_prefixes text[], p_asns bigint[], p_orgs text[], p_geos jsonb[], p_signals jsonb[]
+  ) RETURNS text[] LANGUAGE plpgsql AS $fn$
+  DECLARE
+    v_outcomes text[];
+    v_touched text[];
+  BEGIN
+    -- Lock order: accounts, then trackers, each by id (see postgres.ts). Holding
+    -- the account rows until COMMIT is what makes feed positions commit-ordered.
+    PERFORM 1 FROM accounts WHERE id = ANY(p_accounts) ORDER BY id FOR NO KEY UPDATE;
+    PERFORM 1 FROM trackers WHERE id = ANY(p_trackers) ORDER BY id FOR NO KEY UPDATE;
+    -- A new statement, so a new snapshot (READ COMMITTED): it sees the feed_seq
+    -- committed by whoever held the account lock before us.
+    WITH input AS (
+      SELECT * FROM unnest(p_ids, p_accounts, p_trackers, p_ats, p_kinds, p_vias, p_reasons, p_clients, p_prefixes, p_asns, p_orgs, p_geos, p_signals)
+        WITH ORDINALITY AS i(id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo, signals, ord)
+    ), valid AS (
+      SELECT i.*, floor(i.at / 3600000.0)::bigint AS hour
+      FROM input i JOIN trackers t ON t.id = i.tracker AND t.account = i.account
+    ), groups AS (
+      SELECT tracker, hour, count(*) AS n FROM valid GROUP BY tracker, hour
+    ), flood AS (
+      -- Of n fetches added to a window that had seen s, the first
+      -- least(cap, s + n) - least(cap, s) are stored, in batch order.
+      INSERT INTO flood_windows AS f (tracker, hour, seen)
+      SELECT tracker, hour, n FROM groups ORDER BY tracker, hour
+      ON CONFLICT (tracker, hour) DO UPDATE SET seen = f.seen + excluded.seen
+      RETURNING f.tracker, f.hour, f.seen
+    ), decided AS (
+      SELECT v.*, row_number() OVER (PARTITION BY v.tracker, v.hour ORDER BY v.ord)
+                    <= least(p_cap, fl.seen) - least(p_cap, fl.seen - g.n) AS stored
+      FROM valid v JOIN groups g USING (tracker, hour) JOIN flood fl USING (tracker, hour)
+    ), numbered AS (
+      SELECT d.*, a.feed_seq + row_number() OVER (PARTITION BY d.account ORDER BY d.ord) AS seq
+      FROM decided d JOIN accounts a ON a.id = d.account
+      WHERE d.stored
+    ), ins AS (
+      INSERT INTO hits (id, account, tracker, seq, at, kind, via, reason, client, prefix, asn, org, geo, signals)
+      SELECT id, account, tracker, seq, at, kind, via, reason, client, prefix, asn, org, geo, signals FROM numbered
+      RETURNING account, seq
+    ), heads AS (
+      UPDATE accounts a SET feed_seq = m.head
+      FROM (SELECT account, max(seq) AS head FROM ins GROUP BY account) m
+      WHERE a.id = m.account
+      RETURNING a.id
+    ), drops AS (
+      -- Runs although nothing reads it: data-modifying WITH parts always run to
+      -- completion (postgresql.org/docs/15/queries-with.html#QUERIES-WITH-MODIFYING).
+      UPDATE trackers t SET dropped = t.dropped + x.k
+      FROM (SELECT tracker, count(*) AS k FROM decided WHERE NOT stored GROUP BY tracker) x
+      WHERE t.id = x.tracker
+      RETURNING t.id
+    )
+    SELECT array_agg(CASE WHEN d.ord IS NULL THEN 'unknown' WHEN d.stored THEN 'stored' ELSE 'dropped' END ORDER BY i.ord),
+           (SELECT array_agg(id ORDER BY id) FROM heads)
+    INTO v_outcomes, v_touched
+    FROM input i LEFT JOIN decided d ON d.ord = i.ord;
+    -- Delivered only if this transaction commits (postgresql.org/docs/15/sql-notify.html);
+    -- payloads stay under the 8000-byte limit: 150 ids of at most 43 characters.
+    PERFORM pg_notify(p_channel, p_instance || ' ' || string_agg(a, ',' ORDER BY a))
+    FROM (SELECT a, (row_number() OVER (ORDER BY a) - 1) / 150 AS chunk FROM unnest(v_touched) AS a) c
+    GROUP BY chunk;
+    RETURN v_outcomes;
+  END
+  $fn$;
   `,
 ];
 
@@ -137,10 +205,15 @@ const SQL = {
     RETURNING t.id`,
   deleteTracker: 'DELETE FROM trackers WHERE id = $1 AND account = $2',
   addSelfView: 'INSERT INTO self_views (tracker, at) SELECT id, $3 FROM trackers WHERE id = $2 AND account = $1',
-  priorHits: `
-    SELECT at, prefix, signals->>'userAgent' AS user_agent, kind
-    FROM (SELECT at, id, prefix, signals, kind FROM hits WHERE tracker = $1 ORDER BY at DESC, id DESC LIMIT $2) recent
-    ORDER BY at, id`,
+  // The pixel path reads this once per tracker per cache period: one round trip.
+  trackerContext: `
+    SELECT t.state, t.sent_at,
+           coalesce((SELECT array_agg(v.at ORDER BY v.at) FROM self_views v WHERE v.tracker = t.id), '{}') AS self_views,
+           coalesce((SELECT json_agg(json_build_object('at', r.at, 'prefix', r.prefix, 'userAgent', r.signals->>'userAgent', 'kind', r.kind)
+                                     ORDER BY r.at, r.id)
+                     FROM (SELECT at, id, prefix, signals, kind FROM hits WHERE tracker = t.id ORDER BY at DESC, id DESC LIMIT $3) r),
+                    '[]') AS prior
+    FROM trackers t WHERE t.id = $1 AND t.account = $2`,
   trackerHits: `
     SELECT id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo, signals
     FROM hits WHERE tracker = $1 AND account = $2 ORDER BY at, id`,
@@ -148,32 +221,10 @@ const SQL = {
     SELECT t.account, t.id, t.state, t.sent_at, t.dropped, t.created_at,
            coalesce((SELECT array_agg(v.at ORDER BY v.at) FROM self_views v WHERE v.tracker = t.id), '{}') AS self_views
     FROM trackers t WHERE $1::text IS NULL OR t.id > $1 ORDER BY t.id LIMIT $2`,
-  // Locks taken in id order (see the lock-order note at the top).
   lockAccounts: 'SELECT id, feed_seq FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE',
-  lockTrackers: 'SELECT id, account FROM trackers WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE',
-  countFlood: `
-    INSERT INTO flood_windows AS f (tracker, hour, seen)
-    SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
-    ON CONFLICT (tracker, hour) DO UPDATE SET seen = f.seen + excluded.seen
-    RETURNING tracker, hour, seen`,
-  // One statement for every write of a batch (data-modifying CTEs all run, postgresql.org/docs/15/queries-with.html#QUERIES-WITH-MODIFYING).
-  writeBatch: `
-    WITH ins AS (
-      INSERT INTO hits (id, account, tracker, seq, at, kind, via, reason, client, prefix, asn, org, geo, signals)
-      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],
-                           $8::text[], $9::jsonb[], $10::text[], $11::bigint[], $12::text[], $13::jsonb[], $14::jsonb[])
-      RETURNING 1
-    ), drops AS (
-      UPDATE trackers t SET dropped = t.dropped + d.n
-      FROM unnest($15::text[], $16::bigint[]) AS d(id, n) WHERE t.id = d.id
-      RETURNING 1
-    ), heads AS (
-      UPDATE accounts a SET feed_seq = s.head
-      FROM unnest($17::text[], $18::bigint[]) AS s(id, head) WHERE a.id = s.id
-      RETURNING 1
-    )
-    SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM drops) AS drops, (SELECT count(*) FROM heads) AS heads,
-           (SELECT count(pg_notify($19, p)) FROM unnest($20::text[]) AS p) AS notified`,
+  recordHits: `
+    SELECT openping_record_hits($1, $2, $3, $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[],
+      $10::text[], $11::jsonb[], $12::text[], $13::bigint[], $14::text[], $15::jsonb[], $16::jsonb[]) AS outcomes`,
   relabel: `
     UPDATE hits h SET kind = r.kind, via = r.via, reason = r.reason, client = r.client, seq = $2 + r.ord
     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) WITH ORDINALITY AS r(id, kind, via, reason, client, ord)
@@ -239,24 +290,6 @@ function decodeCursor(cursor: string): number {
   const match = /^p(0|[1-9][0-9]{0,14})$/.exec(cursor);
   if (!match) throw new InvalidCursorError();
   return Number(match[1]);
-}
-
-/** Splits account ids into NOTIFY payloads under the size limit; ids are base64url, so ',' is a safe separator. */
-function notifyPayloads(instance: string, accounts: Iterable<string>): string[] {
-  const payloads: string[] = [];
-  let current: string[] = [];
-  let size = instance.length + 1;
-  for (const account of accounts) {
-    if (current.length > 0 && size + account.length + 1 > NOTIFY_PAYLOAD_MAX) {
-      payloads.push(`${instance} ${current.join(',')}`);
-      current = [];
-      size = instance.length + 1;
-    }
-    current.push(account);
-    size += account.length + 1;
-  }
-  if (current.length > 0) payloads.push(`${instance} ${current.join(',')}`);
-  return payloads;
 }
 
 interface TrackerRow {
@@ -411,12 +444,6 @@ async function migrate(pool: pg.Pool): Promise<void> {
   }
 }
 
-interface PendingGroup {
-  tracker: string;
-  hour: number;
-  indexes: number[];
-}
-
 export async function openPostgresStore(url: string, options: StoreOptions = {}): Promise<Store> {
   fillDefaultUser();
   const floodCap = options.floodCapPerHour ?? DEFAULT_FLOOD_CAP_PER_HOUR;
@@ -466,8 +493,8 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
     promise.then(done, done);
     return promise;
   }
-  const query = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
-    track(() => pool.query<R>(text, values));
+  const query = <R extends pg.QueryResultRow>(text: string | pg.QueryConfig, values?: unknown[]) =>
+    track(() => (typeof text === 'string' ? pool.query<R>(text, values) : pool.query<R>(text)));
 
   async function transaction<T>(body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
@@ -488,95 +515,35 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
     }
   }
 
-  async function writeHits(hits: readonly NewHit[]): Promise<{ outcomes: RecordOutcome[]; accounts: Set<string> }> {
-    return transaction(async (client) => {
-      const outcomes: RecordOutcome[] = hits.map(() => 'unknown');
-      const accountIds = [...new Set(hits.map((h) => h.account))].sort();
-      const heads = new Map<string, number>();
-      for (const row of (await client.query<{ id: string; feed_seq: number }>(SQL.lockAccounts, [accountIds])).rows) {
-        heads.set(row.id, row.feed_seq);
+  async function writeHits(hits: readonly NewHit[]): Promise<RecordOutcome[]> {
+    const args = [
+      floodCap, CHANNEL, instance,
+      hits.map((h) => h.id),
+      hits.map((h) => h.account),
+      hits.map((h) => h.tracker),
+      hits.map((h) => h.signals.at),
+      hits.map((h) => h.classification.kind),
+      hits.map((h) => h.classification.via),
+      hits.map((h) => h.classification.reason),
+      hits.map((h) => json(h.classification.client)),
+      hits.map((h) => h.signals.network.prefix),
+      hits.map((h) => h.signals.network.asn),
+      hits.map((h) => h.signals.network.org),
+      hits.map((h) => json(h.geo)),
+      hits.map((h) => JSON.stringify(h.signals)),
+    ];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // One statement in autocommit: node-postgres resolves a query at ReadyForQuery
+        // (pg/lib/query.js handleReadyForQuery), which the server sends after the
+        // implicit transaction committed — answered means committed.
+        const { rows } = await pool.query<{ outcomes: RecordOutcome[] }>({ name: 'openping_record_hits', text: SQL.recordHits, values: args });
+        return rows[0]!.outcomes;
+      } catch (err) {
+        if (!isRetryable(err) || attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
       }
-      const trackerIds = [...new Set(hits.filter((h) => heads.has(h.account)).map((h) => h.tracker))].sort();
-      const owner = new Map<string, string>();
-      if (trackerIds.length > 0) {
-        for (const row of (await client.query<{ id: string; account: string }>(SQL.lockTrackers, [trackerIds])).rows) {
-          owner.set(row.id, row.account);
-        }
-      }
-
-      // Flood cap: count every fetch of an existing tracker in its hour; of the n
-      // fetches this batch adds to a window that had seen s before, the first
-      // min(cap, s + n) - min(cap, s) are stored, in batch order.
-      const groups = new Map<string, PendingGroup>();
-      hits.forEach((hit, i) => {
-        if (owner.get(hit.tracker) !== hit.account) return;
-        const hour = Math.floor(hit.signals.at / HOUR);
-        const key = `${hit.tracker} ${hour}`;
-        const group = groups.get(key) ?? { tracker: hit.tracker, hour, indexes: [] };
-        group.indexes.push(i);
-        groups.set(key, group);
-      });
-      const dropped = new Map<string, number>();
-      if (groups.size > 0) {
-        const list = [...groups.values()].sort((a, b) => (a.tracker < b.tracker ? -1 : a.tracker > b.tracker ? 1 : a.hour - b.hour));
-        const { rows } = await client.query<{ tracker: string; hour: number; seen: number }>(SQL.countFlood, [
-          list.map((g) => g.tracker),
-          list.map((g) => g.hour),
-          list.map((g) => g.indexes.length),
-        ]);
-        for (const row of rows) {
-          const group = groups.get(`${row.tracker} ${row.hour}`)!;
-          const n = group.indexes.length;
-          const accepted = Math.min(floodCap, row.seen) - Math.min(floodCap, row.seen - n);
-          group.indexes.forEach((index, k) => (outcomes[index] = k < accepted ? 'stored' : 'dropped'));
-          if (n > accepted) dropped.set(row.tracker, (dropped.get(row.tracker) ?? 0) + n - accepted);
-        }
-      }
-
-      // Feed positions in batch order, under the account locks taken above.
-      const cols = {
-        id: [] as string[], account: [] as string[], tracker: [] as string[], seq: [] as number[], at: [] as number[],
-        kind: [] as string[], via: [] as Array<string | null>, reason: [] as string[], client: [] as Array<string | null>,
-        prefix: [] as string[], asn: [] as Array<number | null>, org: [] as Array<string | null>,
-        geo: [] as Array<string | null>, signals: [] as string[],
-      };
-      const touched = new Set<string>();
-      hits.forEach((hit, i) => {
-        if (outcomes[i] !== 'stored') return;
-        const seq = heads.get(hit.account)! + 1;
-        heads.set(hit.account, seq);
-        touched.add(hit.account);
-        const c = hit.classification;
-        const net = hit.signals.network;
-        cols.id.push(hit.id);
-        cols.account.push(hit.account);
-        cols.tracker.push(hit.tracker);
-        cols.seq.push(seq);
-        cols.at.push(hit.signals.at);
-        cols.kind.push(c.kind);
-        cols.via.push(c.via);
-        cols.reason.push(c.reason);
-        cols.client.push(json(c.client));
-        cols.prefix.push(net.prefix);
-        cols.asn.push(net.asn);
-        cols.org.push(net.org);
-        cols.geo.push(json(hit.geo));
-        cols.signals.push(JSON.stringify(hit.signals));
-      });
-      if (touched.size > 0 || dropped.size > 0) {
-        const touchedList = [...touched];
-        // pg_notify inside the transaction is delivered only if it commits
-        // (postgresql.org/docs/15/sql-notify.html), so no instance wakes for a rolled-back batch.
-        await client.query(SQL.writeBatch, [
-          cols.id, cols.account, cols.tracker, cols.seq, cols.at, cols.kind, cols.via, cols.reason, cols.client,
-          cols.prefix, cols.asn, cols.org, cols.geo, cols.signals,
-          [...dropped.keys()], [...dropped.values()],
-          touchedList, touchedList.map((a) => heads.get(a)!),
-          CHANNEL, notifyPayloads(instance, touchedList),
-        ]);
-      }
-      return { outcomes, accounts: touched };
-    });
+    }
   }
 
   const store: Store = {
@@ -619,25 +586,18 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
     },
 
     async trackerContext(account, tracker, priorLimit) {
-      const record = await store.getTracker(account, tracker);
-      if (!record) return null;
-      const { rows } = await query<{ at: number; prefix: string; user_agent: string | null; kind: HitKind }>(SQL.priorHits, [
-        tracker,
-        Math.max(0, priorLimit),
-      ]);
-      return {
-        state: record.state,
-        sentAt: record.sentAt,
-        selfViews: record.selfViews,
-        prior: rows.map((r) => ({ at: r.at, prefix: r.prefix, userAgent: r.user_agent, kind: r.kind })),
-      };
+      const { rows } = await query<{ state: TrackerState; sent_at: number | null; self_views: number[]; prior: PriorHit[] }>(
+        { name: 'openping_tracker_context', text: SQL.trackerContext, values: [tracker, account, Math.max(0, priorLimit)] },
+      );
+      const row = rows[0];
+      return row ? { state: row.state, sentAt: row.sent_at, selfViews: row.self_views, prior: row.prior } : null;
     },
 
     async recordHits(hits) {
       if (hits.length === 0) return [];
-      const { outcomes, accounts } = await track(() => writeHits(hits));
+      const outcomes = await track(() => writeHits(hits));
       // This instance's waiters directly; other instances through NOTIFY.
-      emit(accounts);
+      emit(new Set(hits.filter((_, i) => outcomes[i] === 'stored').map((h) => h.account)));
       return outcomes;
     },
 
@@ -696,7 +656,7 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
           if (result.rows.length === 0) return 0;
           // Gaps (ids not found) are harmless: the cursor is "after position n".
           await client.query(SQL.setHead, [account, base + labels.length]);
-          for (const payload of notifyPayloads(instance, [account])) await client.query(SQL.notify, [CHANNEL, payload]);
+          await client.query(SQL.notify, [CHANNEL, `${instance} ${account}`]);
           return result.rows.length;
         }),
       );

@@ -1,0 +1,207 @@
+/**
+ * Pixel throughput with durable storage on PostgreSQL beside SQLite, same run,
+ * same load tool (wrk when installed, else autocannon), loopback only, bounded
+ * in time (~40 s). Each server runs as its own process (`node --import tsx
+ * backend/main.ts`, what `npm run server` runs), as it would in production.
+ *
+ * Prints requests/s, p50/p99 latency and answered vs recorded (stored + dropped)
+ * per configuration, then the ratios. Never pass/fail on time.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { createTestDatabase, startServerProcess, type ServerProcess } from '../server/pg.ts';
+
+const run = promisify(execFile);
+const WRK = '/usr/bin/wrk';
+const CONNECTIONS = 50;
+const SECONDS = 6;
+const WARMUP_SECONDS = 1;
+const TRACKERS = 500;
+
+interface LoadResult {
+  requests: number;
+  perSecond: number;
+  p50ms: number;
+  p99ms: number;
+  errors: number;
+}
+
+function toMs(value: string, unit: string): number {
+  const n = Number(value);
+  return unit === 'us' ? n / 1000 : unit === 's' ? n * 1000 : n;
+}
+
+async function wrk(baseUrl: string, paths: string[], seconds: number, connections: number): Promise<LoadResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'openping-wrk-'));
+  const script = join(dir, 'paths.lua');
+  // Rotate over many trackers so the flood cap never turns stored hits into dropped ones.
+  writeFileSync(
+    script,
+    `local paths = {${paths.map((p) => JSON.stringify(p)).join(',')}}\nlocal i = 0\n` +
+      'request = function()\n  i = i % #paths + 1\n  return wrk.format("GET", paths[i])\nend\n',
+  );
+  try {
+    const { stdout } = await run(WRK, ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, baseUrl], {
+      maxBuffer: 1 << 20,
+    });
+    const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? NaN);
+    const perSecond = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN);
+    const p50 = /\s50%\s+([\d.]+)(us|ms|s)/.exec(stdout);
+    const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(stdout);
+    const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
+    const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+    const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((s, n) => s + Number(n), 0) : 0);
+    return {
+      requests,
+      perSecond,
+      p50ms: p50 ? toMs(p50[1]!, p50[2]!) : NaN,
+      p99ms: p99 ? toMs(p99[1]!, p99[2]!) : NaN,
+      errors,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function autocannonLoad(baseUrl: string, paths: string[], seconds: number, connections: number): Promise<LoadResult> {
+  // autocannon ships no type declarations; the fields used are in its README.
+  type Result = { requests: { total: number; average: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
+  const { default: autocannon } = (await import('autocannon' as string)) as { default: (opts: object) => Promise<Result> };
+  let i = 0;
+  const result = await autocannon({
+    url: baseUrl,
+    connections,
+    duration: seconds,
+    requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, path: paths[i++ % paths.length] }) }],
+  });
+  return {
+    requests: result.requests.total,
+    perSecond: result.requests.average,
+    p50ms: result.latency.p50,
+    p99ms: result.latency.p99,
+    errors: result.errors + result.non2xx,
+  };
+}
+
+const load = existsSync(WRK) ? wrk : autocannonLoad;
+
+async function registerTrackers(base: string): Promise<string[]> {
+  const res = await fetch(`${base}/v1/accounts`, { method: 'POST' });
+  if (res.status !== 201) throw new Error(`POST /v1/accounts answered ${res.status}`);
+  const { account, token } = (await res.json()) as { account: string; token: string };
+  const paths: string[] = [];
+  for (let i = 0; i < TRACKERS; i++) {
+    const tracker = `bench${String(i).padStart(6, '0')}${Math.random().toString(36).slice(2, 12)}`;
+    const put = await fetch(`${base}/v1/trackers/${tracker}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{"state":"sent"}',
+    });
+    if (put.status !== 200) throw new Error(`PUT tracker answered ${put.status}`);
+    paths.push(`/p/${account}/${tracker}.gif`);
+  }
+  return paths;
+}
+
+interface Row {
+  name: string;
+  result: LoadResult;
+  recorded: number;
+}
+
+function print(row: Row): void {
+  const { result } = row;
+  console.log(
+    `${row.name.padEnd(28)} ${result.perSecond.toFixed(0).padStart(7)} req/s   p50 ${result.p50ms.toFixed(2).padStart(6)} ms   ` +
+      `p99 ${result.p99ms.toFixed(2).padStart(6)} ms   answered ${result.requests}   recorded ${row.recorded}` +
+      (result.errors ? `   errors ${result.errors}` : ''),
+  );
+}
+
+export default async function pixelPostgres(): Promise<void> {
+  console.log(`load: ${existsSync(WRK) ? 'wrk' : 'autocannon'} -c${CONNECTIONS}, ${SECONDS} s per run after ${WARMUP_SECONDS} s warm-up, loopback`);
+  const rows: Row[] = [];
+  const env = { OPENPING_LOG_LEVEL: 'warn', OPENPING_ACCOUNTS_PER_HOUR: '1000' };
+
+  // SQLite (the embedded default).
+  const dir = mkdtempSync(join(tmpdir(), 'openping-bench-'));
+  const file = join(dir, 'openping.db');
+  let sqlite: ServerProcess | null = null;
+  try {
+    sqlite = await startServerProcess({ ...env, OPENPING_DB: file });
+    const paths = await registerTrackers(sqlite.url);
+    await load(sqlite.url, paths, WARMUP_SECONDS, CONNECTIONS);
+    const before = countSqlite(file);
+    const result = await load(sqlite.url, paths, SECONDS, CONNECTIONS);
+    rows.push({ name: 'SQLite (1 instance)', result, recorded: countSqlite(file) - before });
+    print(rows.at(-1)!);
+  } finally {
+    await sqlite?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  // PostgreSQL, one instance, then two instances on the same database, each with half the connections.
+  const db = await createTestDatabase('bench');
+  const instances: ServerProcess[] = [];
+  try {
+    instances.push(await startServerProcess({ ...env, OPENPING_DB: db.url }));
+    const paths = await registerTrackers(instances[0]!.url);
+    await load(instances[0]!.url, paths, WARMUP_SECONDS, CONNECTIONS);
+    let before = await countPostgres(db.url);
+    const one = await load(instances[0]!.url, paths, SECONDS, CONNECTIONS);
+    rows.push({ name: 'PostgreSQL (1 instance)', result: one, recorded: (await countPostgres(db.url)) - before });
+    print(rows.at(-1)!);
+
+    instances.push(await startServerProcess({ ...env, OPENPING_DB: db.url }));
+    await load(instances[1]!.url, paths, WARMUP_SECONDS, CONNECTIONS);
+    before = await countPostgres(db.url);
+    const halves = await Promise.all(instances.map((s) => load(s.url, paths, SECONDS, CONNECTIONS / 2)));
+    const both: LoadResult = {
+      requests: halves.reduce((s, r) => s + r.requests, 0),
+      perSecond: halves.reduce((s, r) => s + r.perSecond, 0),
+      p50ms: Math.max(...halves.map((r) => r.p50ms)),
+      p99ms: Math.max(...halves.map((r) => r.p99ms)),
+      errors: halves.reduce((s, r) => s + r.errors, 0),
+    };
+    rows.push({ name: 'PostgreSQL (2 instances)', result: both, recorded: (await countPostgres(db.url)) - before });
+    print(rows.at(-1)!);
+  } finally {
+    for (const s of instances) await s.stop();
+    await db.drop();
+  }
+
+  const base = rows[0]!.result.perSecond;
+  for (const row of rows.slice(1)) {
+    console.log(`${row.name} / SQLite throughput: ${(row.result.perSecond / base).toFixed(2)}×`);
+  }
+  console.log('(2 shared cores: the load tool, the servers and PostgreSQL compete for them; compare ratios, not absolutes.)');
+}
+
+/** Stored hits plus counted-but-dropped fetches: every answered request should be one of them. */
+function countSqlite(file: string): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const row = db.prepare('SELECT (SELECT count(*) FROM hits) + (SELECT coalesce(sum(dropped), 0) FROM trackers) AS n').get() as { n: number };
+    return row.n;
+  } finally {
+    db.close();
+  }
+}
+
+async function countPostgres(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string }>(
+      'SELECT (SELECT count(*) FROM hits) + (SELECT coalesce(sum(dropped), 0) FROM trackers) AS n',
+    );
+    return Number(rows[0]!.n);
+  } finally {
+    await client.end();
+  }
+}
