@@ -331,6 +331,10 @@ describe('Outlook on the web with the built extension and the real server', () =
     const broken = await session.context.newPage();
     // A later Outlook build: neither Send handle this version knows (Fluent slot class, name=Send) is there.
     await routeOutlook(broken, (html) => html.replaceAll('fui-SplitButton__primaryActionButton', 'fui-PrimaryAction_r4nd0m'));
+    const warnings: string[] = [];
+    broken.on('console', (m) => {
+      if (m.text().includes('[openping]')) warnings.push(m.text());
+    });
     await broken.goto('https://outlook.live.com/mail/0/');
     const outlook = new OutlookPage(broken, 'outlook.live.com');
     pages.push(outlook);
@@ -343,6 +347,9 @@ describe('Outlook on the web with the built extension and the real server', () =
     await compose.clickSend();
     await expect.poll(() => outlook.sentWithSubject(title)).toBeTruthy();
     expect((await outlook.sentWithSubject(title))!.html).not.toContain('/p/');
+    // Two broken composes (the inline reply and the new mail), one line in the log.
+    expect(await outlook.page.locator('[data-openping="toggle"][data-status="broken"]').count()).toBeGreaterThanOrEqual(1);
+    expect(warnings.filter((w) => w.includes('outlook: tracking unavailable'))).toHaveLength(1);
   });
 
   it('server down: the message still sends with its pixel; the registration lands once the server is back', async () => {
