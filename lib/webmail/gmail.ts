@@ -104,18 +104,25 @@ function parseAddress(text: string): Recipient | null {
   return { name: name || null, address };
 }
 
+/** The account's address: Gmail's title reads "<view> - me@example.com - Gmail" in every language, so the last address in it. */
+function accountAddress(doc: Document): string | null {
+  const all = doc.title.match(new RegExp(EMAIL.source, 'g'));
+  return all?.at(-1) ?? null;
+}
+
 function composeHandle(root: HTMLElement): ComposeHandle {
   const doc = root.ownerDocument;
+  const subject = () => {
+    const typed = first<HTMLInputElement>(root, S.subject)?.value.trim();
+    if (typed) return typed;
+    // Inline replies carry no visible subject; the thread's heading has it.
+    const main = first(doc, S.main);
+    return (main && root.closest('[role="main"]') && first(main, S.threadSubject)?.textContent?.trim()) || '';
+  };
   return {
     root,
     body: () => required(root, S.body, 'compose body'),
-    subject() {
-      const typed = first<HTMLInputElement>(root, S.subject)?.value.trim();
-      if (typed) return typed;
-      // Inline replies carry no visible subject; the thread's heading has it.
-      const main = first(doc, S.main);
-      return (main && root.closest('[role="main"]') && first(main, S.threadSubject)?.textContent?.trim()) || '';
-    },
+    subject,
     recipients() {
       const chips = allWithin<HTMLElement>(root, S.recipientChip);
       const found: Recipient[] = chips.map((chip) => ({
@@ -131,15 +138,19 @@ function composeHandle(root: HTMLElement): ComposeHandle {
     },
     sender() {
       const from = first<HTMLInputElement>(root, S.fromInput)?.value;
-      // Gmail's title reads "Inbox (3) - me@example.com - Gmail" in every language.
-      return parseAddress(from ?? '')?.address ?? parseAddress(doc.title)?.address ?? null;
+      return parseAddress(from ?? '')?.address ?? accountAddress(doc);
     },
     threadUrl() {
+      const here = `${doc.location.origin}${doc.location.pathname}`;
       // An inline reply sits in the thread it answers, whose URL is the page's.
-      if (root.closest('[role="main"]') && !root.closest('[role="dialog"]')) return doc.location?.href ?? null;
+      if (root.closest('[role="main"]') && !root.closest('[role="dialog"]')) return doc.location.href;
       const legacy = first<HTMLInputElement>(root, S.legacyThreadId)?.value;
-      if (legacy && /^[0-9a-f]{8,}$/i.test(legacy)) return `${doc.location.origin}${doc.location.pathname}#all/${legacy}`;
-      return null;
+      if (legacy && /^[0-9a-f]{8,}$/i.test(legacy)) return `${here}#all/${legacy}`;
+      // A new message has no thread until Gmail has sent it; its "View message"
+      // link runs a search of Sent too. Gmail search URLs write spaces as '+'.
+      const title = subject();
+      if (!title) return null;
+      return `${here}#search/${encodeURIComponent(`in:sent subject:"${title.replace(/"/g, '')}"`).replace(/%20/g, '+')}`;
     },
     toggleAnchor() {
       // After the Send group: Send and its schedule arrow share a parent (InboxSDK `getSendButtonGroup`).

@@ -40,6 +40,23 @@ async function getTracker(tracker: string): Promise<TrackerView | null> {
   return res.ok ? ((await res.json()) as TrackerView) : null;
 }
 
+/** The extension's local record of a tracked email (lib/db.ts `emails` store), read in its service worker. */
+async function localEmail(tracker: string): Promise<Record<string, unknown> | null> {
+  return session.worker.evaluate(
+    (key) =>
+      new Promise<Record<string, unknown> | null>((resolve, reject) => {
+        const open = indexedDB.open('openping');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const get = open.result.transaction('emails').objectStore('emails').get(key);
+          get.onsuccess = () => resolve((get.result as Record<string, unknown> | undefined) ?? null);
+          get.onerror = () => reject(get.error);
+        };
+      }),
+    tracker,
+  );
+}
+
 /** The account's pixels in a sent body, as tracker ids. */
 function pixelsIn(body: string): string[] {
   return imageSources(body)
@@ -92,6 +109,15 @@ describe('Gmail: the Track switch and the pixel', () => {
     });
     expect(registered.sentAt).toBeGreaterThanOrEqual(before - 1_000);
     expect(registered.sentAt).toBeLessThanOrEqual(Date.now());
+    // What stays in the browser only: subject, recipients, a link back.
+    const local = await localEmail(trackers[0]!);
+    expect(local).toMatchObject({
+      tracker: trackers[0],
+      webmail: 'gmail',
+      subject: 'Numbers for Q3',
+      recipients: [{ name: 'bob@example.org', address: 'bob@example.org' }],
+    });
+    expect(local!.threadUrl).toMatch(/^https:\/\/mail\.google\.com\/mail\/u\/0\/#search\/in%3Asent\+subject%3A%22Numbers\+for\+Q3%22$/);
     await gmail.page.close();
   });
 

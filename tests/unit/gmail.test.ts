@@ -83,8 +83,10 @@ describe('Gmail adapter: composes', () => {
       { name: 'carol@example.net', address: 'carol@example.net' },
     ]);
     expect(compose!.sender()).toBe('ada.lovelace@example.com');
-    // The fixture's legacy thread id input is empty for a new message.
-    expect(compose!.threadUrl()).toBeNull();
+    // A new message has no thread yet: a search of Sent for its subject.
+    expect(compose!.threadUrl()).toBe(`${location.origin}${location.pathname}#search/in%3Asent+subject%3A%22Numbers%22`);
+    dialog.querySelector<HTMLInputElement>('input[name="lts"]')!.value = '18c9a7f2b3d4e5f6';
+    expect(compose!.threadUrl()).toBe(`${location.origin}${location.pathname}#all/18c9a7f2b3d4e5f6`);
     expect(compose!.body().getAttribute('g_editable')).toBe('true');
     expect(compose!.toggleAnchor().classList.contains('dC')).toBe(true);
   });
@@ -94,6 +96,11 @@ describe('Gmail adapter: composes', () => {
     dialog.querySelector('input[name="from"]')!.remove();
     const [compose] = await watch();
     expect(compose!.sender()).toBe('ada.lovelace@example.com');
+    // A thread's subject in the title may hold an address too; the account's comes last.
+    document.title = 'Re: ask bob@example.org - ada.lovelace@example.com - Gmail';
+    expect(compose!.sender()).toBe('ada.lovelace@example.com');
+    document.title = 'Gmail';
+    expect(compose!.sender()).toBeNull();
   });
 
   it('gives an inline reply the thread subject and the thread link', async () => {
