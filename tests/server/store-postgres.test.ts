@@ -190,6 +190,43 @@ describe('PostgreSQL store shared by several instances', () => {
     expect(counts.sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it('runs retention from several instances at once without deleting anything twice or failing', async () => {
+    const a = await open();
+    const b = await open();
+    const { account, trackers } = await setup(a);
+    const old = Array.from({ length: 300 }, (_, i) => newHit(account, trackers[i % 2]!, T0 - 10 * 86_400_000 + i));
+    const recent = Array.from({ length: 20 }, (_, i) => newHit(account, trackers[i % 2]!, T0 + i));
+    expect(await a.recordHits([...old, ...recent])).toEqual([...old, ...recent].map(() => 'stored'));
+    const deleted = await Promise.all([a.deleteHitsBefore(T0 - 86_400_000), b.deleteHitsBefore(T0 - 86_400_000)]);
+    expect(deleted[0] + deleted[1]).toBe(old.length);
+    const left = [...(await b.trackerHits(account, trackers[0]!)), ...(await b.trackerHits(account, trackers[1]!))];
+    expect(left.map((s) => s.hit.id).sort()).toEqual(recent.map((h) => h.id).sort());
+  });
+
+  it('keeps waking other instances after its LISTEN connection is cut', async () => {
+    const a = await open();
+    const b = await open();
+    const { account, trackers } = await setup(a);
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    const { rowCount } = await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'LISTEN %'`,
+    );
+    await admin.end();
+    expect(rowCount).toBeGreaterThan(0);
+    const woken: string[][] = [];
+    const unsubscribe = b.subscribe((accounts) => woken.push([...accounts]));
+    // Reconnection starts after 100 ms; keep writing until B hears one (bounded).
+    const deadline = Date.now() + 5_000;
+    while (woken.length === 0 && Date.now() < deadline) {
+      await a.recordHits([newHit(account, trackers[0]!, T0)]);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    unsubscribe();
+    expect(woken[0]).toEqual([account]);
+  });
+
   it('says plainly when the database cannot be reached', async () => {
     await expect(openPostgresStore('postgresql://openping@127.0.0.1:1/none')).rejects.toThrow(/ECONNREFUSED|connect/);
   });
