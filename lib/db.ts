@@ -57,14 +57,14 @@ export interface OutboxEntry {
 }
 
 export interface OpenPingDB extends DBSchema {
-  emails: { key: string; value: EmailRecord; indexes: { bySentAt: number; bySortAt: number } };
+  emails: { key: string; value: EmailRecord; indexes: { bySentAt: number; bySortAt: number; byUnseen: number } };
   hits: { key: string; value: HitRecord; indexes: { byTracker: string } };
   outbox: { key: number; value: OutboxEntry; indexes: { byNextAt: number } };
   meta: { key: string; value: unknown };
 }
 
 export const DB_NAME = 'openping';
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 
 let connection: Promise<IDBPDatabase<OpenPingDB>> | null = null;
 
@@ -92,6 +92,10 @@ export function db(): Promise<IDBPDatabase<OpenPingDB>> {
           }
           return fill(await cursor.continue());
         });
+      }
+      if (oldVersion < 3) {
+        // The badge and "mark seen" touch only emails with unseen opens, not all 10,000 (a readwrite scan blocked the popup).
+        transaction.objectStore('emails').createIndex('byUnseen', 'unseenOpens');
       }
     },
     // Another context (popup, options) holding an old version must not block the upgrade forever.

@@ -126,15 +126,14 @@ export async function deliverPending(): Promise<number> {
   return shown;
 }
 
+/** Emails with at least one unseen open. */
+const UNSEEN = IDBKeyRange.lowerBound(1);
+
 /** The toolbar badge: opens the user has not looked at yet. */
 export async function updateBadge(): Promise<number> {
   const database = await db();
   let unseen = 0;
-  let cursor = await database.transaction('emails').store.openCursor();
-  while (cursor) {
-    unseen += cursor.value.unseenOpens;
-    cursor = await cursor.continue();
-  }
+  for (const email of await database.getAllFromIndex('emails', 'byUnseen', UNSEEN)) unseen += email.unseenOpens;
   const action = browser.action ?? (browser as unknown as { browserAction?: typeof browser.action }).browserAction;
   if (action) {
     await action.setBadgeText({ text: unseen > 0 ? (unseen > 99 ? '99+' : String(unseen)) : '' });
@@ -151,11 +150,7 @@ export async function markSeen(tracker?: string): Promise<void> {
     const email = await tx.store.get(tracker);
     if (email && email.unseenOpens) await tx.store.put({ ...email, unseenOpens: 0 });
   } else {
-    let cursor = await tx.store.openCursor();
-    while (cursor) {
-      if (cursor.value.unseenOpens) await cursor.update({ ...cursor.value, unseenOpens: 0 });
-      cursor = await cursor.continue();
-    }
+    for (const email of await tx.store.index('byUnseen').getAll(UNSEEN)) await tx.store.put({ ...email, unseenOpens: 0 });
   }
   await tx.done;
   await updateBadge();

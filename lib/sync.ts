@@ -278,6 +278,7 @@ async function runSync(wait: number, signal?: AbortSignal): Promise<SyncResult> 
     for (let i = 0; i < MAX_PAGES_PER_SYNC; i++) {
       const cursor = await loadCursor();
       const page = await getEvents(identity, cursor, i === 0 ? wait : 0, signal);
+      if (page.events.length === 0 && page.cursor === cursor) break;
       const settings = await loadSettings();
       const applied = await applyPage(page, settings);
       result.applied += applied.applied;

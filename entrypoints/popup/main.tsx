@@ -10,7 +10,8 @@ render(<Popup model={model} />, document.getElementById('app')!);
 void model.load().then(() => {
   performance.mark('openping:all-loaded');
   if (tracker) void model.select(tracker);
+  // Opening the popup is looking at the news: clear the badge, and fetch what is new right away.
+  // After the first read, so the background's writes never hold up the list.
+  void send({ type: 'markSeen' }).catch(() => {});
+  void send({ type: 'syncNow' }).catch(() => {});
 });
-// Opening the popup is looking at the news: clear the badge, and fetch what is new right away.
-void send({ type: 'markSeen' }).catch(() => {});
-void send({ type: 'syncNow' }).catch(() => {});

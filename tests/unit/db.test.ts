@@ -10,7 +10,7 @@ beforeEach(() => {
 });
 
 describe('db upgrades', () => {
-  it('upgrades a version 1 database: records gain sortAt and lastOpenPlace and are in the new index', async () => {
+  it('upgrades a version 1 database: records gain sortAt and lastOpenPlace and are in the new indexes', async () => {
     // A database as version 1 of lib/db.ts created it.
     const v1 = await openDB(DB_NAME, 1, {
       upgrade(d) {
@@ -26,7 +26,8 @@ describe('db upgrades', () => {
     v1.close();
 
     const d = await db();
-    expect(d.version).toBe(2);
+    expect(d.version).toBe(3);
+    expect([...d.transaction('emails').store.indexNames]).toContain('byUnseen');
     const upgraded = await d.get('emails', 'old-one-0000000000001');
     expect(upgraded).toMatchObject({ subject: 'Old', sortAt: 500, lastOpenPlace: null });
     const ordered = await d.getAllFromIndex('emails', 'bySortAt');

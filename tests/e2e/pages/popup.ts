@@ -73,13 +73,12 @@ export class PopupPage {
   async seed(count: number, options: { openedEvery?: number; deliveredEvery?: number } = {}): Promise<void> {
     await this.page.evaluate(
       async ({ count, openedEvery, deliveredEvery }) => {
-        const openDb = () =>
-          new Promise<IDBDatabase>((resolve, reject) => {
-            const req = indexedDB.open('openping');
-            req.onsuccess = () => resolve(req.result);
-            req.onerror = () => reject(req.error);
-          });
-        const database = await openDb();
+        // No named inner functions: under tsx, esbuild would wrap them in a __name() helper the page lacks.
+        const database = await new Promise<IDBDatabase>((resolve, reject) => {
+          const req = indexedDB.open('openping');
+          req.onsuccess = () => resolve(req.result);
+          req.onerror = () => reject(req.error);
+        });
         const tx = database.transaction('emails', 'readwrite');
         const store = tx.objectStore('emails');
         const base = Date.now() - count * 60_000;
