@@ -48,6 +48,8 @@ const CHANNEL = 'openping_feed';
 /** pg_advisory_lock key for migrations: the ASCII bytes of "OpenPing". */
 const MIGRATION_LOCK = '5724131358012485223';
 const RETENTION_CHUNK = 10_000;
+/** Connections per instance; ten instances stay within PostgreSQL's default max_connections of 100 (plus one LISTEN each). */
+const POOL_SIZE = 8;
 /** SQLSTATEs worth retrying: serialization_failure, deadlock_detected (postgresql.org/docs/15/errcodes-appendix.html). */
 const RETRYABLE = new Set(['40001', '40P01']);
 
@@ -361,7 +363,7 @@ class FeedListenerConnection {
   ) {}
 
   async start(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, types });
+    const client = new pg.Client({ connectionString: this.url, types, connectionTimeoutMillis: 5_000, keepAlive: true });
     client.on('notification', (msg) => {
       if (msg.channel === CHANNEL && msg.payload) this.onPayload(msg.payload);
     });
@@ -447,7 +449,16 @@ async function migrate(pool: pg.Pool): Promise<void> {
 export async function openPostgresStore(url: string, options: StoreOptions = {}): Promise<Store> {
   fillDefaultUser();
   const floodCap = options.floodCapPerHour ?? DEFAULT_FLOOD_CAP_PER_HOUR;
-  const pool = new pg.Pool({ connectionString: url, types, max: 10 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    types,
+    max: POOL_SIZE,
+    // A database that stops answering must not hold pixels forever: the request
+    // fails, the pixel still answers its GIF and the failure is counted.
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: 15_000,
+    keepAlive: true,
+  });
   // An idle pooled connection that dies (server restart) emits here; without a
   // handler Node would crash the process (node-postgres.com/apis/pool "error").
   pool.on('error', () => undefined);

@@ -22,6 +22,7 @@ const CONNECTIONS = 50;
 const SECONDS = 6;
 const WARMUP_SECONDS = 1;
 const TRACKERS = 500;
+const ACCOUNTS = 10;
 
 interface LoadResult {
   requests: number;
@@ -90,22 +91,31 @@ async function autocannonLoad(baseUrl: string, paths: string[], seconds: number,
 
 const load = existsSync(WRK) ? wrk : autocannonLoad;
 
+/**
+ * ACCOUNTS accounts × TRACKERS/ACCOUNTS trackers, interleaved: a hosted service
+ * sees many accounts at once, and on PostgreSQL writers of one account take turns
+ * (its feed positions are assigned in commit order), different accounts do not.
+ */
 async function registerTrackers(base: string): Promise<string[]> {
-  const res = await fetch(`${base}/v1/accounts`, { method: 'POST' });
-  if (res.status !== 201) throw new Error(`POST /v1/accounts answered ${res.status}`);
-  const { account, token } = (await res.json()) as { account: string; token: string };
-  const paths: string[] = [];
-  for (let i = 0; i < TRACKERS; i++) {
-    const tracker = `bench${String(i).padStart(6, '0')}${Math.random().toString(36).slice(2, 12)}`;
-    const put = await fetch(`${base}/v1/trackers/${tracker}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: '{"state":"sent"}',
-    });
-    if (put.status !== 200) throw new Error(`PUT tracker answered ${put.status}`);
-    paths.push(`/p/${account}/${tracker}.gif`);
+  const perAccount: string[][] = [];
+  for (let a = 0; a < ACCOUNTS; a++) {
+    const res = await fetch(`${base}/v1/accounts`, { method: 'POST' });
+    if (res.status !== 201) throw new Error(`POST /v1/accounts answered ${res.status}`);
+    const { account, token } = (await res.json()) as { account: string; token: string };
+    const paths: string[] = [];
+    for (let i = 0; i < TRACKERS / ACCOUNTS; i++) {
+      const tracker = `bench${String(a * 1000 + i).padStart(6, '0')}${Math.random().toString(36).slice(2, 12)}`;
+      const put = await fetch(`${base}/v1/trackers/${tracker}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: '{"state":"sent"}',
+      });
+      if (put.status !== 200) throw new Error(`PUT tracker answered ${put.status}`);
+      paths.push(`/p/${account}/${tracker}.gif`);
+    }
+    perAccount.push(paths);
   }
-  return paths;
+  return perAccount[0]!.flatMap((_, i) => perAccount.map((paths) => paths[i]!));
 }
 
 interface Row {
@@ -124,7 +134,10 @@ function print(row: Row): void {
 }
 
 export default async function pixelPostgres(): Promise<void> {
-  console.log(`load: ${existsSync(WRK) ? 'wrk' : 'autocannon'} -c${CONNECTIONS}, ${SECONDS} s per run after ${WARMUP_SECONDS} s warm-up, loopback`);
+  console.log(
+    `load: ${existsSync(WRK) ? 'wrk' : 'autocannon'} -c${CONNECTIONS}, ${SECONDS} s per run after ${WARMUP_SECONDS} s warm-up, loopback; ` +
+      `${TRACKERS} trackers over ${ACCOUNTS} accounts`,
+  );
   const rows: Row[] = [];
   const env = { OPENPING_LOG_LEVEL: 'warn', OPENPING_ACCOUNTS_PER_HOUR: '1000' };
 
