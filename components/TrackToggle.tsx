@@ -45,7 +45,6 @@ export function TrackToggle(props: { state: Signal<ToggleState>; site: string; o
       role="switch"
       aria-checked={checked ? 'true' : 'false'}
       aria-disabled={status === 'broken' ? 'true' : undefined}
-      aria-label="Track"
       aria-description={tip}
       title={tip}
       onClick={() => {

@@ -199,6 +199,21 @@ function trackCompose(compose: ComposeHandle, env: PageEnv): void {
   guarded(() => adapter.watchSend(compose, onSend, alive));
   guarded(() => keepPixelAtEnd(compose, adapter, () => img, alive));
 
+  // An extension update or reload takes the switch away; a pixel the user can no
+  // longer see or turn off, and that would never be registered as sent, goes too.
+  alive.addEventListener(
+    'abort',
+    () => {
+      if (!ctx.signal.aborted || !img) return;
+      try {
+        adapter.removePixel(compose, img);
+      } catch {
+        img.remove();
+      }
+    },
+    { once: true },
+  );
+
   const stopEffect = effect(() => {
     const known = identity.value;
     if (broken) return;

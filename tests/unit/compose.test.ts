@@ -312,9 +312,12 @@ describe('compose controller', () => {
     expect(messages).not.toContainEqual({ type: 'disarmed', tracker });
 
     expect(kept.root.querySelector('openping-toggle')).not.toBeNull();
+    expect(pixels(kept.body)).toHaveLength(1);
     ctx.abort();
     await flush();
     expect(kept.root.querySelector('openping-toggle')).toBeNull();
+    // Nobody is left to register it as sent, and no switch shows it: the pixel goes too.
+    expect(pixels(kept.body)).toHaveLength(0);
   });
 
   it('reports the own pixels a message view shows, direct or proxied, once each', async () => {
