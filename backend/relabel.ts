@@ -10,10 +10,14 @@ import type { Classification, PriorHit } from './classify/types.ts';
 import { PRIOR_LIMIT } from './pixel.ts';
 import type { Hit, Relabel, Store, TrackerRecord } from './store/types.ts';
 
+// Field by field: PostgreSQL's jsonb hands objects back with their keys reordered.
+function sameClient(a: Hit['client'], b: Classification['client']): boolean {
+  if (a === null || b === null) return a === b;
+  return a.name === b.name && a.os === b.os && a.device === b.device;
+}
+
 function sameLabel(hit: Hit, c: Classification): boolean {
-  return (
-    hit.kind === c.kind && hit.via === c.via && hit.reason === c.reason && JSON.stringify(hit.client) === JSON.stringify(c.client)
-  );
+  return hit.kind === c.kind && hit.via === c.via && hit.reason === c.reason && sameClient(hit.client, c.client);
 }
 
 /** The labels that would change; `prior` for each hit is built from the hits before it, as at record time. */
