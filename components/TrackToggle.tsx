@@ -10,6 +10,8 @@ export type ToggleStatus =
   | 'ready'
   /** No account on the tracking server yet: the message would go untracked. */
   | 'pending'
+  /** The server cannot be reached now: the pixel still goes out, its registration waits in the outbox. */
+  | 'offline'
   /** The site's page changed under us: this compose sends untracked. */
   | 'broken';
 
@@ -25,7 +27,18 @@ const TIPS: Record<ToggleStatus, (on: boolean, site: string) => string> = {
       : 'Tracking off: this email goes out as it is. Click to track when it is opened.',
   pending: () =>
     'Tracking pending: OpenPing has no account on its tracking server yet (is the server reachable?). Until then emails go out untracked.',
+  offline: (on) =>
+    on
+      ? 'Tracking on, registration pending: the tracking server cannot be reached right now. This email still goes out with its invisible image; OpenPing registers it as soon as the server is back. Click to turn off.'
+      : 'Tracking off: this email goes out as it is. (The tracking server cannot be reached right now.) Click to track it anyway.',
   broken: (_on, site) => `${site} changed — tracking unavailable. This email goes out untracked.`,
+};
+
+const LABELS: Record<ToggleStatus, (site: string) => string> = {
+  ready: () => 'Track',
+  pending: () => 'Track (pending)',
+  offline: () => 'Track (pending)',
+  broken: (site) => `${site} changed — tracking unavailable`,
 };
 
 export function toggleTip(state: ToggleState, site = 'Gmail'): string {
@@ -55,7 +68,7 @@ export function TrackToggle(props: { state: Signal<ToggleState>; site: string; o
         <span class="op-knob" />
       </span>
       <span class="op-label">
-        {status === 'broken' ? `${props.site} changed — tracking unavailable` : status === 'pending' ? 'Track (pending)' : 'Track'}
+        {LABELS[status](props.site)}
       </span>
     </button>
   );
@@ -72,6 +85,7 @@ export const toggleCss = `
 .op-toggle[aria-checked="true"] .op-track { background: #1a73e8; }
 .op-toggle[aria-checked="true"] .op-knob { left: 14px; }
 .op-pending .op-track { background: #f9ab00; }
+.op-offline[aria-checked="true"] .op-track { background: #f9ab00; }
 .op-broken { cursor: not-allowed; color: #a50e0e; }
 .op-broken .op-track { background: #dadce0; }
 `;

@@ -15,6 +15,7 @@ import { TrackToggle, toggleCss, type ToggleState } from '../components/TrackTog
 import { randomId } from './ids';
 import { send, type ComposeIdentity, type ContentToBackground, type ResponseOf } from './messages';
 import { createPixel, isAtEnd, ownPixels, trackerFromSrc } from './pixel';
+import { loadStatus, STORAGE_KEYS, type ConnectionStatus } from './settings';
 import { SelectorError, type ComposeHandle, type SendEvent, type WebmailAdapter, type Webmail } from './webmail/types';
 
 const SITE_NAMES: Record<Webmail, string> = { gmail: 'Gmail', outlook: 'Outlook' };
@@ -25,6 +26,8 @@ interface PageEnv {
   ctx: ContentScriptContext;
   /** null until the background answers; `pixelBase` stays null until an account exists. */
   identity: Signal<ComposeIdentity | null>;
+  /** True while the background cannot reach the tracking server (its registrations wait in the outbox). */
+  offline: Signal<boolean>;
   refreshIdentity(): void;
 }
 
@@ -40,6 +43,10 @@ export function startComposeTracking(adapter: WebmailAdapter, ctx: ContentScript
 
 function createPageEnv(adapter: WebmailAdapter, ctx: ContentScriptContext): PageEnv {
   const identity = signal<ComposeIdentity | null>(null);
+  const offline = signal(false);
+  const readStatus = (status: ConnectionStatus | undefined) => {
+    offline.value = status !== undefined && (status.state === 'offline' || status.state === 'unauthorized' || status.state === 'error');
+  };
   const refreshIdentity = () => {
     request({ type: 'identity' }).then((answer) => {
       if (answer && !ctx.signal.aborted) identity.value = answer;
@@ -47,13 +54,18 @@ function createPageEnv(adapter: WebmailAdapter, ctx: ContentScriptContext): Page
   };
   // The account is created by the background, possibly after this page loaded;
   // it stores identity and settings in storage.local (lib/settings.ts).
-  const onStorage = (changes: Record<string, unknown>, area: string) => {
-    if (area === 'local' && ('identity' in changes || 'settings' in changes)) refreshIdentity();
+  // The connection status is the background's record of how the server answers
+  // (lib/settings.ts); reading it here needs no message.
+  const onStorage = (changes: Record<string, { newValue?: unknown }>, area: string) => {
+    if (area !== 'local') return;
+    if (STORAGE_KEYS.identity in changes || STORAGE_KEYS.settings in changes) refreshIdentity();
+    if (STORAGE_KEYS.status in changes) readStatus(changes[STORAGE_KEYS.status]!.newValue as ConnectionStatus | undefined);
   };
   browser.storage.onChanged.addListener(onStorage);
   ctx.onInvalidated(() => browser.storage.onChanged.removeListener(onStorage));
   refreshIdentity();
-  return { adapter, ctx, identity, refreshIdentity };
+  loadStatus().then(readStatus, () => undefined);
+  return { adapter, ctx, identity, offline, refreshIdentity };
 }
 
 /** Sends to the background without ever throwing: a dead or updating extension must not break the page. */
@@ -216,10 +228,11 @@ function trackCompose(compose: ComposeHandle, env: PageEnv): void {
 
   const stopEffect = effect(() => {
     const known = identity.value;
+    const unreachable = env.offline.value;
     if (broken) return;
     const current = state.peek();
     const on = userChose || !known ? current.on : known.trackByDefault;
-    state.value = { on, status: known?.pixelBase ? 'ready' : 'pending' };
+    state.value = { on, status: !known?.pixelBase ? 'pending' : unreachable ? 'offline' : 'ready' };
     reconcile();
   });
   alive.addEventListener('abort', stopEffect, { once: true });

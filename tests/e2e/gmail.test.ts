@@ -336,7 +336,10 @@ describe('Gmail: the Track switch and the pixel', () => {
     try {
       const gmail = await GmailPage.open(session.context);
       const compose = await gmail.openCompose();
-      await gmail.toggleReady(compose);
+      const toggle = gmail.toggle(compose);
+      // The pixel's registration fails: the switch says it is pending, and stays on.
+      await expect.poll(() => toggle.getAttribute('data-status'), { timeout: 20_000 }).toBe('offline');
+      expect(await toggle.getAttribute('aria-checked')).toBe('true');
       await gmail.write(compose, { to: 'grace@example.com', subject: 'While offline', body: 'Queued.' });
       await gmail.sendButton(compose).click();
       const [message] = await gmail.waitSent(1);
@@ -345,6 +348,7 @@ describe('Gmail: the Track switch and the pixel', () => {
       await server.restart();
       down = false;
       await waitFor('the queued registration to land', async () => (await getTracker(trackers[0]!))?.state === 'sent', 55_000);
+      await gmail.toggleReady(await gmail.openCompose());
       await gmail.page.close();
     } finally {
       if (down) await server.restart();

@@ -263,6 +263,25 @@ describe('compose controller', () => {
     expect(pixels(compose.body)).toHaveLength(1);
   });
 
+  it('while the server cannot be reached the switch says registration is pending, and the pixel still goes', async () => {
+    await fakeBrowser.storage.local.set({ status: { state: 'offline', message: 'down', lastOkAt: null, retryAt: null, failures: 1 } });
+    const site = fakeSite();
+    startComposeTracking(site.adapter, ctx);
+    const compose = site.open();
+    await flush();
+    const toggle = toggleOf(compose.root)!;
+    expect(toggle.dataset.status).toBe('offline');
+    expect(toggle.getAttribute('aria-checked')).toBe('true');
+    expect(toggle.title).toMatch(/cannot be reached/);
+    expect(pixels(compose.body)).toHaveLength(1);
+    await fakeBrowser.storage.local.set({ status: { state: 'ok', message: null, lastOkAt: 1, retryAt: null, failures: 0 } });
+    await flush();
+    expect(toggle.dataset.status).toBe('ready');
+    compose.send();
+    await flush();
+    expect(sentOf()).toHaveLength(1);
+  });
+
   it('a broken selector makes only that compose untracked, says so on the switch, and logs once', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const site = fakeSite({ broken: 'send' });
