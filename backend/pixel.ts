@@ -129,14 +129,18 @@ interface Pending {
 }
 
 /**
- * Group commit: hits queued in one turn of the event loop (and while a commit
- * is running) go into one Store.recordHits transaction; each caller's promise
- * settles after that commit.
+ * Group commit: hits queued in one turn of the event loop go into one
+ * Store.recordHits transaction; each caller's promise settles after that
+ * commit is durable. Up to MAX_IN_FLIGHT batches may be committing at once
+ * (the SQLite writer pipelines commit and fsync; PostgreSQL runs them on
+ * separate connections), so new requests never wait for an idle turn.
  */
+const MAX_IN_FLIGHT = 4;
+
 export class GroupCommit {
   private queue: Pending[] = [];
   private scheduled = false;
-  private running: Promise<void> | null = null;
+  private inFlight = new Set<Promise<void>>();
 
   constructor(
     private store: Store,
@@ -152,15 +156,17 @@ export class GroupCommit {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.running) return;
+    if (this.scheduled || this.queue.length === 0 || this.inFlight.size >= MAX_IN_FLIGHT) return;
     this.scheduled = true;
     // setImmediate: let every request already read from the sockets join this batch.
     setImmediate(() => {
       this.scheduled = false;
-      this.running = this.flush().finally(() => {
-        this.running = null;
-        if (this.queue.length > 0) this.schedule();
+      const flushing: Promise<void> = this.flush().finally(() => {
+        this.inFlight.delete(flushing);
+        this.schedule();
       });
+      this.inFlight.add(flushing);
+      this.schedule();
     });
   }
 
@@ -178,8 +184,8 @@ export class GroupCommit {
 
   /** Resolves once everything queued so far is committed (or failed). */
   async drain(): Promise<void> {
-    while (this.running || this.scheduled || this.queue.length > 0) {
-      if (this.running) await this.running;
+    while (this.inFlight.size > 0 || this.scheduled || this.queue.length > 0) {
+      if (this.inFlight.size > 0) await Promise.race(this.inFlight);
       else await new Promise((resolve) => setImmediate(resolve));
     }
   }

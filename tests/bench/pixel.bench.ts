@@ -8,7 +8,8 @@
  * Targets (issue 3): ≥ 0.8× bare node:http, p99 ≤ 10 ms, recorded = answered.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -104,6 +105,25 @@ async function cannon(url: string, amount?: number): Promise<Result> {
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r['2xx'], errors: r.non2xx + r.errors + r.timeouts };
 }
 
+/** fsync latency of a 4 KB append on the benchmark's filesystem: the floor under any durable answer. */
+function fsyncProbe(dir: string): { p50: number; p90: number; p99: number } {
+  const fd = openSync(join(dir, 'fsync-probe'), 'w');
+  const block = Buffer.alloc(4096, 1);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < 300; i++) {
+      writeSync(fd, block);
+      const t = performance.now();
+      fsyncSync(fd);
+      times.push(performance.now() - t);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: times[150]!, p90: times[270]!, p99: times[297]! };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export default async function pixelBench(): Promise<void> {
@@ -150,6 +170,13 @@ export default async function pixelBench(): Promise<void> {
       if (nginx.exitCode === null) targets.push(['nginx empty_gif (1 worker)', `http://127.0.0.1:${nginxPort}${path}`]);
     }
 
+    const disk = fsyncProbe(dir);
+    console.log(
+      `machine: load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; fsync of a 4 KB append p50 ${disk.p50.toFixed(2)} ms, p90 ${disk.p90.toFixed(2)} ms, p99 ${disk.p99.toFixed(2)} ms`,
+    );
+    console.log(
+      `  (a durable answer waits for one fsync: at ${CONNECTIONS} connections that caps throughput near ${CONNECTIONS} / fsync time ≈ ${(CONNECTIONS / disk.p50 * 1000).toFixed(0)} req/s and puts p99 near the fsync p99)`,
+    );
     const useWrk = existsSync(WRK);
     const load = useWrk ? wrk : (url: string) => cannon(url);
     console.log(`load: ${useWrk ? 'wrk -t1' : 'autocannon'} -c${CONNECTIONS}, ${SECONDS} s per round, ${ROUNDS} rounds alternating, 127.0.0.1`);
