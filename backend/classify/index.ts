@@ -22,14 +22,42 @@
  */
 import { isbot } from 'isbot';
 import { UAParser } from 'ua-parser-js';
-import { NETWORKS, type NetworkEntry, type NetworkRole } from './data/networks.ts';
+import { cidrContains, parseCidr, type Cidr } from '../ipdata/ip.ts';
+import { NETWORK_PREFIXES, NETWORKS, type NetworkEntry, type NetworkRole } from './data/networks.ts';
 import { TIMING } from './data/timing.ts';
 import { UA_SIGNATURES, type UaSignature } from './data/user-agents.ts';
 import type { Classification, ClientInfo, HitSignals, TrackerContext } from './types.ts';
 
 export type { Classification, HitSignals, TrackerContext } from './types.ts';
 
-const NETWORK_BY_ASN: ReadonlyMap<number, NetworkEntry> = new Map(NETWORKS.map((n) => [n.asn, n]));
+/** What the engine needs to know of a network: its role, and the vendor of a security network. */
+type KnownNetwork = Pick<NetworkEntry, 'role' | 'vendor'>;
+
+const NETWORK_BY_ASN: ReadonlyMap<number, KnownNetwork> = new Map(NETWORKS.map((n) => [n.asn, n]));
+
+/** Prefix overrides by ASN, so only hits from those few ASes pay for a prefix check. */
+const PREFIXES_BY_ASN = new Map<number, Array<{ cidr: Cidr; network: KnownNetwork }>>();
+for (const p of NETWORK_PREFIXES) {
+  const cidr = parseCidr(p.cidr);
+  if (!cidr) throw new Error(`classify data: ${p.cidr} is not a CIDR`);
+  const list = PREFIXES_BY_ASN.get(p.asn) ?? [];
+  list.push({ cidr, network: p });
+  PREFIXES_BY_ASN.set(p.asn, list);
+}
+
+function knownNetwork(network: HitSignals['network']): KnownNetwork | undefined {
+  if (network.asn === null) return undefined;
+  const prefixes = PREFIXES_BY_ASN.get(network.asn);
+  if (prefixes) {
+    // The kept prefix ("a.b.c.0/24", "x:y:z::/48") stands for every address in it.
+    const kept = parseCidr(network.prefix);
+    if (kept) {
+      const base = { family: kept.family, bytes: kept.bytes };
+      for (const p of prefixes) if (p.cidr.bits <= kept.bits && cidrContains(p.cidr, base)) return p.network;
+    }
+  }
+  return NETWORK_BY_ASN.get(network.asn);
+}
 
 /**
  * All signatures as one alternation, each in its own capture group (patterns
@@ -91,13 +119,14 @@ function parsedClient(ua: string, known?: UaSignature['client']): ClientInfo {
 
 /** Client of a hit whose user-agent names a program a person uses (mail client or browser). */
 function clientOf(ua: string, facts: UaFacts): ClientInfo | null {
-  if (facts.client !== undefined) return facts.client;
+  // A copy each time: the cached object is shared by every hit with this user-agent.
+  if (facts.client !== undefined) return facts.client && { ...facts.client };
   const known = facts.signature?.client;
   const client = known?.os !== undefined && known.device !== undefined
     ? { name: known.name, os: known.os, device: known.device }
     : parsedClient(ua, known);
   facts.client = client.name === null && client.os === null && client.device === null ? null : client;
-  return facts.client;
+  return facts.client && { ...facts.client };
 }
 
 function namedClient(signature: UaSignature): ClientInfo {
@@ -141,7 +170,7 @@ const REASON = {
   bareMozilla: (org: string | null) =>
     `Identified itself only as "Mozilla/5.0" from ${org ?? 'an unknown network'}, outside Apple's networks — a script, not a person.`,
   self: 'Your own view of this message — not counted.',
-  securityNetwork: (vendor: string) => `${vendor}'s e-mail security scanned this message — no person opened it.`,
+  securityNetwork: (vendor: string) => `Fetched from ${vendor}'s e-mail servers, where security scanners check messages — no person opened it.`,
   hosting: (org: string | null) =>
     `Fetched from a data centre (${org ?? 'a hosting provider'}), where scanners and scripts run — not a person reading mail.`,
   tooFast: (gap: number) =>
@@ -184,11 +213,13 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
   const signature = facts?.signature ?? null;
 
   if (hit.method === 'HEAD') {
-    return result('scanner', signature?.via ?? null, REASON.head, signature ? namedClient(signature) : null);
+    // Only a scanner's own signature names it; a proxy's user-agent on a HEAD is not that proxy at work.
+    const scanner = signature?.role === 'scanner' ? signature : null;
+    return result('scanner', scanner?.via ?? null, REASON.head, scanner ? namedClient(scanner) : null);
   }
   if (facts === null) return result('bot', null, REASON.empty, null);
 
-  const network = hit.network.asn === null ? undefined : NETWORK_BY_ASN.get(hit.network.asn);
+  const network = knownNetwork(hit.network);
   const org = hit.network.org;
 
   // `via` and reason of a hit that would count as an open, if nothing below says otherwise.

@@ -2,8 +2,10 @@
  * The classifier's knowledge, tested as data (STYLE §9): valid patterns,
  * sorted, no duplicates, every entry with a source and the date it was checked.
  */
-import { describe, expect, it } from 'vitest';
-import { NETWORKS, type NetworkRole } from '../../backend/classify/data/networks.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { NETWORK_PREFIXES, NETWORKS, type NetworkRole } from '../../backend/classify/data/networks.ts';
+import { loadIpData, lookupNetwork } from '../../backend/ipdata/index.ts';
+import { parseCidr } from '../../backend/ipdata/ip.ts';
 import { TIMING } from '../../backend/classify/data/timing.ts';
 import { UA_SIGNATURES } from '../../backend/classify/data/user-agents.ts';
 
@@ -46,6 +48,29 @@ describe('networks data', () => {
   it('has every role the signatures rely on', () => {
     const present = new Set(NETWORKS.map((n) => n.role));
     for (const s of UA_SIGNATURES) for (const owner of s.owners ?? []) expect(present, `${s.id} owner ${owner}`).toContain(owner);
+  });
+});
+
+describe('network prefixes data', () => {
+  beforeAll(() => loadIpData(), 60_000);
+
+  it('is sorted by ASN then CIDR, with no CIDR twice', () => {
+    const keys = NETWORK_PREFIXES.map((p) => `${String(p.asn).padStart(10, '0')} ${p.cidr}`);
+    expect(keys).toEqual([...keys].sort());
+    expect(new Set(NETWORK_PREFIXES.map((p) => p.cidr)).size).toBe(NETWORK_PREFIXES.length);
+  });
+
+  it('gives valid, normalised CIDRs inside their AS (per the offline data), with a role, a source and a date', () => {
+    const listed = new Set(NETWORKS.map((n) => n.asn));
+    for (const p of NETWORK_PREFIXES) {
+      const cidr = parseCidr(p.cidr);
+      expect(cidr, p.cidr).not.toBeNull();
+      expect(listed, `${p.cidr}: AS${p.asn} is in NETWORKS`).toContain(p.asn);
+      expect(lookupNetwork(p.cidr.split('/')[0]!)?.asn, p.cidr).toBe(p.asn);
+      expect(ROLES).toContain(p.role);
+      if (p.role === 'security') expect(p.vendor?.via, p.cidr).toMatch(/^[a-z][a-z0-9-]*$/);
+      expectSourced(p, p.cidr);
+    }
   });
 });
 

@@ -17,6 +17,8 @@ const NET = {
   apple: { prefix: '17.58.63.0/24', family: 4, asn: 714, org: 'Apple Inc.' },
   akamaiRelay: { prefix: '2a02:26f7:b018::/48', family: 6, asn: 36183, org: 'Akamai Technologies, Inc.' },
   microsoft: { prefix: '40.92.18.0/24', family: 4, asn: 8075, org: 'Microsoft Corporation' },
+  microsoft6: { prefix: '2a01:111:f403::/48', family: 6, asn: 8075, org: 'Microsoft Corporation' },
+  azure: { prefix: '20.42.10.0/24', family: 4, asn: 8075, org: 'Microsoft Corporation' },
   aws: { prefix: '3.80.10.0/24', family: 4, asn: 14618, org: 'Amazon.com, Inc.' },
   home: { prefix: '73.162.10.0/24', family: 4, asn: 7922, org: 'Comcast Cable Communications, LLC' },
   home6: { prefix: '2003:e8:1f00::/48', family: 6, asn: 3320, org: 'Deutsche Telekom AG' },
@@ -80,6 +82,9 @@ describe('classify: who fetched', () => {
 
   it('calls ordinary-looking fetches from security vendors and data centres scanners', () => {
     expect(classify(hit(3_600_000, NET.microsoft, UA.chromeWin), sent())).toMatchObject({ kind: 'scanner', via: 'microsoft-defender' });
+    expect(classify(hit(3_600_000, NET.microsoft6, UA.chromeWin), sent())).toMatchObject({ kind: 'scanner', via: 'microsoft-defender' });
+    // The rest of Microsoft's AS is Azure: a data centre, no vendor named.
+    expect(classify(hit(3_600_000, NET.azure, UA.chromeWin), sent())).toMatchObject({ kind: 'scanner', via: null });
     const c = classify(hit(3_600_000, NET.aws, UA.chromeWin), sent());
     expect(c).toMatchObject({ kind: 'scanner', via: null });
     expect(c.reason).toContain('Amazon.com, Inc.');
@@ -87,6 +92,8 @@ describe('classify: who fetched', () => {
 
   it('calls HEAD requests link checks, tools and crawlers bots, isbot only after the proxies', () => {
     expect(classify(hit(3_600_000, NET.home, UA.chromeWin, { method: 'HEAD' }), sent()).kind).toBe('scanner');
+    expect(classify(hit(3_600_000, NET.home, UA.msExistence, { method: 'HEAD' }), sent())).toMatchObject({ kind: 'scanner', via: 'microsoft-office' });
+    expect(classify(hit(3_600_000, NET.aws, UA.gmailProxy, { method: 'HEAD' }), sent())).toMatchObject({ kind: 'scanner', via: null, client: null });
     expect(classify(hit(3_600_000, NET.home, UA.curl), sent())).toMatchObject({ kind: 'bot', client: { name: 'curl' } });
     expect(classify(hit(3_600_000, NET.home, UA.googlebot), sent()).kind).toBe('bot');
     expect(classify(hit(3_600_000, NET.home, UA.chromeWin, { headers: { from: 'bot@example.org' } }), sent()).kind).toBe('bot');

@@ -1,5 +1,7 @@
 /**
- * Networks the classifier knows by autonomous system number (STYLE §9).
+ * Networks the classifier knows by autonomous system number, and a few
+ * prefixes inside an AS that mean something else than the AS as a whole
+ * (STYLE §9).
  *
  * The ASN of a hit comes from the server's offline IP data (@ip-location-db/asn,
  * RouteViews + DB-IP, CC BY 4.0), looked up on the kept /24 or /48 prefix. Each
@@ -51,8 +53,8 @@ export const NETWORKS: readonly NetworkEntry[] = [
   { asn: 5779, org: 'Oath Holdings Inc.', role: 'yahoo', source: `${ASN_DB} "Oath Holdings Inc." (Yahoo/AOL)`, checked: CHECKED },
   { asn: 6185, org: 'Apple Inc.', role: 'apple', source: `${ASN_DB} "Apple Inc." (parts of 17.253.0.0/16)`, checked: CHECKED },
   { asn: 7280, org: 'Oath Holdings Inc.', role: 'yahoo', source: `${ASN_DB} "Oath Holdings Inc." (Yahoo/AOL)`, checked: CHECKED },
-  { asn: 8075, org: 'Microsoft Corporation', role: 'security', vendor: MICROSOFT,
-    source: 'Defender for Office 365 Safe Links / Safe Attachments fetch from Microsoft IP ranges (suped.com "automatic opens and clicks on Office 365 hosted recipient domains", 2025); Azure shares this AS',
+  { asn: 8075, org: 'Microsoft Corporation', role: 'hosting',
+    source: `Azure virtual machines share Microsoft's AS; ${ASN_DB} "Microsoft Corporation". Its Exchange Online ranges are in NETWORK_PREFIXES`,
     checked: CHECKED },
   { asn: 10229, org: 'Yahoo Inc.', role: 'yahoo', source: `${ASN_DB} "Yahoo Inc."`, checked: CHECKED },
   { asn: 10310, org: 'Oath Holdings Inc.', role: 'yahoo',
@@ -103,4 +105,35 @@ export const NETWORKS: readonly NetworkEntry[] = [
   { asn: 203220, org: 'Yahoo! UK Services Limited', role: 'yahoo', source: `${ASN_DB} "Yahoo! UK Services Limited" (87.248.105.0/24)`, checked: CHECKED },
   { asn: 396982, org: 'Google LLC', role: 'hosting',
     source: `Google Cloud customers' VMs (not Gmail's proxy, which is AS15169); ${ASN_DB} "Google LLC"`, checked: CHECKED },
+];
+
+/**
+ * Prefixes that override their AS's entry: a client prefix (the kept /24 or
+ * /48) inside one of these takes this role. Keep sorted by `asn`, then
+ * `cidr`; each prefix lies in its `asn` in the offline data (tested).
+ */
+export interface NetworkPrefix {
+  cidr: string;
+  asn: number;
+  role: NetworkRole;
+  vendor?: { name: string; via: string };
+  source: string;
+  checked: string;
+}
+
+/** Microsoft documents these as Exchange Online (mail flow and service) ranges. */
+const EXCHANGE_ONLINE =
+  'learn.microsoft.com/microsoft-365/enterprise/urls-and-ip-address-ranges (Exchange Online; mirrored by MISP misp-warninglists microsoft-office365-ip). Defender for Office 365 Safe Links / Safe Attachments scan from Microsoft ranges within seconds of delivery (suped.com "automatic opens and clicks on Office 365 hosted recipient domains")';
+
+export const NETWORK_PREFIXES: readonly NetworkPrefix[] = [
+  { cidr: '104.47.0.0/17', asn: 8075, role: 'security', vendor: MICROSOFT, source: EXCHANGE_ONLINE, checked: CHECKED },
+  { cidr: '132.245.0.0/16', asn: 8075, role: 'security', vendor: MICROSOFT, source: EXCHANGE_ONLINE, checked: CHECKED },
+  { cidr: '2a01:111:f400::/48', asn: 8075, role: 'security', vendor: MICROSOFT, source: EXCHANGE_ONLINE, checked: CHECKED },
+  { cidr: '2a01:111:f403::/48', asn: 8075, role: 'security', vendor: MICROSOFT, source: EXCHANGE_ONLINE, checked: CHECKED },
+  { cidr: '40.104.0.0/15', asn: 8075, role: 'security', vendor: MICROSOFT, source: EXCHANGE_ONLINE, checked: CHECKED },
+  { cidr: '40.107.0.0/16', asn: 8075, role: 'security', vendor: MICROSOFT, source: EXCHANGE_ONLINE, checked: CHECKED },
+  { cidr: '40.92.0.0/15', asn: 8075, role: 'security', vendor: MICROSOFT, source: EXCHANGE_ONLINE, checked: CHECKED },
+  { cidr: '40.96.0.0/13', asn: 8075, role: 'security', vendor: MICROSOFT, source: EXCHANGE_ONLINE, checked: CHECKED },
+  { cidr: '52.100.0.0/14', asn: 8075, role: 'security', vendor: MICROSOFT, source: EXCHANGE_ONLINE, checked: CHECKED },
+  { cidr: '52.96.0.0/14', asn: 8075, role: 'security', vendor: MICROSOFT, source: EXCHANGE_ONLINE, checked: CHECKED },
 ];
