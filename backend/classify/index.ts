@@ -165,8 +165,10 @@ const REASON = {
   scannerUa: (name: string) => `Fetched by ${name}, an e-mail security check — no person opened it.`,
   mpp: 'Apple Mail Privacy Protection downloaded this when the message arrived; Apple hides whether it was opened.',
   gmailPrefetch: 'Gmail fetched this in the background when the message arrived, before anyone opened it.',
-  forged: (claimed: string, owner: string, org: string | null) =>
-    `Claimed to be ${claimed} but came from ${org ?? 'an unknown network'}, not ${owner}'s network — an imitation, not a person.`,
+  forged: (claimed: string, owner: string, org: string | null, rented: boolean) =>
+    rented
+      ? `Claimed to be ${claimed} but came from a rented server at ${org ?? 'a hosting provider'} — an imitation, not a person.`
+      : `Claimed to be ${claimed} but came from ${org ?? 'an unknown network'}, not ${owner}'s own network — an imitation, not a person.`,
   bareMozilla: (org: string | null) =>
     `Identified itself only as "Mozilla/5.0" from ${org ?? 'an unknown network'}, outside Apple's networks — a script, not a person.`,
   self: 'Your own view of this message — not counted.',
@@ -238,7 +240,7 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
         if (!fromOwner) {
           const reason = signature.via === 'apple-mpp'
             ? REASON.bareMozilla(org)
-            : REASON.forged(CLAIMS[signature.via ?? ''] ?? signature.client.name, OWNER_NAMES[signature.owners![0]!], org);
+            : REASON.forged(CLAIMS[signature.via ?? ''] ?? signature.client.name, OWNER_NAMES[signature.owners![0]!], org, network?.role === 'hosting');
           return result('bot', null, reason, null);
         }
         return result('prefetch', signature.via ?? null,
@@ -246,7 +248,7 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
       case 'proxy':
         if (!fromOwner) {
           const claimed = CLAIMS[signature.via ?? ''] ?? signature.client.name;
-          return result('bot', null, REASON.forged(claimed, OWNER_NAMES[signature.owners![0]!], org), null);
+          return result('bot', null, REASON.forged(claimed, OWNER_NAMES[signature.owners![0]!], org, network?.role === 'hosting'), null);
         }
         openVia = signature.via ?? null;
         openReason = signature.via === 'yahoo-proxy' ? REASON.yahooOpen : REASON.gmailOpen;
