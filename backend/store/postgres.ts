@@ -7,16 +7,20 @@
  * Events-feed cursor. A bigserial is handed out when a row is inserted, not when
  * its transaction commits: instance A can take id 10, instance B id 11, B commits,
  * a reader returns 11 and moves its cursor past 10, then A commits 10 — skipped
- * forever. Here each account row carries `feed_seq`, and a writer (recordHits,
- * relabel) takes that row's lock (SELECT … FOR NO KEY UPDATE), assigns the next
- * positions, and holds the lock until COMMIT. Positions of one account are
- * therefore assigned in commit order: PostgreSQL makes a transaction visible
- * before it releases its locks (CommitTransaction: ProcArrayEndTransaction, then
- * ResourceOwnerRelease, src/backend/access/transam/xact.c), so a snapshot that
- * sees position n of an account also sees every position below n. The cursor is
- * just "the last position read" (`p<n>`). The cost is that writers of the SAME
- * account serialize on its row — one short transaction at a time per account,
- * which group commit amortizes; different accounts never wait for each other.
+ * forever. Here each account row carries `feed_seq`, and a writer (the
+ * openping_record_hits function, relabel) locks that row (FOR NO KEY UPDATE),
+ * assigns the next positions, and holds the lock until COMMIT. Positions of one
+ * account are therefore assigned in commit order: a transaction leaves the
+ * "running" set before it releases its locks ("this must be done _before_
+ * releasing locks we hold and _after_ RecordTransactionCommit", CommitTransaction
+ * in src/backend/access/transam/xact.c), so a snapshot that sees position n of an
+ * account also sees every position below n. The cursor is just "the last position
+ * read" (`p<n>`), and a reader never waits on anything. The price: writers of the
+ * SAME account take turns, each holding the row through its WAL flush, so one
+ * account commits about one batch per fsync (group commit makes those batches
+ * big); writers of different accounts never wait for each other. An xid-horizon
+ * cursor would let same-account writers overlap but would hold every reader back
+ * behind the oldest running write transaction of the whole database.
  *
  * Lock order, to keep transactions from deadlocking one another: accounts (by
  * id), then trackers (by id), then hits. A deadlock or serialization failure
@@ -43,10 +47,9 @@ import {
   type TrackerState,
 } from './types.ts';
 
-const HOUR = 3_600_000;
 const CHANNEL = 'openping_feed';
 /** pg_advisory_lock key for migrations: the ASCII bytes of "OpenPing". */
-const MIGRATION_LOCK = '5724131358012485223';
+const MIGRATION_LOCK = '5724186650857795175';
 const RETENTION_CHUNK = 10_000;
 /** Connections per instance; ten instances stay within PostgreSQL's default max_connections of 100 (plus one LISTEN each). */
 const POOL_SIZE = 8;
