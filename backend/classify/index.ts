@@ -193,8 +193,18 @@ function result(kind: Classification['kind'], via: string | null, reason: string
   return { kind, via, reason, client };
 }
 
+/**
+ * Real user-agents are well under this; the header may be up to the server's
+ * header limit, and every matcher below costs time in proportion to length.
+ */
+const UA_MAX_LENGTH = 512;
+
+function userAgentOf(header: string | null): string {
+  return header === null ? '' : header.slice(0, UA_MAX_LENGTH).trim();
+}
+
 export function classify(hit: HitSignals, tracker: TrackerContext): Classification {
-  const ua = hit.userAgent?.trim() ?? '';
+  const ua = userAgentOf(hit.userAgent);
   const { sentAt } = tracker;
 
   if (tracker.state !== 'sent') return result('presend', null, REASON.presendDraft, null);
@@ -206,7 +216,7 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
     const gap = hit.at - p.at;
     if (gap > TIMING.duplicate.ms) break;
     if (gap < 0 || p.kind === 'presend') continue;
-    if (p.prefix === hit.network.prefix && (p.userAgent?.trim() ?? '') === ua) {
+    if (p.prefix === hit.network.prefix && userAgentOf(p.userAgent) === ua) {
       return result('duplicate', null, REASON.duplicate(gap), null);
     }
   }
