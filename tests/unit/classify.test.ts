@@ -182,6 +182,13 @@ describe('classify: reasons and robustness', () => {
     expect(samples[9]!.reason).toBe('Fetched less than a second after sending — too soon for anyone to have opened it, so it was an automatic check.');
   });
 
+  it('judges a giant user-agent on its first 512 characters', () => {
+    expect(classify(hit(3_600_000, NET.home, `curl/8.5.0 ${'x'.repeat(5_000)}`), sent()).kind).toBe('bot');
+    const long = `${UA.chromeWin} ${'y'.repeat(5_000)}`;
+    const first = prior(3_600_000, NET.home, `${long}a`);
+    expect(classify(hit(3_601_000, NET.home, `${long}b`), sent({ prior: [first] })).kind).toBe('duplicate');
+  });
+
   it('is pure: the same answer twice, inputs untouched', () => {
     const signals = hit(600_000, NET.home, UA.chromeWin);
     const tracker = sent({ prior: [prior(1_000, NET.google, UA.gmailProxy)], selfViews: [SENT + 5] });
