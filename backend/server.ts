@@ -79,7 +79,13 @@ export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {
         feed: new FeedWaiters(store, metrics),
       };
       const server = createHttpServer(
-        { maxHeaderSize: config.maxHeaderBytes, requestTimeout: config.requestTimeoutMs, headersTimeout: config.headersTimeoutMs },
+        {
+          maxHeaderSize: config.maxHeaderBytes,
+          requestTimeout: config.requestTimeoutMs,
+          headersTimeout: config.headersTimeoutMs,
+          // Node checks those timeouts on this interval (default 30 s); a slow client must not linger that long.
+          connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs),
+        },
         createDispatcher(app),
       );
       server.keepAliveTimeout = config.keepAliveTimeoutMs;
