@@ -353,5 +353,40 @@ describe('Gmail: the Track switch and the pixel', () => {
     } finally {
       if (down) await server.restart();
     }
-  }, 90_000);
+  }, 150_000);
+});
+
+describe('Gmail before the extension has an account', () => {
+  it('sends untracked with the switch pending, and tracks once the account exists', async () => {
+    await server.stop();
+    let down = true;
+    const fresh = await launchExtension();
+    try {
+      await routeGmail(fresh.context);
+      const gmail = await GmailPage.open(fresh.context);
+      const compose = await gmail.openCompose();
+      const toggle = gmail.toggle(compose);
+      await expect.poll(() => toggle.getAttribute('data-status'), { timeout: 20_000 }).toBe('pending');
+      expect(await toggle.getAttribute('title')).toMatch(/no account/);
+      await gmail.write(compose, { to: 'lee@example.com', subject: 'Before the account', body: 'Untracked.' });
+      await gmail.sendButton(compose).click();
+      const [message] = await gmail.waitSent(1);
+      expect(message!.body).toContain('Untracked.');
+      expect(imageSources(message!.body)).toEqual([]);
+
+      await server.restart();
+      down = false;
+      // The background retries account creation on its own backoff (lib/sync.ts, 5 s doubling,
+      // driven by its alarm); the open compose turns ready when the account appears.
+      const next = await gmail.openCompose();
+      const ready = await gmail.toggleReady(next, 100_000);
+      expect(await ready.getAttribute('aria-checked')).toBe('true');
+      const stored = (await fresh.worker.evaluate(() => chrome.storage.local.get('identity'))) as { identity?: StoredIdentity };
+      expect(stored.identity?.pixelBase).toMatch(/^https:\/\/track\.openping\.test\/p\//);
+      await expect.poll(() => next.locator(`[g_editable="true"] img[src^="${stored.identity!.pixelBase}"]`).count()).toBe(1);
+    } finally {
+      await fresh.close();
+      if (down) await server.restart();
+    }
+  }, 150_000);
 });

@@ -87,9 +87,9 @@ export class GmailPage {
   }
 
   /** Waits until the switch knows the account (no longer pending). */
-  async toggleReady(compose: Locator): Promise<Locator> {
+  async toggleReady(compose: Locator, timeout = 15_000): Promise<Locator> {
     const toggle = this.toggle(compose);
-    await toggle.and(this.page.locator('[data-status="ready"]')).waitFor({ timeout: 15_000 });
+    await toggle.and(this.page.locator('[data-status="ready"]')).waitFor({ timeout });
     return toggle;
   }
 
