@@ -190,6 +190,35 @@ describe('group commit', () => {
   });
 });
 
+describe('events feed under load', () => {
+  it('pages GET /v1/events during concurrent pixel writes without repeating or skipping a hit', async () => {
+    const a = await newAccount(s.url);
+    const trackers = [trackerId(), trackerId(), trackerId()];
+    for (const t of trackers) await putTracker(s.url, a, t);
+    const seen: string[] = [];
+    let cursor = '';
+    const readPage = async () => {
+      const res = await fetch(`${s.url}/v1/events${cursor ? `?after=${cursor}` : ''}`, { headers: a.auth });
+      const body = await json<{ events: Array<{ id: string }>; cursor: string }>(res);
+      seen.push(...body.events.map((e) => e.id));
+      cursor = body.cursor;
+      return body.events.length;
+    };
+    let writing = true;
+    const writers = Promise.all(trackers.map((t) => parallelFetches(`${s.url}/p/${a.account}/${t}.gif`, 150))).finally(() => (writing = false));
+    while (writing) {
+      await readPage();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await writers;
+    while ((await readPage()) > 0);
+    const stored = (await Promise.all(trackers.map((t) => s.server.store.trackerHits(a.account, t)))).flat().map((h) => h.hit.id);
+    expect(stored).toHaveLength(450);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect([...seen].sort()).toEqual([...stored].sort());
+  });
+});
+
 describe('client address', () => {
   const SECRET_V4 = '198.51.100.77';
   const SECRET_V6 = '2001:db8:abcd:12:3456:789a:bcde:f012';
