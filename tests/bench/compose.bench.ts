@@ -6,6 +6,7 @@
  * Prints figures; never passes or fails on them.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { BrowserContext, Page } from 'playwright-core';
 
 // Own port and build folder, so the bench can run next to e2e runs.
@@ -65,7 +66,21 @@ async function cycle(page: Page, count: number, expectSwitch: boolean): Promise<
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const fmt = (m: Metrics) => `${m.nodes} nodes, ${m.listeners} listeners, ${m.heapMb.toFixed(2)} MB heap`;
 
+/** The Gmail content script's own modules (what entrypoints/gmail.content.ts pulls in from the project). */
+const CONTENT_MODULES = [
+  'entrypoints/gmail.content.ts',
+  'lib/compose.ts',
+  'lib/pixel.ts',
+  'lib/webmail/gmail.ts',
+  'lib/webmail/gmail-selectors.ts',
+  'components/TrackToggle.tsx',
+];
+
 export default async function composeBench(): Promise<void> {
+  const timers = CONTENT_MODULES.map((file) => [file, (readFileSync(file, 'utf8').match(/\bset(Interval|Timeout)\s*\(/g) ?? []).length] as const);
+  console.log(`Timer calls (setInterval/setTimeout) in the Gmail content script's modules: ${timers.reduce((n, [, c]) => n + c, 0)}`);
+  for (const [file, count] of timers) if (count > 0) console.log(`  ${file}: ${count}`);
+
   const { E2E_OUT_DIR, E2E_SERVER_URL } = await import('../e2e/env');
   const { launchExtension, removeServerData, startServer } = await import('../e2e/harness');
   const { chromiumArgs, findChromium } = await import('../e2e/chromium');
