@@ -200,14 +200,17 @@ function trackCompose(compose: ComposeHandle, env: PageEnv): void {
   } catch (error) {
     logOnce(adapter.name, error);
   }
-  let anchor: HTMLElement | null = null;
-  try {
-    anchor = compose.toggleAnchor();
-  } catch (error) {
-    breakCompose(error);
-  }
   // Without its usual place the switch still shows, at the compose's end, why this compose is untracked.
-  void mountToggle(anchor ?? compose.root, anchor ? 'after' : 'last', state, site, onToggle, alive);
+  const anchorFor = (): HTMLElement => {
+    try {
+      return compose.toggleAnchor();
+    } catch (error) {
+      if (!broken) breakCompose(error);
+      return compose.root;
+    }
+  };
+  anchorFor();
+  void mountToggle(compose.root, anchorFor, state, site, onToggle, alive);
   guarded(() => adapter.watchSend(compose, onSend, alive));
   guarded(() => keepPixelAtEnd(compose, adapter, () => img, alive));
 
@@ -259,8 +262,8 @@ function keepPixelAtEnd(
 }
 
 async function mountToggle(
-  anchor: HTMLElement,
-  append: 'after' | 'last',
+  root: HTMLElement,
+  anchorFor: () => HTMLElement,
   state: Signal<ToggleState>,
   site: string,
   onToggle: () => void,
@@ -282,8 +285,9 @@ async function mountToggle(
   const ui = await createShadowRootUi(composeCtx, {
     name: 'openping-toggle',
     position: 'inline',
-    anchor,
-    append,
+    // Looked up again at every mount: the site may have rebuilt its send bar.
+    anchor: anchorFor,
+    append: (anchor, host) => (anchor === root ? anchor.append(host) : anchor.after(host)),
     css: toggleCss,
     // Playwright and assistive tech reach into open roots; the page's scripts never look.
     mode: 'open',
@@ -299,6 +303,12 @@ async function mountToggle(
   });
   if (signal.aborted) return;
   ui.mount();
+  // A site re-rendering its send bar drops the switch with it: put it back.
+  const observer = new MutationObserver(() => {
+    if (!ui.shadowHost.isConnected && root.isConnected) ui.mount();
+  });
+  observer.observe(root, { childList: true, subtree: true });
+  signal.addEventListener('abort', () => observer.disconnect(), { once: true });
 }
 
 function watchSelfViews(root: ParentNode, env: PageEnv): void {

@@ -21,9 +21,11 @@ export const body: Selector = ['[g_editable="true"]', '.Ap [contenteditable="tru
 /**
  * The element holding one whole compose (header, recipients, body, send bar):
  * `.M9` for pop-out, full-screen and inline composes alike (InboxSDK's inline
- * pop-out button is under `.M9`; RESEARCH §3); a pop-out's dialog when `.M9` is gone, 2026-11.
+ * pop-out button is under `.M9`; RESEARCH §3); when `.M9` is gone, a pop-out's
+ * dialog, else the `[role=region]` InboxSDK's page-parser finds around the
+ * compose form of both pop-out and inline composes, 2026-11.
  */
-export const composeRoot: Selector = ['.M9', '[role="dialog"]'];
+export const composeRoot: Selector = ['.M9', '[role="dialog"]', '[role="region"]'];
 
 /** Subject input, by its form name (InboxSDK `getSubjectInput`), 2026-11. */
 export const subject: Selector = ['input[name="subjectbox"]'];

@@ -144,6 +144,23 @@ describe('compose controller', () => {
     expect(messages).toContainEqual({ type: 'armed', tracker });
   });
 
+  it('puts the switch back when the site rebuilds its send bar', async () => {
+    const site = fakeSite();
+    startComposeTracking(site.adapter, ctx);
+    const compose = site.open();
+    await flush();
+    const bar = compose.root.querySelector('.bar')!;
+    bar.innerHTML = '<button class="send">Send</button>';
+    await flush();
+    expect(compose.root.querySelectorAll('openping-toggle')).toHaveLength(1);
+    expect(compose.root.querySelector('.send')!.nextElementSibling!.tagName).toBe('OPENPING-TOGGLE');
+    const toggle = toggleOf(compose.root)!;
+    expect(toggle.getAttribute('aria-checked')).toBe('true');
+    toggle.click();
+    await flush();
+    expect(pixels(compose.body)).toHaveLength(0);
+  });
+
   it('follows the default when it is off, and the switch adds and removes the pixel', async () => {
     identity.trackByDefault = false;
     const site = fakeSite();

@@ -62,6 +62,15 @@ describe('Gmail adapter: composes', () => {
     expect(found).toHaveLength(3);
   });
 
+  it('still finds an inline reply, one per compose, if Gmail drops the `.M9` class', async () => {
+    const root = inlineReply();
+    root.classList.remove('M9');
+    const found = await watch();
+    expect(found).toHaveLength(1);
+    expect(found[0]!.root.getAttribute('role')).toBe('region');
+    expect(found[0]!.root.contains(found[0]!.body())).toBe(true);
+  });
+
   it('stops finding composes once aborted', async () => {
     const found = await watch();
     stop.abort();
