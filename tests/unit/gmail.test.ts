@@ -262,3 +262,35 @@ describe('Gmail adapter: pixel, close, message views', () => {
     expect(views[2]).toEqual([late]);
   });
 });
+
+describe('Gmail adapter in another language', () => {
+  it('finds and reads composes when every label is localized (German)', async () => {
+    const german: Record<string, string> = {
+      'Send ‪(Ctrl-Enter)‬': 'Senden ‪(Strg-Eingabe)‬',
+      'More send options': 'Weitere Sendeoptionen',
+      'Message Body': 'Nachrichtentext',
+      'To recipients': 'An-Empfänger',
+      'Send + archive': 'Senden und archivieren',
+      'Discard draft': 'Entwurf verwerfen',
+      'New Message': 'Neue Nachricht',
+    };
+    for (const el of document.querySelectorAll('[aria-label], [data-tooltip]')) {
+      for (const attr of ['aria-label', 'data-tooltip']) {
+        const value = el.getAttribute(attr);
+        if (value !== null) el.setAttribute(attr, german[value] ?? `de:${value}`);
+      }
+    }
+    document.title = 'Posteingang (1) – ada.lovelace@example.com – Gmail';
+    const dialog = popOut();
+    for (const el of dialog.querySelectorAll('[aria-label]')) el.setAttribute('aria-label', german[el.getAttribute('aria-label')!] ?? 'x');
+    dialog.querySelector('input[name="from"]')!.remove();
+    const [compose] = await watch();
+    expect(compose).toBeDefined();
+    expect(compose!.sender()).toBe('ada.lovelace@example.com');
+    expect(compose!.toggleAnchor().classList.contains('dC')).toBe(true);
+    const events: SendEvent[] = [];
+    gmail.watchSend(compose!, (e) => events.push(e), stop.signal);
+    dialog.querySelector<HTMLElement>('[aria-label^="Senden ‪"]')!.click();
+    expect(events).toHaveLength(1);
+  });
+});
