@@ -288,7 +288,7 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
   // A believed proxy's network is its owner's, never a security vendor or a host.
   if (openVia === null && network !== undefined) {
     if (network.role === 'security') {
-      return result('scanner', network.vendor?.via ?? null, REASON.securityNetwork(network.vendor?.name ?? org ?? 'A security vendor'), client);
+      return result('scanner', network.vendor?.via ?? null, REASON.securityNetwork(network.vendor?.name ?? org ?? 'a security vendor'), client);
     }
     if (network.role === 'hosting') return result('scanner', null, REASON.hosting(org), client);
   }
