@@ -53,6 +53,8 @@ const MIGRATION_LOCK = '5724186650857795175';
 const RETENTION_CHUNK = 10_000;
 /** Connections per instance; ten instances stay within PostgreSQL's default max_connections of 100 (plus one LISTEN each). */
 const POOL_SIZE = 8;
+/** Most hits merged into one write transaction. */
+const MERGE_MAX = 2_000;
 /** SQLSTATEs worth retrying: serialization_failure, deadlock_detected (postgresql.org/docs/15/errcodes-appendix.html). */
 const RETRYABLE = new Set(['40001', '40P01']);
 
@@ -122,13 +124,12 @@ const MIGRATIONS: readonly string[] = [
   -- The pixel path's group commit in one round trip (called in autocommit: the
   -- call returns only after its transaction committed). Outcomes in input order.
   CREATE FUNCTION openping_record_hits(
-    p_cap bigint, p_channel text, p_instance text,
+    p_cap bigint,
     p_ids text[], p_accounts text[], p_trackers text[], p_ats bigint[], p_kinds text[], p_vias text[], p_reasons text[],
     p_clients jsonb[], p_prefixes text[], p_asns bigint[], p_orgs text[], p_geos jsonb[], p_signals jsonb[]
   ) RETURNS text[] LANGUAGE plpgsql AS $fn$
   DECLARE
     v_outcomes text[];
-    v_touched text[];
   BEGIN
     -- Lock order: accounts, then trackers, each by id (see postgres.ts). Holding
     -- the account rows until COMMIT is what makes feed positions commit-ordered.
@@ -164,27 +165,21 @@ const MIGRATIONS: readonly string[] = [
       SELECT id, account, tracker, seq, at, kind, via, reason, client, prefix, asn, org, geo, signals FROM numbered
       RETURNING account, seq
     ), heads AS (
+      -- This and the next run although nothing reads them: data-modifying WITH parts
+      -- always run to completion (postgresql.org/docs/15/queries-with.html#QUERIES-WITH-MODIFYING).
       UPDATE accounts a SET feed_seq = m.head
       FROM (SELECT account, max(seq) AS head FROM ins GROUP BY account) m
       WHERE a.id = m.account
       RETURNING a.id
     ), drops AS (
-      -- Runs although nothing reads it: data-modifying WITH parts always run to
-      -- completion (postgresql.org/docs/15/queries-with.html#QUERIES-WITH-MODIFYING).
       UPDATE trackers t SET dropped = t.dropped + x.k
       FROM (SELECT tracker, count(*) AS k FROM decided WHERE NOT stored GROUP BY tracker) x
       WHERE t.id = x.tracker
       RETURNING t.id
     )
-    SELECT array_agg(CASE WHEN d.ord IS NULL THEN 'unknown' WHEN d.stored THEN 'stored' ELSE 'dropped' END ORDER BY i.ord),
-           (SELECT array_agg(id ORDER BY id) FROM heads)
-    INTO v_outcomes, v_touched
+    SELECT array_agg(CASE WHEN d.ord IS NULL THEN 'unknown' WHEN d.stored THEN 'stored' ELSE 'dropped' END ORDER BY i.ord)
+    INTO v_outcomes
     FROM input i LEFT JOIN decided d ON d.ord = i.ord;
-    -- Delivered only if this transaction commits (postgresql.org/docs/15/sql-notify.html);
-    -- payloads stay under the 8000-byte limit: 150 ids of at most 43 characters.
-    PERFORM pg_notify(p_channel, p_instance || ' ' || string_agg(a, ',' ORDER BY a))
-    FROM (SELECT a, (row_number() OVER (ORDER BY a) - 1) / 150 AS chunk FROM unnest(v_touched) AS a) c
-    GROUP BY chunk;
     RETURN v_outcomes;
   END
   $fn$;
@@ -228,15 +223,14 @@ const SQL = {
     FROM trackers t WHERE $1::text IS NULL OR t.id > $1 ORDER BY t.id LIMIT $2`,
   lockAccounts: 'SELECT id, feed_seq FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE',
   recordHits: `
-    SELECT openping_record_hits($1, $2, $3, $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[],
-      $10::text[], $11::jsonb[], $12::text[], $13::bigint[], $14::text[], $15::jsonb[], $16::jsonb[]) AS outcomes`,
+    SELECT openping_record_hits($1, $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[],
+      $8::text[], $9::jsonb[], $10::text[], $11::bigint[], $12::text[], $13::jsonb[], $14::jsonb[]) AS outcomes`,
   relabel: `
     UPDATE hits h SET kind = r.kind, via = r.via, reason = r.reason, client = r.client, seq = $2 + r.ord
     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) WITH ORDINALITY AS r(id, kind, via, reason, client, ord)
     WHERE h.id = r.id AND h.account = $1
     RETURNING h.seq`,
   setHead: 'UPDATE accounts SET feed_seq = $2 WHERE id = $1',
-  notify: 'SELECT pg_notify($1, $2)',
   // One snapshot for the head and the page, so the cursor check and the rows agree.
   events: `
     SELECT a.feed_seq AS head, h.id, h.tracker, h.seq, h.at, h.kind, h.via, h.reason, h.client, h.prefix, h.asn, h.org, h.geo
@@ -413,6 +407,57 @@ class FeedListenerConnection {
   }
 }
 
+/**
+ * Sends wake-ups to the other instances AFTER the write committed, in its own
+ * tiny transaction. NOTIFY inside the write transaction would be simpler, but a
+ * notifying transaction takes a cluster-wide lock at pre-commit and holds it
+ * "till after commit", WAL flush included (PreCommit_Notify in
+ * src/backend/commands/async.c; dbos.dev/blog/postgres-listen-notify-scalability),
+ * so every instance's commits would wait for each other's fsyncs (sampled here
+ * under load: most waits were on that lock, "Lock:object"). The wake-up
+ * itself needs no durability, so it commits with synchronous_commit off. At most
+ * one is in flight per instance; accounts arriving meanwhile ride the next one.
+ */
+class Notifier {
+  private pending = new Set<string>();
+  private sending: Promise<void> | null = null;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly instance: string,
+  ) {}
+
+  send(accounts: Iterable<string>): void {
+    for (const account of accounts) this.pending.add(account);
+    if (!this.sending && this.pending.size > 0) this.sending = this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.size > 0) {
+      // Ids are base64url (SPEC §3), so they need no quoting inside the literal; anything else is dropped.
+      const accounts = [...this.pending].filter((a) => /^[A-Za-z0-9_-]{1,64}$/.test(a));
+      this.pending.clear();
+      const statements = ['SET LOCAL synchronous_commit TO off'];
+      // NOTIFY payloads must stay under 8000 bytes (postgresql.org/docs/15/sql-notify.html).
+      for (let i = 0; i < accounts.length; i += 100) {
+        statements.push(`SELECT pg_notify('${CHANNEL}', '${this.instance} ${accounts.slice(i, i + 100).join(',')}')`);
+      }
+      try {
+        // Several statements in one simple query run as one transaction
+        // (postgresql.org/docs/15/protocol-flow.html#PROTOCOL-FLOW-MULTI-STATEMENT), so SET LOCAL covers the NOTIFYs.
+        await this.pool.query(statements.join('; '));
+      } catch {
+        // Best effort: a waiter on another instance still returns at its `wait` limit and reads the feed.
+      }
+    }
+    this.sending = null;
+  }
+
+  async idle(): Promise<void> {
+    while (this.sending) await this.sending;
+  }
+}
+
 async function migrate(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   try {
@@ -474,6 +519,7 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
 
   /** Tells this instance's own listeners apart from notifications it sent itself. */
   const instance = randomBytes(9).toString('base64url');
+  const notifier = new Notifier(pool, instance);
   const listeners = new Set<FeedListener>();
   const emit = (accounts: ReadonlySet<string>) => {
     if (accounts.size === 0) return;
@@ -531,7 +577,7 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
 
   async function writeHits(hits: readonly NewHit[]): Promise<RecordOutcome[]> {
     const args = [
-      floodCap, CHANNEL, instance,
+      floodCap,
       hits.map((h) => h.id),
       hits.map((h) => h.account),
       hits.map((h) => h.tracker),
@@ -558,6 +604,41 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
         await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
       }
     }
+  }
+
+  /**
+   * One write transaction at a time per instance: batches handed over while one
+   * commits are merged into the next. Concurrent transactions from one instance
+   * would only queue on the same account rows (each holding them through its WAL
+   * flush), so merging gives the same durability with fewer, larger commits.
+   */
+  const waiting: Array<{ hits: readonly NewHit[]; resolve: (o: RecordOutcome[]) => void; reject: (e: unknown) => void }> = [];
+  let writing = false;
+  function queueHits(hits: readonly NewHit[]): Promise<RecordOutcome[]> {
+    return new Promise((resolve, reject) => {
+      waiting.push({ hits, resolve, reject });
+      if (!writing) void drainWrites();
+    });
+  }
+  async function drainWrites(): Promise<void> {
+    writing = true;
+    while (waiting.length > 0) {
+      let size = 0;
+      let take = 0;
+      while (take < waiting.length && (take === 0 || size + waiting[take]!.hits.length <= MERGE_MAX)) size += waiting[take++]!.hits.length;
+      const group = waiting.splice(0, take);
+      try {
+        const outcomes = await writeHits(group.flatMap((g) => g.hits));
+        let at = 0;
+        for (const g of group) {
+          g.resolve(outcomes.slice(at, at + g.hits.length));
+          at += g.hits.length;
+        }
+      } catch (err) {
+        for (const g of group) g.reject(err);
+      }
+    }
+    writing = false;
   }
 
   const store: Store = {
@@ -609,9 +690,11 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
 
     async recordHits(hits) {
       if (hits.length === 0) return [];
-      const outcomes = await track(() => writeHits(hits));
+      const outcomes = await track(() => queueHits(hits));
       // This instance's waiters directly; other instances through NOTIFY.
-      emit(new Set(hits.filter((_, i) => outcomes[i] === 'stored').map((h) => h.account)));
+      const accounts = new Set(hits.filter((_, i) => outcomes[i] === 'stored').map((h) => h.account));
+      emit(accounts);
+      notifier.send(accounts);
       return outcomes;
     },
 
@@ -670,11 +753,13 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
           if (result.rows.length === 0) return 0;
           // Gaps (ids not found) are harmless: the cursor is "after position n".
           await client.query(SQL.setHead, [account, base + labels.length]);
-          await client.query(SQL.notify, [CHANNEL, `${instance} ${account}`]);
           return result.rows.length;
         }),
       );
-      if (changed > 0) emit(new Set([account]));
+      if (changed > 0) {
+        emit(new Set([account]));
+        notifier.send([account]);
+      }
       return changed;
     },
 
@@ -705,6 +790,7 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
       if (closed) return;
       closed = true;
       await Promise.allSettled([...inFlight]);
+      await notifier.idle();
       await feed.close();
       await pool.end();
     },

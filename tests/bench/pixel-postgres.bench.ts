@@ -22,7 +22,7 @@ const CONNECTIONS = 50;
 const SECONDS = 6;
 const WARMUP_SECONDS = 1;
 const TRACKERS = 500;
-const ACCOUNTS = 10;
+const ACCOUNTS = 100;
 
 interface LoadResult {
   requests: number;
