@@ -1,8 +1,8 @@
 /**
  * Cold start to healthy, and resident memory (targets: ≤ 1 s with the IP data
  * loaded, ≤ 200 MB RSS — issue 3). Each run spawns a fresh server process the
- * way `npm run server` does (node + tsx) on a fresh SQLite file and polls
- * /healthz every 5 ms; RSS is read from /proc after a burst of traffic.
+ * way `npm run server` does (node + tsx) on a fresh SQLite file and port 0,
+ * waits for its "listening" log line and polls /healthz every 5 ms; RSS is read from /proc after a burst of traffic.
  *
  * The TypeScript loader (tsx) alone takes ~0.5 s and ~35 MB on this machine
  * (Node 20 cannot strip types itself), so the same server is also started
@@ -49,20 +49,26 @@ async function loaderOnly(): Promise<number> {
 }
 
 async function once(dir: string, i: number, args: string[]): Promise<{ healthyMs: number; rssIdle: number; rssLoaded: number }> {
-  const port = 30_000 + Math.floor(Math.random() * 20_000);
   const started = performance.now();
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, OPENPING_PORT: String(port), OPENPING_DB: join(dir, `run${i}`, 'openping.db'), OPENPING_LOG_LEVEL: 'warn' },
-    stdio: 'ignore',
+    env: { ...process.env, OPENPING_PORT: '0', OPENPING_DB: join(dir, `run${i}`, 'openping.db'), OPENPING_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   try {
-    const url = `http://127.0.0.1:${port}`;
+    // Port 0: the server picks a free port and logs its URL when listening; then /healthz is polled.
+    let url = '';
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-      try {
-        if ((await fetch(`${url}/healthz`)).ok) break;
-      } catch {
-        // not listening yet
+      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${output}`);
+      url ||= /"url":"(http:\/\/[^"]+)"/.exec(output)?.[1] ?? '';
+      if (url) {
+        try {
+          if ((await fetch(`${url}/healthz`)).ok) break;
+        } catch {
+          // not answering yet
+        }
       }
       await new Promise((r) => setTimeout(r, 5));
     }
