@@ -188,6 +188,9 @@ export default async function pixelPostgres(): Promise<void> {
     await db.drop();
   }
 
+  // wrk stops counting at its deadline while the last requests still commit, so recorded may exceed answered.
+  const unrecorded = rows.filter((r) => r.recorded < r.result.requests).map((r) => r.name);
+  console.log(`answered but not recorded: ${unrecorded.length === 0 ? 'none' : unrecorded.join(', ')}`);
   const base = rows[0]!.result.perSecond;
   for (const row of rows.slice(1)) {
     console.log(`${row.name} / SQLite throughput: ${(row.result.perSecond / base).toFixed(2)}×`);
