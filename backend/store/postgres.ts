@@ -364,38 +364,39 @@ class FeedListenerConnection {
     client.on('notification', (msg) => {
       if (msg.channel === CHANNEL && msg.payload) this.onPayload(msg.payload);
     });
-    client.on('error', () => this.reconnectSoon(client));
-    client.on('end', () => this.reconnectSoon(client));
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
+    client.on('error', () => this.lost(client));
+    client.on('end', () => this.lost(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    if (this.closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
     this.client = client;
     this.retryMs = 100;
   }
 
-  private reconnectSoon(dead: pg.Client): void {
+  private lost(dead: pg.Client): void {
     if (this.closed || this.client !== dead) return;
     this.client = null;
     dead.end().catch(() => undefined);
+    this.retry();
+  }
+
+  private retry(): void {
     this.timer = setTimeout(() => {
       this.timer = null;
       if (this.closed) return;
       this.start().catch(() => {
         this.retryMs = Math.min(this.retryMs * 2, 5_000);
-        this.client = null;
-        this.timer = setTimeout(() => void this.retryLoop(), this.retryMs);
+        this.retry();
       });
     }, this.retryMs);
-  }
-
-  private async retryLoop(): Promise<void> {
-    this.timer = null;
-    if (this.closed) return;
-    try {
-      await this.start();
-    } catch {
-      this.retryMs = Math.min(this.retryMs * 2, 5_000);
-      this.timer = setTimeout(() => void this.retryLoop(), this.retryMs);
-    }
   }
 
   async close(): Promise<void> {
