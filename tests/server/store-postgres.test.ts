@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Classification } from '../../backend/classify/types.ts';
 import { openPostgresStore } from '../../backend/store/postgres.ts';
 import type { NewHit, Store, StoreOptions } from '../../backend/store/types.ts';
@@ -63,8 +63,8 @@ describe('PostgreSQL store shared by several instances', () => {
     stores.push(store);
     return store;
   };
-  afterAll(async () => {
-    for (const store of stores) await store.close().catch(() => undefined);
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close().catch(() => undefined);
   });
 
   async function setup(store: Store) {
