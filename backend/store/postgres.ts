@@ -464,6 +464,8 @@ async function migrate(pool: pg.Pool): Promise<void> {
   try {
     // Session-level lock: instances starting together migrate one after the other;
     // the later ones find the schema current and do nothing.
+    // Waiting for another instance's migration is not a stuck statement.
+    await client.query('SET statement_timeout = 0');
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       await client.query(
@@ -489,6 +491,7 @@ async function migrate(pool: pg.Pool): Promise<void> {
       }
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+      await client.query('RESET statement_timeout').catch(() => undefined);
     }
   } finally {
     client.release();
@@ -655,8 +658,14 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
     },
 
     async deleteAccount(account) {
-      const { rowCount } = await query(SQL.deleteAccount, [account]);
-      return (rowCount ?? 0) > 0;
+      // Erasing a busy account cascades over all its hits: exempt it from the pool's statement timeout.
+      const deleted = await track(() =>
+        transaction(async (client) => {
+          await client.query("SET LOCAL statement_timeout = '10min'");
+          return (await client.query(SQL.deleteAccount, [account])).rowCount ?? 0;
+        }),
+      );
+      return deleted > 0;
     },
 
     async putTracker({ account, tracker, state, sentAt, now }) {

@@ -227,6 +227,20 @@ describe('PostgreSQL store shared by several instances', () => {
     expect(woken[0]).toEqual([account]);
   });
 
+  it('refuses to start on a schema newer than it knows, saying so', async () => {
+    const fresh = await createTestDatabase('newer');
+    try {
+      await (await openPostgresStore(fresh.url)).close();
+      const client = new pg.Client({ connectionString: fresh.url });
+      await client.connect();
+      await client.query('INSERT INTO openping_schema (version) VALUES (999)');
+      await client.end();
+      await expect(openPostgresStore(fresh.url)).rejects.toThrow(/schema is version 999.*upgrade the server/);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
   it('says plainly when the database cannot be reached', async () => {
     await expect(openPostgresStore('postgresql://openping@127.0.0.1:1/none')).rejects.toThrow(/ECONNREFUSED|connect/);
   });
