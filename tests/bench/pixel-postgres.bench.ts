@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { openPostgresStore } from '../../backend/store/postgres.ts';
 import { createTestDatabase, startServerProcess, type ServerProcess } from '../server/pg.ts';
 
 const run = promisify(execFile);
@@ -196,6 +197,53 @@ export default async function pixelPostgres(): Promise<void> {
     console.log(`${row.name} / SQLite throughput: ${(row.result.perSecond / base).toFixed(2)}×`);
   }
   console.log('(2 shared cores: the load tool, the servers and PostgreSQL compete for them; compare ratios, not absolutes.)');
+
+  await feedLatency();
+}
+
+const FEED_HITS = 1_000_000;
+
+/** Events-feed page latency on PostgreSQL with 1M hits stored for the account: from the start, near the end, idle. */
+async function feedLatency(): Promise<void> {
+  const db = await createTestDatabase('feed');
+  const store = await openPostgresStore(db.url);
+  try {
+    const account = 'benchAccount000000000';
+    const tracker = 'benchTracker000000000';
+    await store.createAccount({ id: account, tokenHash: 'bench', createdAt: Date.now() });
+    await store.putTracker({ account, tracker, state: 'sent', sentAt: Date.now(), now: Date.now() });
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    const filled = performance.now();
+    // Written straight in SQL (the pixel path would take minutes); same columns and indexes as recorded hits.
+    await client.query(
+      `INSERT INTO hits (id, account, tracker, seq, at, kind, via, reason, client, prefix, asn, org, geo, signals)
+       SELECT 'h' || g, $1, $2, g, 1764201600000 + g, 'open', NULL, 'Opened.', NULL, '203.0.113.0/24', 64500, 'Example',
+              '{"country":"GB","region":null,"city":null}', '{"at":0,"method":"GET","userAgent":"Mozilla/5.0","headers":{},"network":{"prefix":"203.0.113.0/24","family":4,"asn":64500,"org":"Example"}}'
+       FROM generate_series(1, $3::bigint) g`,
+      [account, tracker, FEED_HITS],
+    );
+    await client.query('UPDATE accounts SET feed_seq = $2 WHERE id = $1', [account, FEED_HITS]);
+    await client.query('ANALYZE hits');
+    await client.end();
+    console.log(`\nevents feed, ${FEED_HITS.toLocaleString('en')} hits stored for one account (filled in ${((performance.now() - filled) / 1000).toFixed(1)} s), pages of 500:`);
+    const measure = async (name: string, after: string | null) => {
+      const times: number[] = [];
+      for (let i = 0; i < 200; i++) {
+        const t = performance.now();
+        await store.events(account, after, 500);
+        times.push(performance.now() - t);
+      }
+      times.sort((a, b) => a - b);
+      console.log(`  ${name.padEnd(26)} p50 ${times[100]!.toFixed(2)} ms   p99 ${times[197]!.toFixed(2)} ms`);
+    };
+    await measure('first page', null);
+    await measure('page near the end', `p${FEED_HITS - 600}`);
+    await measure('idle poll at the head', `p${FEED_HITS}`);
+  } finally {
+    await store.close();
+    await db.drop();
+  }
 }
 
 /** Stored hits plus counted-but-dropped fetches: every answered request should be one of them. */
