@@ -53,6 +53,8 @@ const MIGRATION_LOCK = '5724186650857795175';
 const RETENTION_CHUNK = 10_000;
 /** Connections per instance; ten instances stay within PostgreSQL's default max_connections of 100 (plus one LISTEN each). */
 const POOL_SIZE = 8;
+/** How far before a lost LISTEN connection to look for hits whose wake-up may have been missed. */
+const RECONNECT_MARGIN_MS = 60_000;
 /** Most hits merged into one write transaction. */
 const MERGE_MAX = 2_000;
 /** SQLSTATEs worth retrying: serialization_failure, deadlock_detected (postgresql.org/docs/15/errcodes-appendix.html). */
@@ -240,6 +242,7 @@ const SQL = {
     ) h ON true
     WHERE a.id = $1
     ORDER BY h.seq`,
+  accountsWithHitsSince: 'SELECT DISTINCT account FROM hits WHERE at >= $1',
   // SKIP LOCKED lets several instances running retention at once share the work.
   deleteHitsBefore: `
     DELETE FROM hits WHERE id IN (SELECT id FROM hits WHERE at < $1 LIMIT ${RETENTION_CHUNK} FOR UPDATE SKIP LOCKED)`,
@@ -346,7 +349,8 @@ const json = (value: unknown): string | null => (value == null ? null : JSON.str
 /**
  * Listens on one dedicated connection (a pooled one would be handed to other
  * queries) and reconnects with backoff if it drops. Notifications sent while it
- * was down are lost; long-polls still end at their `wait` limit and re-read.
+ * was down are lost, so after a reconnect `onReconnect(lostAt)` lets the store
+ * wake the accounts that got hits meanwhile.
  */
 class FeedListenerConnection {
   private client: pg.Client | null = null;
@@ -354,9 +358,12 @@ class FeedListenerConnection {
   private retryMs = 100;
   private timer: NodeJS.Timeout | null = null;
 
+  private lostAt: number | null = null;
+
   constructor(
     private readonly url: string,
     private readonly onPayload: (payload: string) => void,
+    private readonly onReconnect: (lostAt: number) => void,
   ) {}
 
   async start(): Promise<void> {
@@ -379,11 +386,17 @@ class FeedListenerConnection {
     }
     this.client = client;
     this.retryMs = 100;
+    if (this.lostAt !== null) {
+      const lostAt = this.lostAt;
+      this.lostAt = null;
+      this.onReconnect(lostAt);
+    }
   }
 
   private lost(dead: pg.Client): void {
     if (this.closed || this.client !== dead) return;
     this.client = null;
+    this.lostAt = Date.now();
     dead.end().catch(() => undefined);
     this.retry();
   }
@@ -535,11 +548,21 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
       }
     }
   };
-  const feed = new FeedListenerConnection(url, (payload) => {
-    const space = payload.indexOf(' ');
-    if (space < 0 || payload.slice(0, space) === instance) return;
-    emit(new Set(payload.slice(space + 1).split(',').filter(Boolean)));
-  });
+  const feed = new FeedListenerConnection(
+    url,
+    (payload) => {
+      const space = payload.indexOf(' ');
+      if (space < 0 || payload.slice(0, space) === instance) return;
+      emit(new Set(payload.slice(space + 1).split(',').filter(Boolean)));
+    },
+    (lostAt) => {
+      // Hits carry the recording server's clock; the margin covers clock skew between instances.
+      pool
+        .query<{ account: string }>(SQL.accountsWithHitsSince, [lostAt - RECONNECT_MARGIN_MS])
+        .then(({ rows }) => emit(new Set(rows.map((r) => r.account))))
+        .catch(() => undefined);
+    },
+  );
   try {
     await feed.start();
   } catch (err) {
