@@ -9,8 +9,8 @@
 // batch only after an fsync that ran after its commit. That is the guarantee
 // of synchronous=FULL — the WAL fsynced after the commit's frames were written
 // (https://www.sqlite.org/wal.html, https://www.sqlite.org/pragma.html#pragma_synchronous)
-// — but batches that queued up while the thread was busy are all committed
-// first and share one fsync. The fsync blocks only this thread, never HTTP;
+// — but batches that queued up while the thread was busy share one
+// transaction and one fsync. The fsync blocks only this thread, never HTTP;
 // it runs here rather than on the libuv pool because every hand-off between
 // threads costs a scheduler wake-up, which on a busy 2-core machine measured
 // more than the fsync itself (2026-11).
@@ -36,7 +36,7 @@ const insertHit = db.prepare(
    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 );
 
-const record = db.transaction((rows, floodCap) => {
+function recordRows(rows, floodCap) {
   let outcomes = '';
   // Trackers seen in this batch: their window, kept current without re-reading.
   const windows = new Map();
@@ -67,13 +67,16 @@ const record = db.transaction((rows, floodCap) => {
     outcomes += 's';
   }
   return outcomes;
-});
+}
+
+/** Every batch that arrived since the last turn, in one transaction: one commit, one fsync. */
+const recordAll = db.transaction((messages) => messages.map((m) => recordRows(m.rows, m.floodCap)));
 
 const walPath = `${workerData.path}-wal`;
 let walFd = null;
-/** Committed, waiting for the next fsync. */
-let unsynced = [];
-let syncScheduled = false;
+/** Batches received, not yet committed. */
+let received = [];
+let scheduled = false;
 let closing = false;
 
 function walDescriptor() {
@@ -86,23 +89,26 @@ function walDescriptor() {
   return walFd;
 }
 
-/** setImmediate runs after every message already waiting was handled (committed), so one fsync covers them all. */
-function syncSoon() {
-  if (syncScheduled) return;
-  syncScheduled = true;
+/** setImmediate runs after every message already waiting was received, so one commit and one fsync cover them all. */
+function commitSoon() {
+  if (scheduled) return;
+  scheduled = true;
   setImmediate(() => {
-    syncScheduled = false;
-    const group = unsynced;
-    unsynced = [];
-    let failure = null;
-    if (group.length > 0) {
+    scheduled = false;
+    const messages = received;
+    received = [];
+    if (messages.length > 0) {
+      let replies;
       try {
+        const outcomes = recordAll.immediate(messages);
         fsyncSync(walDescriptor());
+        replies = messages.map((m, i) => ({ id: m.id, outcomes: outcomes[i] }));
       } catch (error) {
-        failure = `WAL sync failed: ${error instanceof Error ? error.message : String(error)}`;
+        const text = error instanceof Error ? error.message : String(error);
+        replies = messages.map((m) => ({ id: m.id, error: text }));
       }
+      for (const reply of replies) parentPort.postMessage(reply);
     }
-    for (const done of group) parentPort.postMessage(failure ? { id: done.id, error: failure } : done);
     if (closing) {
       if (walFd !== null) closeSync(walFd);
       db.close();
@@ -112,14 +118,7 @@ function syncSoon() {
 }
 
 parentPort.on('message', (message) => {
-  if (message === 'close') {
-    closing = true;
-    return syncSoon();
-  }
-  try {
-    unsynced.push({ id: message.id, outcomes: record.immediate(message.rows, message.floodCap) });
-  } catch (error) {
-    parentPort.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) });
-  }
-  syncSoon();
+  if (message === 'close') closing = true;
+  else received.push(message);
+  commitSoon();
 });
