@@ -1,15 +1,17 @@
 /**
  * The embedded default store: one SQLite file through better-sqlite3, WAL mode.
  *
- * Durability: WAL + synchronous=FULL, so a transaction is on disk when commit
- * returns (https://www.sqlite.org/pragma.html#pragma_synchronous: "In WAL mode
- * when synchronous is NORMAL … transactions committed … might roll back
- * following a power loss"). The pixel answers only after that, and the server
- * batches hits into one transaction (group commit) so one fsync serves many.
+ * Durability: this connection uses WAL + synchronous=FULL, so a transaction
+ * is on disk when commit returns (https://www.sqlite.org/pragma.html#pragma_synchronous:
+ * "In WAL mode when synchronous is NORMAL … transactions committed … might roll
+ * back following a power loss"). Pixel hits go through the writer thread,
+ * which fsyncs the WAL itself before answering (see ./sqlite-writer.js); the
+ * server batches hits (group commit) so one fsync serves many.
  *
  * The events feed position is the hits table's AUTOINCREMENT rowid (`seq`):
- * SQLite never reuses such a rowid (https://www.sqlite.org/autoinc.html), and a
- * single writer commits in rowid order, so a cursor never skips. A relabel
+ * SQLite never reuses such a rowid (https://www.sqlite.org/autoinc.html), and
+ * writers are serialised by the WAL write lock, so rowids commit in order and a
+ * cursor never skips. A relabel
  * re-inserts the row under a new seq, which moves the hit to the feed's end.
  *
  * Pixel hits are committed by a worker thread with its own connection

@@ -149,7 +149,7 @@ export interface Store {
   // ── hits ────────────────────────────────────────────────────────────────
   /**
    * Group commit: the whole batch in ONE transaction, durable when the promise
-   * resolves (SQLite: WAL with synchronous=FULL). Outcomes in batch order. Hits
+   * resolves (SQLite: the WAL fsynced after the commit). Outcomes in batch order. Hits
    * of one batch are appended to the feed in batch order. Rejects (writing
    * nothing) if the transaction fails.
    */
