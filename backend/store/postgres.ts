@@ -280,6 +280,10 @@ function fillDefaultUser(): void {
   if (!process.env.PGUSER && !pg.defaults.user) pg.defaults.user = userInfo().username;
 }
 
+function hasSqlState(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && /^[0-9A-Z]{5}$/.test(String((err as { code?: unknown }).code ?? ''));
+}
+
 function isRetryable(err: unknown): boolean {
   return typeof err === 'object' && err !== null && RETRYABLE.has((err as { code?: string }).code ?? '');
 }
@@ -594,8 +598,8 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
-        // A broken connection must not go back to the pool.
-        client.release(err instanceof Error && !isRetryable(err) ? err : undefined);
+        // An error without a SQLSTATE came from the connection, not the server: don't pool it again.
+        client.release(hasSqlState(err) ? undefined : (err as Error));
         if (!isRetryable(err) || attempt >= 5) throw err;
         await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
       }
