@@ -1,0 +1,89 @@
+/**
+ * The background's resilience in real Chromium: the server down at first
+ * start (the account comes once it is up, no crash loop), and the service
+ * worker killed with calls still queued (nothing is lost).
+ */
+import type { Worker } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { E2E_SERVER_URL } from './env';
+import { launchExtension, removeServerData, startServer, type ExtensionSession, type TestServer } from './harness';
+import { PopupPage, waitForIdentity } from './pages/popup';
+
+let server: TestServer | null = null;
+let session: ExtensionSession | null = null;
+
+afterEach(async () => {
+  await session?.close();
+  await server?.stop();
+  if (server) removeServerData(server);
+  session = null;
+  server = null;
+});
+
+async function status(worker: Worker): Promise<{ state: string; retryAt: number | null; failures: number }> {
+  const stored = (await worker.evaluate(() => chrome.storage.local.get('status'))) as { status?: never };
+  return stored.status ?? { state: 'none', retryAt: null, failures: 0 };
+}
+
+/** Terminates the extension's service worker the way Chrome does when it idles out. */
+async function killWorker(s: ExtensionSession, page: PopupPage): Promise<void> {
+  const cdp = await s.context.newCDPSession(page.page);
+  const workerTargets = async () => {
+    const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: Array<{ type: string; url: string }> };
+    return targetInfos.filter((t) => t.type === 'service_worker' && t.url.startsWith(`chrome-extension://${s.extensionId}/`));
+  };
+  if ((await workerTargets()).length === 0) throw new Error('The extension service worker is not running.');
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
+  // Playwright does not always report the worker's end; the browser's target list does.
+  await expect.poll(async () => (await workerTargets()).length, { timeout: 10_000 }).toBe(0);
+  await cdp.detach();
+}
+
+describe('background resilience', () => {
+  it('with the server down at first start it shows offline, backs off, and creates the account once the server is up', async () => {
+    session = await launchExtension();
+    await expect.poll(async () => (await status(session!.worker)).state, { timeout: 15_000 }).toBe('offline');
+    const first = await status(session.worker);
+    expect(first.retryAt).toBeGreaterThan(Date.now() - 1_000);
+    const popup = await PopupPage.open(session.context, session.extensionId);
+    await popup.error.waitFor({ timeout: 15_000 });
+    // No crash loop: a few seconds later it has not hammered the server (failures grow only with the backoff).
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await status(session.worker)).failures).toBeLessThanOrEqual(3);
+
+    server = await startServer();
+    const identity = await waitForIdentity(session.worker, 60_000);
+    expect(identity.server).toBe(E2E_SERVER_URL);
+    await popup.error.waitFor({ state: 'detached', timeout: 15_000 });
+    await popup.close();
+  }, 90_000);
+
+  it('a service worker killed with calls queued loses nothing: they are sent when it wakes', async () => {
+    server = await startServer();
+    session = await launchExtension();
+    const identity = await waitForIdentity(session.worker);
+    await server.stop();
+
+    const popup = await PopupPage.open(session.context, session.extensionId);
+    const tracker = 'queuedWhileDown0000001';
+    const answer = await popup.sendToBackground({
+      type: 'sent',
+      email: { tracker, webmail: 'outlook', subject: 'Sent while the server was down', recipients: [], sentAt: Date.now(), threadUrl: null },
+    });
+    expect(answer).toEqual({ queued: true });
+    await expect.poll(() => popup.stateOf('Sent while the server was down'), { timeout: 5_000 }).toBe('sent');
+
+    await killWorker(session, popup);
+    await server.restart();
+    // Any extension event wakes the worker again; opening the popup sends it messages.
+    await popup.reload();
+    await expect
+      .poll(
+        async () => (await fetch(`${E2E_SERVER_URL}/v1/trackers/${tracker}`, { headers: { authorization: `Bearer ${identity.token}` } })).status,
+        { timeout: 45_000, interval: 250 },
+      )
+      .toBe(200);
+    await popup.close();
+  }, 90_000);
+});
