@@ -452,36 +452,58 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
 
 const OUTCOME: Record<string, RecordOutcome> = { s: 'stored', d: 'dropped', u: 'unknown' };
 
-/** The main-thread side of ./sqlite-writer.js: one batch in, one outcome string out. */
+/**
+ * The main-thread side of ./sqlite-writer.js: one batch in, one outcome string
+ * out. If the thread dies (it should not), its pending batches fail — the
+ * pixel still answers and counts a store error — and a new thread is started
+ * for the next batch, so one bad moment does not stop recording for good.
+ */
 class HitWriter {
-  private worker: Worker;
+  private worker!: Worker;
   private pending = new Map<number, { resolve: (o: RecordOutcome[]) => void; reject: (e: Error) => void }>();
   private nextId = 1;
-  private failure: Error | null = null;
+  private closing = false;
+  private exited: Promise<void> = Promise.resolve();
+  /** Restart times in the last minute: a thread that cannot even start must not spin. */
+  private restarts: number[] = [];
+  private broken: Error | null = null;
 
   constructor(
-    path: string,
+    private path: string,
     private floodCap: number,
   ) {
-    this.worker = new Worker(new URL('./sqlite-writer.js', import.meta.url), { workerData: { path } });
-    this.worker.on('message', (m: { id: number; outcomes?: string; error?: string }) => {
+    this.start();
+  }
+
+  private start(): void {
+    const worker = new Worker(new URL('./sqlite-writer.js', import.meta.url), { workerData: { path: this.path } });
+    this.worker = worker;
+    worker.on('message', (m: { id: number; outcomes?: string; error?: string }) => {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
       if (m.outcomes !== undefined) p.resolve([...m.outcomes].map((c) => OUTCOME[c]!));
       else p.reject(new Error(m.error ?? 'The hit writer failed.'));
     });
-    const fail = (error: Error) => {
-      this.failure = error;
-      for (const p of this.pending.values()) p.reject(error);
-      this.pending.clear();
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`The hit writer stopped (exit code ${code}).`)));
+    worker.on('error', () => undefined); // 'exit' follows and does the work
+    this.exited = new Promise((resolve) => {
+      worker.once('exit', (code) => {
+        const error = new Error(`The hit writer stopped (exit code ${code}).`);
+        for (const p of this.pending.values()) p.reject(error);
+        this.pending.clear();
+        resolve();
+        if (this.closing) return;
+        const now = Date.now();
+        this.restarts = this.restarts.filter((t) => now - t < 60_000).concat(now);
+        if (this.restarts.length > 5) this.broken = new Error(`The hit writer keeps stopping (last exit code ${code}).`);
+        else this.start();
+      });
+    });
   }
 
   record(hits: readonly NewHit[]): Promise<RecordOutcome[]> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.closing) return Promise.reject(new Error('The store is closed.'));
+    if (this.broken) return Promise.reject(this.broken);
     const rows = hits.map((hit) => {
       const c = hit.classification;
       const n = hit.signals.network;
@@ -509,10 +531,9 @@ class HitWriter {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     // Messages are handled in order: 'close' runs after every batch already sent.
-    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-    if (!this.failure) this.worker.postMessage('close');
-    else await this.worker.terminate();
-    await exited;
+    if (!this.broken) this.worker.postMessage('close');
+    await this.exited;
   }
 }
