@@ -526,6 +526,9 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
     // fails, the pixel still answers its GIF and the failure is counted.
     connectionTimeoutMillis: 5_000,
     statement_timeout: 15_000,
+    // An instance stalled inside a transaction (paused, partitioned) must not keep
+    // account rows locked against every other instance.
+    idle_in_transaction_session_timeout: 10_000,
     keepAlive: true,
   });
   // An idle pooled connection that dies (server restart) emits here; without a
