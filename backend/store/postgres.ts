@@ -745,11 +745,11 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
 
     async events(account, after, limit) {
       const position = after === null ? 0 : decodeCursor(after);
-      const { rows } = await query<{ head: number } & ({ seq: number } & HitRow | { seq: null })>(SQL.events, [
-        account,
-        position,
-        Math.max(1, Math.min(limit, 10_000)),
-      ]);
+      const { rows } = await query<{ head: number } & ({ seq: number } & HitRow | { seq: null })>({
+        name: 'openping_events',
+        text: SQL.events,
+        values: [account, position, Math.max(1, Math.min(limit, 10_000))],
+      });
       const head = rows[0]?.head ?? 0;
       if (position > head) throw new InvalidCursorError();
       const events: Hit[] = [];
