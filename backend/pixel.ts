@@ -52,19 +52,22 @@ const CONTEXT_CACHE_MAX = 20_000;
 const HEADER_MAX = 512;
 
 /**
- * Hit ids: 12 random bytes each, cut from a pooled buffer — one randomFillSync
- * per call showed up as ~4% of pixel CPU in a profile (2026-11).
+ * Hit ids: the time in base 36 (fixed width, so ids sort by time) and 48
+ * random bits, cut from a pooled buffer (one randomFillSync per call showed
+ * up as ~4% of pixel CPU in a profile, 2026-11). Time-ordered ids land at the
+ * right edge of the unique index, so a batch of hits dirties one index page
+ * instead of one random page per hit — the commit writes (and fsyncs) less.
  */
-const ID_BYTES = 12;
+const RANDOM_BYTES = 6;
 let idPool = Buffer.alloc(0);
 let idOffset = 0;
-function newHitId(): string {
-  if (idOffset + ID_BYTES > idPool.length) {
-    idPool = randomBytes(ID_BYTES * 1024);
+function newHitId(now: number): string {
+  if (idOffset + RANDOM_BYTES > idPool.length) {
+    idPool = randomBytes(RANDOM_BYTES * 4096);
     idOffset = 0;
   }
-  idOffset += ID_BYTES;
-  return idPool.toString('base64url', idOffset - ID_BYTES, idOffset);
+  idOffset += RANDOM_BYTES;
+  return now.toString(36).padStart(9, '0') + idPool.toString('base64url', idOffset - RANDOM_BYTES, idOffset);
 }
 
 export function sendPixel(res: ServerResponse): void {
@@ -247,7 +250,7 @@ export async function handlePixel(deps: PixelDeps, req: IncomingMessage, res: Se
     cached.prior.push({ at: now, prefix: signals.network.prefix, userAgent: signals.userAgent, kind: classification.kind });
     if (cached.prior.length > PRIOR_LIMIT) cached.prior.shift();
     const hit: NewHit = {
-      id: newHitId(),
+      id: newHitId(now),
       account: ids.account,
       tracker: ids.tracker,
       signals,
