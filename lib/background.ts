@@ -16,6 +16,7 @@ import {
   initialStatus,
   loadIdentity,
   loadSettings,
+  loadStatus,
   saveIdentity,
   saveSettings,
   saveStatus,
@@ -201,7 +202,9 @@ export const handlers: Handlers = {
     }
     const previous = await loadIdentity();
     await saveSettings({ server: normalized });
-    if (previous && normalizeServer(previous.server) === normalized) return { ok: true, error: null };
+    // Same server: keep the account — unless the server refused its token, then this is how the user reconnects.
+    const refused = (await loadStatus()).state === 'unauthorized';
+    if (previous && normalizeServer(previous.server) === normalized && !refused) return { ok: true, error: null };
     // Pixels already sent keep pointing at the old server; new ones use the new account.
     await stopLivePolling();
     await saveIdentity(null);

@@ -5,10 +5,11 @@
 import { IDBFactory } from 'fake-indexeddb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing';
+import { installFakeDnr } from './dnr-fake';
 import { handlers } from '../../lib/background';
 import { closeDb, db, newEmailRecord, type HitRecord } from '../../lib/db';
 import { enqueue, pendingEntries } from '../../lib/outbox';
-import { loadIdentity, loadSettings, saveSettings } from '../../lib/settings';
+import { loadIdentity, loadSettings, saveSettings, saveStatus } from '../../lib/settings';
 import { csvCell, toCsv } from '../../lib/state/export';
 import { ensureAccount, loadCursor, stopLivePolling } from '../../lib/sync';
 import { startTestServer, type Running } from '../server/helpers';
@@ -17,6 +18,7 @@ const OWN_PAGE = { url: 'chrome-extension://test-extension-id/options.html' };
 
 let a: Running;
 let b: Running;
+let dnr: ReturnType<typeof installFakeDnr>;
 beforeAll(async () => {
   [a, b] = await Promise.all([startTestServer({ accountsPerHour: 1000 }), startTestServer({ accountsPerHour: 1000 })]);
 }, 60_000);
@@ -25,6 +27,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   fakeBrowser.reset();
+  dnr = installFakeDnr();
   closeDb();
   globalThis.indexedDB = new IDBFactory();
   await saveSettings({ server: a.url });
@@ -58,6 +61,8 @@ describe('options actions', () => {
     expect((await loadSettings()).server).toBe(b.url);
     expect(await loadCursor()).toBeNull();
     expect(await pendingEntries()).toEqual([]);
+    // The self-open rule now blocks the new account's pixels.
+    expect(dnr.rules().map((r) => r.condition.urlFilter)).toEqual([`ping.example/p/${second.account}/`]);
   });
 
   it('does not switch to a server that does not answer', async () => {
@@ -77,6 +82,7 @@ describe('options actions', () => {
     expect(check.status).toBe(401);
     expect(await (await db()).count('emails')).toBe(0);
     expect(await loadIdentity()).toBeNull();
+    expect(dnr.rules()).toEqual([]);
   });
 
   it('keeps everything when the server cannot be reached to delete the account', async () => {
@@ -126,5 +132,24 @@ describe('CSV export', () => {
       'tracker-csv-000000001,"Offer, final",Ada <ada@example.com>,,2026-11-01T00:00:00.000Z,opened,1,,h1,2026-11-02T00:00:00.000Z,open,gmail-proxy,Opened via Gmail,,Google LLC,15169,Gmail',
     );
     expect(lines[2]).toMatch(/^tracker-csv-000000002,No hits,/);
+  });
+});
+
+describe('reconnecting after a refused token', () => {
+  beforeEach(async () => {
+    fakeBrowser.reset();
+    dnr = installFakeDnr();
+    closeDb();
+    globalThis.indexedDB = new IDBFactory();
+    await saveSettings({ server: a.url });
+  });
+
+  it('saving the same server keeps the account, unless the server refused its token', async () => {
+    const first = (await ensureAccount())!;
+    expect(await handlers.changeServer({ type: 'changeServer', server: a.url }, OWN_PAGE)).toEqual({ ok: true, error: null });
+    expect((await loadIdentity())?.account).toBe(first.account);
+    await saveStatus({ state: 'unauthorized', message: 'refused', lastOkAt: null, retryAt: Date.now() + 60_000, failures: 1 });
+    expect(await handlers.changeServer({ type: 'changeServer', server: a.url }, OWN_PAGE)).toEqual({ ok: true, error: null });
+    expect((await loadIdentity())?.account).not.toBe(first.account);
   });
 });

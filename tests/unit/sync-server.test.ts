@@ -6,6 +6,7 @@
 import { IDBFactory } from 'fake-indexeddb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing';
+import { installFakeDnr } from './dnr-fake';
 import { parseTrustProxy } from '../../backend/config';
 import { handlers } from '../../lib/background';
 import { closeDb, db } from '../../lib/db';
@@ -18,6 +19,7 @@ const THUNDERBIRD = 'Mozilla/5.0 (X11; Linux x86_64; rv:115.0) Gecko/20100101 Th
 const GMAIL_PROXY = 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)';
 
 let s: Running;
+let dnr: ReturnType<typeof installFakeDnr>;
 beforeAll(async () => {
   s = await startTestServer({ accountsPerHour: 1000, trustProxy: parseTrustProxy('loopback'), publicUrl: 'https://track.example' });
 }, 60_000);
@@ -31,6 +33,7 @@ afterEach(async () => {
 
 beforeEach(async () => {
   fakeBrowser.reset();
+  dnr = installFakeDnr();
   closeDb();
   globalThis.indexedDB = new IDBFactory();
   await saveSettings({ server: s.url });
@@ -77,6 +80,14 @@ describe('with the real server', () => {
     const answer = await handlers.identity({ type: 'identity' }, {});
     expect(answer).toEqual({ pixelBase: identity?.pixelBase, trackByDefault: true });
     expect((await loadStatus()).state).toBe('ok');
+    expect(dnr.rules()).toEqual([
+      {
+        id: 1,
+        priority: 1,
+        action: { type: 'block' },
+        condition: { urlFilter: `track.example/p/${identity?.account}/`, resourceTypes: expect.arrayContaining(['image']) },
+      },
+    ]);
   });
 
   it('registers a sent email through the outbox and turns a real open into an opened email and a notification', async () => {
