@@ -1,4 +1,5 @@
 import { IDBFactory } from 'fake-indexeddb';
+import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing';
 import { closeDb, db, newEmailRecord, type HitRecord } from '../../lib/db';
@@ -166,5 +167,57 @@ describe('countsOf', () => {
       hit('h', T1, 'presend'),
     ]);
     expect(counts).toEqual({ opens: 2, machineHits: 3, firstOpenAt: 10, lastOpenAt: 30, lastOpenPlace: 'Berlin, DE' });
+  });
+});
+
+describe('replays (property)', () => {
+  const KINDS: HitRecord['kind'][] = ['open', 'prefetch', 'scanner', 'bot', 'self', 'duplicate', 'presend'];
+
+  /** Applies pages in order; `replay[i]` applies page i a second time, as a worker killed before its cursor save would. */
+  async function run(pages: HitRecord[][], replay: boolean[]) {
+    fakeBrowser.reset();
+    closeDb();
+    globalThis.indexedDB = new IDBFactory();
+    await seedSent(T1, 'One');
+    await seedSent(T2, 'Two');
+    const decided: string[] = [];
+    for (const [i, events] of pages.entries()) {
+      const times = replay[i] ? 2 : 1;
+      for (let k = 0; k < times; k++) {
+        const res = await applyPage({ events, cursor: `c${i}` }, defaultSettings, NOW);
+        decided.push(...res.notifications.map((n) => `${n.id}|${n.title}`));
+      }
+    }
+    const emails = await (await db()).getAll('emails');
+    const hits = await (await db()).getAll('hits');
+    return { emails, hits, decided, cursor: await loadCursor() };
+  }
+
+  it('applying any page twice changes nothing: same records, same notifications', async () => {
+    const event = fc.record({
+      id: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+      tracker: fc.constantFrom(T1, T2),
+      kind: fc.constantFrom(...KINDS),
+      at: fc.integer({ min: NOW - 3_600_000, max: NOW }),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(event, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
+        async (raw, replay) => {
+          // Ids are per tracker on the server; make them unique across trackers here.
+          const pages = raw.map((page) => page.map((e) => hit(`${e.tracker}:${e.id}`, e.tracker, e.kind, e.at)));
+          const once = await run(pages, pages.map(() => false));
+          const twice = await run(pages, replay);
+          expect(twice).toEqual(once);
+          // Counts always equal the latest kind of each hit id.
+          for (const email of once.emails) {
+            const latest = once.hits.filter((h) => h.tracker === email.tracker);
+            expect(email.opens).toBe(latest.filter((h) => h.kind === 'open').length);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
