@@ -23,7 +23,11 @@ interface Props {
 
 function HitItem({ hit }: { hit: HitRecord }) {
   const machine = hit.kind !== 'open';
-  const where = [placeOf(hit), networkOf(hit), viaLabel(hit.via) && `via ${viaLabel(hit.via)}`].filter(Boolean).join(' · ');
+  // A provider proxy's address tells where the proxy is, not the reader (RESEARCH §1): name the proxy, not a place.
+  const proxied = hit.via?.endsWith('-proxy') ?? false;
+  const where = [proxied ? null : placeOf(hit), networkOf(hit), viaLabel(hit.via) && `via ${viaLabel(hit.via)}`]
+    .filter(Boolean)
+    .join(' · ');
   return (
     <li data-openping="hit" data-kind={hit.kind} class={machine ? 'hit hit--machine' : 'hit hit--open'}>
       <div class="hit__head">
