@@ -1,7 +1,7 @@
 /**
  * Pixel throughput with durable storage on PostgreSQL beside SQLite, same run,
  * same load tool (wrk when installed, else autocannon), loopback only, bounded
- * in time (~40 s). Each server runs as its own process (`node --import tsx
+ * in time (~70 s). Each server runs as its own process (`node --import tsx
  * backend/main.ts`, what `npm run server` runs), as it would in production.
  *
  * Prints requests/s, p50/p99 latency and answered vs recorded (stored + dropped)
@@ -22,6 +22,7 @@ const WRK = '/usr/bin/wrk';
 const CONNECTIONS = 50;
 const SECONDS = 6;
 const WARMUP_SECONDS = 1;
+const ROUNDS = 2;
 const TRACKERS = 500;
 const ACCOUNTS = 100;
 
@@ -121,6 +122,7 @@ async function registerTrackers(base: string): Promise<string[]> {
 
 interface Row {
   name: string;
+  store: 'sqlite' | 'pg1' | 'pg2';
   result: LoadResult;
   recorded: number;
 }
@@ -141,61 +143,62 @@ export default async function pixelPostgres(): Promise<void> {
   );
   const rows: Row[] = [];
   const env = { OPENPING_LOG_LEVEL: 'warn', OPENPING_ACCOUNTS_PER_HOUR: '1000' };
-
-  // SQLite (the embedded default).
   const dir = mkdtempSync(join(tmpdir(), 'openping-bench-'));
   const file = join(dir, 'openping.db');
-  let sqlite: ServerProcess | null = null;
-  try {
-    sqlite = await startServerProcess({ ...env, OPENPING_DB: file });
-    const paths = await registerTrackers(sqlite.url);
-    await load(sqlite.url, paths, WARMUP_SECONDS, CONNECTIONS);
-    const before = countSqlite(file);
-    const result = await load(sqlite.url, paths, SECONDS, CONNECTIONS);
-    rows.push({ name: 'SQLite (1 instance)', result, recorded: countSqlite(file) - before });
-    print(rows.at(-1)!);
-  } finally {
-    await sqlite?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
-
-  // PostgreSQL, one instance, then two instances on the same database, each with half the connections.
   const db = await createTestDatabase('bench');
-  const instances: ServerProcess[] = [];
+  const servers: ServerProcess[] = [];
   try {
-    instances.push(await startServerProcess({ ...env, OPENPING_DB: db.url }));
-    const paths = await registerTrackers(instances[0]!.url);
-    await load(instances[0]!.url, paths, WARMUP_SECONDS, CONNECTIONS);
-    let before = await countPostgres(db.url);
-    const one = await load(instances[0]!.url, paths, SECONDS, CONNECTIONS);
-    rows.push({ name: 'PostgreSQL (1 instance)', result: one, recorded: (await countPostgres(db.url)) - before });
-    print(rows.at(-1)!);
+    const sqlite = await startServerProcess({ ...env, OPENPING_DB: file });
+    servers.push(sqlite);
+    const postgres = await startServerProcess({ ...env, OPENPING_DB: db.url });
+    servers.push(postgres);
+    const sqlitePaths = await registerTrackers(sqlite.url);
+    const pgPaths = await registerTrackers(postgres.url);
+    await load(sqlite.url, sqlitePaths, WARMUP_SECONDS, CONNECTIONS);
+    await load(postgres.url, pgPaths, WARMUP_SECONDS, CONNECTIONS);
 
-    instances.push(await startServerProcess({ ...env, OPENPING_DB: db.url }));
-    await load(instances[1]!.url, paths, WARMUP_SECONDS, CONNECTIONS);
-    before = await countPostgres(db.url);
-    const halves = await Promise.all(instances.map((s) => load(s.url, paths, SECONDS, CONNECTIONS / 2)));
+    // Alternating rounds, so a burst of other work on the machine hits both stores alike.
+    for (let round = 1; round <= ROUNDS; round++) {
+      let before = countSqlite(file);
+      const onSqlite = await load(sqlite.url, sqlitePaths, SECONDS, CONNECTIONS);
+      rows.push({ name: `SQLite, 1 instance #${round}`, store: 'sqlite', result: onSqlite, recorded: countSqlite(file) - before });
+      print(rows.at(-1)!);
+      before = await countPostgres(db.url);
+      const onPostgres = await load(postgres.url, pgPaths, SECONDS, CONNECTIONS);
+      rows.push({ name: `PostgreSQL, 1 instance #${round}`, store: 'pg1', result: onPostgres, recorded: (await countPostgres(db.url)) - before });
+      print(rows.at(-1)!);
+    }
+
+    // Two instances on the same database, each loaded with half the connections.
+    const second = await startServerProcess({ ...env, OPENPING_DB: db.url });
+    servers.push(second);
+    await load(second.url, pgPaths, WARMUP_SECONDS, CONNECTIONS);
+    const before = await countPostgres(db.url);
+    const halves = await Promise.all([postgres, second].map((s) => load(s.url, pgPaths, SECONDS, CONNECTIONS / 2)));
     const both: LoadResult = {
-      requests: halves.reduce((s, r) => s + r.requests, 0),
-      perSecond: halves.reduce((s, r) => s + r.perSecond, 0),
+      requests: halves.reduce((sum, r) => sum + r.requests, 0),
+      perSecond: halves.reduce((sum, r) => sum + r.perSecond, 0),
       p50ms: Math.max(...halves.map((r) => r.p50ms)),
       p99ms: Math.max(...halves.map((r) => r.p99ms)),
-      errors: halves.reduce((s, r) => s + r.errors, 0),
+      errors: halves.reduce((sum, r) => sum + r.errors, 0),
     };
-    rows.push({ name: 'PostgreSQL (2 instances)', result: both, recorded: (await countPostgres(db.url)) - before });
+    rows.push({ name: 'PostgreSQL, 2 instances', store: 'pg2', result: both, recorded: (await countPostgres(db.url)) - before });
     print(rows.at(-1)!);
   } finally {
-    for (const s of instances) await s.stop();
+    for (const server of servers) await server.stop();
+    rmSync(dir, { recursive: true, force: true });
     await db.drop();
   }
 
   // wrk stops counting at its deadline while the last requests still commit, so recorded may exceed answered.
   const unrecorded = rows.filter((r) => r.recorded < r.result.requests).map((r) => r.name);
   console.log(`answered but not recorded: ${unrecorded.length === 0 ? 'none' : unrecorded.join(', ')}`);
-  const base = rows[0]!.result.perSecond;
-  for (const row of rows.slice(1)) {
-    console.log(`${row.name} / SQLite throughput: ${(row.result.perSecond / base).toFixed(2)}×`);
-  }
+  const mean = (store: Row['store']) => {
+    const picked = rows.filter((r) => r.store === store);
+    return picked.reduce((sum, r) => sum + r.result.perSecond, 0) / picked.length;
+  };
+  console.log(`PostgreSQL 1 instance / SQLite throughput: ${(mean('pg1') / mean('sqlite')).toFixed(2)}× (means of ${ROUNDS} alternating rounds)`);
+  console.log(`PostgreSQL 2 instances / SQLite throughput: ${(mean('pg2') / mean('sqlite')).toFixed(2)}×`);
   console.log('(2 shared cores: the load tool, the servers and PostgreSQL compete for them; compare ratios, not absolutes.)');
 
   await feedLatency();
