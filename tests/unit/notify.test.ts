@@ -1,5 +1,5 @@
 import { IDBFactory } from 'fake-indexeddb';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing';
 import { closeDb, db, newEmailRecord, type EmailRecord, type HitRecord } from '../../lib/db';
 import {
@@ -13,6 +13,8 @@ import {
 } from '../../lib/notify';
 import { defaultSettings } from '../../lib/settings';
 import { applyPage } from '../../lib/sync';
+import { startBackground } from '../../lib/background';
+import { installFakeDnr } from './dnr-fake';
 
 const NOW = new Date(2026, 10, 27, 12, 0, 0).getTime();
 const T = 'tracker-notify-0000001';
@@ -180,5 +182,31 @@ describe('ordinals in titles', () => {
     expect([2, 3, 4, 11, 12, 13, 21, 22, 101].map(title)).toEqual(
       ['2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '22nd', '101st'].map((o) => `Opened again — ${o} time`),
     );
+  });
+});
+
+describe('clicking a notification (background wiring)', () => {
+  beforeEach(() => {
+    fakeBrowser.reset();
+    installFakeDnr();
+    closeDb();
+    globalThis.indexedDB = new IDBFactory();
+  });
+
+  it('opens the thread, clears the notification and the email’s unseen opens', async () => {
+    const threadUrl = 'https://outlook.office.com/mail/sentitems/id/AAMkAD';
+    await (await db()).put('emails', email({ threadUrl }));
+    await applyPage({ events: [open('h1')], cursor: 'c1' }, defaultSettings, Date.now());
+    startBackground();
+    await vi.waitFor(async () => expect(Object.keys(await fakeBrowser.notifications.getAll())).toEqual([`openping:${T}`]));
+    expect(await fakeBrowser.action.getBadgeText({})).toBe('1');
+
+    await fakeBrowser.notifications.onClicked.trigger(`openping:${T}`);
+    await vi.waitFor(async () => {
+      expect((await fakeBrowser.tabs.query({})).some((t) => t.url === threadUrl)).toBe(true);
+      expect(await fakeBrowser.notifications.getAll()).toEqual({});
+      expect((await (await db()).get('emails', T))?.unseenOpens).toBe(0);
+    });
+    expect(await fakeBrowser.action.getBadgeText({})).toBe('');
   });
 });
