@@ -108,5 +108,6 @@ describe('the popup', () => {
     await popup.page.getByRole('button', { name: 'Retry now' }).click();
     await popup.error.waitFor({ state: 'detached', timeout: 20_000 });
     await popup.close();
-  });
+    // Stopping the server can take the length of a held long poll (20 s).
+  }, 90_000);
 });
