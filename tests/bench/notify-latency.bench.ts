@@ -11,7 +11,7 @@ import { launchExtension, removeServerData, startServer } from '../e2e/harness';
 import { PopupPage, notifications, waitForIdentity } from '../e2e/pages/popup';
 
 const ACTIVE_SAMPLES = 30;
-const IDLE_SAMPLES = 3;
+const IDLE_SAMPLES = 4;
 const GMAIL_PROXY_UA = 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)';
 
 function quantile(values: number[], q: number): number {
@@ -78,7 +78,8 @@ export default async function notifyLatency(): Promise<void> {
       });
       await sleep(1_000);
       await session.worker.evaluate(() => chrome.storage.local.set({ activeUntil: 0 }));
-      await sleep(22_000);
+      // 22 s lets the held long poll run out; the random part keeps samples from locking onto the alarm's phase.
+      await sleep(22_000 + Math.random() * 30_000);
       idle.push(await measure(tracker));
     }
     console.log(
