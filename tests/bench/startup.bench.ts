@@ -10,7 +10,7 @@
  * three lines separate the server's cost from the loader's.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,7 +21,7 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) / 1024;
 }
 
-/** backend/main.ts as one ESM file inside node_modules/.cache (so packages and data still resolve), worker beside it. */
+/** backend/main.ts as one ESM file inside node_modules/.cache (so packages and data still resolve). */
 async function bundle(): Promise<string> {
   const out = 'node_modules/.cache/openping/bench';
   mkdirSync(out, { recursive: true });
@@ -36,7 +36,6 @@ async function bundle(): Promise<string> {
     outfile: join(out, 'main.mjs'),
     logLevel: 'error',
   });
-  copyFileSync('backend/store/sqlite-writer.js', join(out, 'sqlite-writer.js'));
   return join(out, 'main.mjs');
 }
 // esbuild comes with the extension's build tools (wxt/vite); typed loosely here on purpose.
