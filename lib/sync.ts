@@ -34,8 +34,13 @@ export const SYNC_ALARM = 'openping:sync';
 export const SYNC_PERIOD_MINUTES = 0.5;
 /** Seconds the server may hold a long poll (SPEC §3 allows 0..25; under the worker's 30 s idle limit). */
 export const LONG_POLL_WAIT = 20;
-/** After a send or a hit, keep a long poll open this long so opens show within seconds. */
-export const ACTIVE_WINDOW_MS = 30 * 60_000;
+/**
+ * After a send or a hit, keep a long poll open this long so opens show within
+ * seconds; afterwards the 30 s alarm alone picks hits up (up to ~30 s late).
+ * A judgment call: replies to 1-to-1 mail mostly come the same working day,
+ * and one held request per 20 s is cheap for a personal server.
+ */
+export const ACTIVE_WINDOW_MS = 6 * 60 * 60_000;
 /** A page apply never loops forever on a server that keeps answering with more. */
 const MAX_PAGES_PER_SYNC = 50;
 

@@ -3,7 +3,7 @@
  * Chromium with the built extension, the real server, Gmail image-proxy
  * opens from a Google address. Two regimes:
  * - active: the user sent mail recently, the background holds a long poll;
- * - idle: no recent activity, only the 30 s browser.alarms tick picks hits up.
+ * - idle: no send or hit for 6 h, only the 30 s browser.alarms tick picks hits up.
  */
 import { execFileSync } from 'node:child_process';
 import { E2E_OUT_DIR, E2E_SERVER_URL } from '../e2e/env';
@@ -84,7 +84,7 @@ export default async function notifyLatency(): Promise<void> {
     }
     console.log(
       `idle (30 s alarm only): ${idle.map((ms) => `${ms} ms`).join(', ')} — worst ${Math.max(...idle)} ms` +
-        ` (bounded by the alarm period; any send or hit re-opens the long poll for 30 min)`,
+        ` (bounded by the alarm period; any send or hit re-opens the long poll for 6 h)`,
     );
     await page.close();
   } finally {
