@@ -15,7 +15,7 @@ import type { IDBPTransaction } from 'idb';
 import { db, newEmailRecord, type EmailRecord, type HitRecord, type OpenPingDB } from './db';
 import { installSelfBlockRules } from './dnr';
 import { decideNotification, deliverPending, pendingKey, updateBadge, type PendingNotification } from './notify';
-import { backoffDelay, flushOutbox } from './outbox';
+import { backoffDelay, clearOutbox, flushOutbox } from './outbox';
 import { MACHINE_KINDS, placeOf } from './state/format';
 import {
   loadIdentity,
@@ -81,6 +81,11 @@ async function createIfMissing(): Promise<Identity | null> {
   try {
     const created = await createAccount(settings.server);
     const identity: Identity = { server: normalizeServer(settings.server), ...created };
+    if (existing) {
+      // The server changed under an old account: its cursor and queued calls mean nothing here.
+      await resetFeed();
+      await clearOutbox();
+    }
     await saveIdentity(identity);
     await installSelfBlockRules(identity.pixelBase);
     await recordOk();
@@ -90,8 +95,8 @@ async function createIfMissing(): Promise<Identity | null> {
     const message =
       error instanceof ApiError ? error.message : `Cannot create an account on ${settings.server}: ${String(error)}`;
     const failures = (await loadStatus()).failures + 1;
-    await recordFailure(error instanceof ApiError && error.failure === 'rejected' ? 'error' : 'offline', message,
-      Date.now() + backoffDelay(failures, 5_000));
+    const state = error instanceof ApiError && error.failure === 'rejected' ? 'error' : 'offline';
+    await recordFailure(state, message, Date.now() + backoffDelay(failures, 5_000));
     return existing;
   }
 }
