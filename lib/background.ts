@@ -35,6 +35,9 @@ import {
   tick,
 } from './sync';
 
+/** A scheduled message is registered as sent this long before it leaves (well inside the server's 5 minutes). */
+const SCHEDULE_LEAD_MS = 60_000;
+
 /** Send the queued calls now, without making the caller wait on the network. */
 function kickOutbox(): void {
   void flushOutbox().catch((error) => console.warn('[openping] outbox flush failed', error));
@@ -115,7 +118,9 @@ export const handlers: Handlers = {
       tracking: 'sent',
     });
     await tx.done;
-    await enqueue({ op: 'put', tracker: email.tracker, state: 'sent', sentAt });
+    // The server takes sentAt at most 5 minutes ahead (SPEC §3): a message scheduled for later stays
+    // `armed` there until shortly before it leaves, so fetches before then count as presend.
+    await enqueue({ op: 'put', tracker: email.tracker, state: 'sent', sentAt }, Date.now(), sentAt - SCHEDULE_LEAD_MS);
     await touchData();
     await markActive();
     kickOutbox();

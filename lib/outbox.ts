@@ -18,8 +18,9 @@ export function backoffDelay(attempts: number, baseMs = 2_000, capMs = 15 * 60_0
   return Math.round(exp * (0.8 + 0.4 * random()));
 }
 
-export async function enqueue(item: OutboxOp, now = Date.now()): Promise<void> {
-  const entry: OutboxEntry = { item, attempts: 0, nextAt: now, createdAt: now };
+/** Queues a call; `notBefore` holds it back (a scheduled send is registered as sent only when it leaves). */
+export async function enqueue(item: OutboxOp, now = Date.now(), notBefore = now): Promise<void> {
+  const entry: OutboxEntry = { item, attempts: 0, nextAt: Math.max(now, notBefore), createdAt: now };
   await (await db()).add('outbox', entry);
 }
 

@@ -95,6 +95,9 @@ export function statusLine(email: EmailRecord, now = Date.now()): string {
     if (email.lastOpenPlace) parts.push(email.lastOpenPlace);
     return parts.join(' · ');
   }
+  if (email.sentAt !== null && email.sentAt > now + 60_000 && state === 'sent') {
+    return `Scheduled for ${formatTime(email.sentAt)}`;
+  }
   if (state === 'delivered') return 'Delivered — no one is known to have opened it yet';
   return email.sentAt !== null ? `Sent ${timeAgo(email.sentAt, now)} — not opened yet` : 'Not opened yet';
 }

@@ -145,6 +145,28 @@ describe('with the real server', () => {
   });
 });
 
+describe('scheduled send', () => {
+  it('registers a message scheduled for later as sent only shortly before it leaves', async () => {
+    const identity = (await ensureAccount())!;
+    const id = tracker();
+    await handlers.armed({ type: 'armed', tracker: id }, {});
+    await flushOutbox();
+    const leaves = Date.now() + 2 * 3_600_000;
+    await handlers.sent(
+      { type: 'sent', email: { tracker: id, webmail: 'gmail', subject: 'Later', recipients: [], sentAt: leaves, threadUrl: null } },
+      {},
+    );
+    await flushOutbox();
+    const [entry] = await pendingEntries();
+    expect(entry?.item).toEqual({ op: 'put', tracker: id, state: 'sent', sentAt: leaves });
+    expect(entry?.nextAt).toBe(leaves - 60_000);
+    expect(entry?.attempts).toBe(0);
+    const onServer = await fetch(`${s.url}/v1/trackers/${id}`, { headers: { authorization: `Bearer ${identity.token}` } });
+    expect(((await onServer.json()) as { state: string }).state).toBe('armed');
+    expect((await (await db()).get('emails', id))?.tracking).toBe('sent');
+  });
+});
+
 describe('with the server down', () => {
   it('keeps the email, queues the call, and shows an offline state', async () => {
     const down = await startTestServer({ accountsPerHour: 1000 });
