@@ -14,12 +14,16 @@ export default defineConfig({
     plugins: [preact()],
     define: { __OPENPING_SERVER_URL__: JSON.stringify(serverUrl) },
   }),
-  manifest: ({ browser }) => ({
+  manifest: ({ browser, manifestVersion }) => ({
     name: 'OpenPing',
     description: 'Proxy-aware open tracking for the mail you write yourself, in Gmail and Outlook on the web.',
     permissions: ['storage', 'alarms', 'notifications', 'declarativeNetRequest', 'tabs'],
     host_permissions: [`${new URL(serverUrl).origin}/*`],
-    optional_host_permissions: ['https://*/*', 'http://*/*'],
+    // Another tracking server, chosen on the options page, is asked for at run time.
+    // MV2 (Firefox) has no optional_host_permissions: origins go in optional_permissions there.
+    ...(manifestVersion === 2
+      ? { optional_permissions: ['https://*/*', 'http://*/*'] }
+      : { optional_host_permissions: ['https://*/*', 'http://*/*'] }),
     ...(browser === 'firefox'
       ? { browser_specific_settings: { gecko: { id: 'openping@openping.dev', strict_min_version: '128.0' } } }
       : {}),
