@@ -18,7 +18,7 @@ export interface Ticket {
 export class FeedWaiters {
   private waiters = new Map<string, Set<() => void>>();
   private unsubscribe: () => void;
-  private closed = false;
+  private isClosed = false;
 
   constructor(
     store: Store,
@@ -33,7 +33,7 @@ export class FeedWaiters {
   }
 
   ticket(account: string): Ticket {
-    let woken = this.closed;
+    let woken = this.isClosed;
     let release: (() => void) | null = null;
     let timer: NodeJS.Timeout | null = null;
     const wake = () => {
@@ -68,9 +68,18 @@ export class FeedWaiters {
     };
   }
 
+  /**
+   * True once shutdown began: every ticket's wait() then resolves at once, so a
+   * caller that loops on wait() must stop looping and answer (else it would
+   * spin through microtasks until its deadline, blocking the event loop).
+   */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
   /** Releases every held request (shutdown). */
   close(): void {
-    this.closed = true;
+    this.isClosed = true;
     this.unsubscribe();
     for (const set of this.waiters.values()) for (const wake of [...set]) wake();
     this.waiters.clear();

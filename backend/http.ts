@@ -278,7 +278,8 @@ const events: Handler = async (ctx) => {
         throw error;
       });
       const remaining = deadline - Date.now();
-      if (page.events.length > 0 || remaining <= 0 || gone || req.destroyed) {
+      // On shutdown the held request is answered with what there is (an empty page keeps the cursor).
+      if (page.events.length > 0 || remaining <= 0 || gone || req.destroyed || app.feed.closed) {
         sendJson(res, 200, page);
         return;
       }

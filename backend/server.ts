@@ -19,6 +19,7 @@ import type { Store } from './store/types.ts';
 const DAY = 24 * 3_600_000;
 const RETENTION_EVERY_MS = 3_600_000;
 const SHUTDOWN_GRACE_MS = 5_000;
+const SHUTDOWN_SWEEP_MS = 25;
 
 export interface OpenPingServer {
   listen(): Promise<{ port: number; host: string; url: string }>;
@@ -138,11 +139,15 @@ export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {
           const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
           current?.feed.close();
           server.closeIdleConnections();
+          // Connections answered from now on (released long-polls, pixels whose commit finishes)
+          // turn idle under keep-alive; close them as they do instead of waiting out keepAliveTimeout.
+          const sweep = setInterval(() => server.closeIdleConnections(), SHUTDOWN_SWEEP_MS);
           const grace = setTimeout(() => {
             for (const socket of sockets) socket.destroy();
           }, SHUTDOWN_GRACE_MS);
           grace.unref();
           await stopped;
+          clearInterval(sweep);
           clearTimeout(grace);
         }
         if (current) {

@@ -229,6 +229,26 @@ describe('events', () => {
     expect(await json(res)).toEqual({ events: [], cursor: expect.any(String) });
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
   });
+
+  it('answers a held long-poll at once when the server shuts down, and closes promptly', async () => {
+    const own = await startTestServer();
+    try {
+      const acc = await newAccount(own.url);
+      const { cursor } = await json<{ cursor: string }>(await fetch(`${own.url}/v1/events`, { headers: acc.auth }));
+      const polling = fetch(`${own.url}/v1/events?after=${cursor}&wait=20`, { headers: acc.auth }).then(async (r) => ({
+        status: r.status,
+        body: await json(r),
+      }));
+      const gauge = async () => /^openping_long_polls (\d+)$/m.exec(await (await fetch(`${own.url}/metrics`)).text())?.[1];
+      while ((await gauge()) !== '1') await new Promise((r) => setTimeout(r, 20));
+      const started = Date.now();
+      await own.server.close();
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(await polling).toEqual({ status: 200, body: { events: [], cursor } });
+    } finally {
+      await own.stop();
+    }
+  });
 });
 
 describe('the rest of the surface', () => {
