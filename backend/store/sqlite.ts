@@ -15,8 +15,8 @@
  * cursor never skips. A relabel
  * re-inserts the row under a new seq, which moves the hit to the feed's end.
  */
-import { closeSync, fstatSync, fsync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fstatSync, fsync, mkdirSync, openSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { HitKind } from '../classify/types.ts';
 import {
@@ -167,10 +167,50 @@ function migrate(db: Database.Database): void {
   }
 }
 
+/**
+ * Creates the database's folder one level at a time. Not mkdirSync's
+ * `recursive`: on a path like /proc/x (where mkdir answers ENOENT although the
+ * parent exists) Node 20's recursive mkdir loops forever and start-up hangs.
+ */
+function ensureFolder(folder: string): void {
+  const missing: string[] = [];
+  let current = resolve(folder);
+  for (;;) {
+    let exists = true;
+    try {
+      if (!statSync(current).isDirectory()) {
+        throw new Error(`Cannot use ${current} as the database folder: it is not a folder; set OPENPING_DB to a file path in a writable folder.`);
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      exists = false;
+    }
+    if (exists) break;
+    missing.unshift(current);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const dir of missing) {
+    try {
+      mkdirSync(dir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue;
+      throw new Error(`Cannot create the database folder ${dir} (${code ?? 'error'}); set OPENPING_DB to a file path in a writable folder.`);
+    }
+  }
+}
+
 export async function openSqliteStore(path: string, options: StoreOptions = {}): Promise<Store> {
   const floodCap = options.floodCapPerHour ?? DEFAULT_FLOOD_CAP_PER_HOUR;
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { timeout: 5000 });
+  if (path !== ':memory:') ensureFolder(dirname(path));
+  let db: Database.Database;
+  try {
+    db = new Database(path, { timeout: 5000 });
+  } catch (error) {
+    throw new Error(`Cannot open the SQLite database ${path}: ${error instanceof Error ? error.message : String(error)}.`);
+  }
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');

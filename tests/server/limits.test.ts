@@ -91,3 +91,11 @@ it('on close, finishes the commits in flight and answers them, releases long-pol
   await own.stop();
   await real.close();
 });
+
+it('refuses a database path whose folder cannot be created, with a clear sentence instead of hanging', async () => {
+  // /proc answers mkdir with ENOENT although the parent exists; Node's recursive mkdir loops on that.
+  await expect(openSqliteStore('/proc/openping-no-such-folder/openping.db')).rejects.toThrow(
+    /^Cannot create the database folder \/proc\/openping-no-such-folder \(ENOENT\)/,
+  );
+  await expect(openSqliteStore(join(s.db, 'openping.db'))).rejects.toThrow(/is not a folder/);
+}, 5000);
