@@ -17,7 +17,7 @@ import type { FeedWaiters } from './feed.ts';
 import { lookupNetwork } from './ipdata/index.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
-import { handlePixel, sendPixel, type ContextCache, type GroupCommit } from './pixel.ts';
+import { handlePixel, sendPixel, type ContextCache, type GroupCommit, type NetworkCache, type PixelDeps } from './pixel.ts';
 import { relabelTracker } from './relabel.ts';
 import { InvalidCursorError, type Hit, type Store, type TrackerRecord } from './store/types.ts';
 
@@ -28,6 +28,7 @@ export interface App {
   log: Logger;
   contexts: ContextCache;
   commits: GroupCommit;
+  networks: NetworkCache;
   feed: FeedWaiters;
 }
 
@@ -291,12 +292,8 @@ const events: Handler = async (ctx) => {
   }
 };
 
-const pixel: Handler = ({ app, req, res }) =>
-  handlePixel(
-    { store: app.store, contexts: app.contexts, commits: app.commits, metrics: app.metrics, log: app.log, trustProxy: app.config.trustProxy },
-    req,
-    res,
-  );
+/** Listed in the route table; createDispatcher serves /p/ itself before routing (the hot path). */
+const pixel: Handler = ({ app, req, res }) => handlePixel(app, req, res);
 
 // ── the route table ────────────────────────────────────────────────────────
 
@@ -340,9 +337,16 @@ export function createDispatcher(app: App): (req: IncomingMessage, res: ServerRe
     sendError(res, 500, 'internal', 'Something went wrong on the server; try again.');
   };
 
+  const pixelDeps: PixelDeps = app;
   return (req, res) => {
     const url = req.url ?? '/';
     const method = req.method ?? 'GET';
+    // The route table's `GET|HEAD /p/*`, matched by a prefix test before the router:
+    // every path under /p/ answers the GIF, also ones the router could not decode.
+    if (url.startsWith('/p/') && (method === 'GET' || method === 'HEAD')) {
+      void handlePixel(pixelDeps, req, res);
+      return;
+    }
     const started = performance.now();
     let found: ReturnType<typeof router.find> = null;
     try {
@@ -351,18 +355,10 @@ export function createDispatcher(app: App): (req: IncomingMessage, res: ServerRe
       found = null;
     }
     if (!found) {
-      if ((method === 'GET' || method === 'HEAD') && url.startsWith('/p/')) {
-        void pixel({ app, req, res, params: {}, query: new URLSearchParams() });
-        return;
-      }
       sendError(res, 404, 'not_found', 'No such route.');
       return;
     }
     const route = found.store as RouteStore;
-    if (route.name === 'pixel') {
-      void pixel({ app, req, res, params: {}, query: new URLSearchParams() });
-      return;
-    }
     const q = url.indexOf('?');
     const ctx: Ctx = {
       app,

@@ -15,20 +15,71 @@ export interface Metrics {
   storeErrors: Counter<'operation'>;
   longPolls: Gauge;
   batchSize: Histogram;
+  /**
+   * Per-request increments of hits/pixels: tallied in plain numbers and added
+   * to the counters when they are read (prom-client's collect hook), because
+   * a labelled inc() hashes its labels on every call — the pixel's hot path.
+   */
+  hitsOf(kind: string): Tally;
+  pixelsOf(outcome: PixelOutcome): Tally;
+}
+
+interface Tally {
+  inc(): void;
+}
+
+class Tallies {
+  private tallies = new Map<string, { n: number; inc(): void }>();
+
+  of(value: string): Tally {
+    let tally = this.tallies.get(value);
+    if (!tally) {
+      const made = {
+        n: 0,
+        inc() {
+          made.n++;
+        },
+      };
+      tally = made;
+      this.tallies.set(value, tally);
+    }
+    return tally;
+  }
+
+  flush<L extends string>(counter: Counter<L>, label: L): void {
+    for (const [value, tally] of this.tallies) {
+      if (tally.n === 0) continue;
+      counter.inc({ [label]: value } as Partial<Record<L, string>>, tally.n);
+      tally.n = 0;
+    }
+  }
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'openping_' });
+  const hitTallies = new Tallies();
+  const pixelTallies = new Tallies();
+  const hits: Counter<'kind'> = new Counter({
+    name: 'openping_hits_total',
+    help: 'Hits stored, by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect: () => hitTallies.flush(hits, 'kind'),
+  });
+  const pixels: Counter<'outcome'> = new Counter({
+    name: 'openping_pixel_requests_total',
+    help: 'Pixel requests by outcome: stored, dropped (flood cap), unknown tracker, malformed path, error (store failed)',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect: () => pixelTallies.flush(pixels, 'outcome'),
+  });
   return {
     registry,
-    hits: new Counter({ name: 'openping_hits_total', help: 'Hits stored, by kind', labelNames: ['kind'], registers: [registry] }),
-    pixels: new Counter({
-      name: 'openping_pixel_requests_total',
-      help: 'Pixel requests by outcome: stored, dropped (flood cap), unknown tracker, malformed path, error (store failed)',
-      labelNames: ['outcome'],
-      registers: [registry],
-    }),
+    hits,
+    pixels,
+    hitsOf: (kind) => hitTallies.of(kind),
+    pixelsOf: (outcome) => pixelTallies.of(outcome),
     pixelSeconds: new Histogram({
       name: 'openping_pixel_duration_seconds',
       help: 'Pixel latency, from request to response (includes the durable commit)',

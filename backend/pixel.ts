@@ -21,12 +21,12 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { classify } from './classify/index.ts';
-import type { HitSignals, PriorHit, TrackerContext } from './classify/types.ts';
+import type { HitSignals, NetworkInfo, PriorHit, TrackerContext } from './classify/types.ts';
 import { clientAddress } from './clientip.ts';
-import { lookupGeo, lookupNetwork } from './ipdata/index.ts';
+import { lookupGeo, lookupNetwork, networkPrefix } from './ipdata/index.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
-import type { NewHit, RecordOutcome, Store, TrackerState } from './store/types.ts';
+import type { Geo, NewHit, RecordOutcome, Store, TrackerState } from './store/types.ts';
 import type { Cidr } from './ipdata/ip.ts';
 
 /** The classic transparent 1×1 GIF89a (same bytes as nginx's empty_gif module). */
@@ -70,8 +70,11 @@ function newHitId(now: number): string {
   return now.toString(36).padStart(9, '0') + idPool.toString('base64url', idOffset - RANDOM_BYTES, idOffset);
 }
 
+// writeHead takes a flat [name, value, …] array without copying or re-checking an object's keys.
+const PIXEL_HEADER_LIST: string[] = Object.entries(PIXEL_HEADERS).flat();
+
 export function sendPixel(res: ServerResponse): void {
-  res.writeHead(200, PIXEL_HEADERS);
+  res.writeHead(200, PIXEL_HEADER_LIST);
   res.end(GIF);
 }
 
@@ -93,10 +96,18 @@ interface CachedContext {
 /** Per-tracker classifier context; see the file comment for when it is exact and when it may lag. */
 export class ContextCache {
   private entries = new Map<string, Promise<CachedContext | null>>();
+  /** Loaded entries, readable without a promise turn (the hot path's common case). */
+  private loaded = new Map<string, CachedContext | null>();
   constructor(
     private store: Store,
     private ttlMs: number,
   ) {}
+
+  /** The loaded, unexpired context (null: no such tracker), or undefined when get() must be awaited. */
+  peek(account: string, tracker: string, now: number): CachedContext | null | undefined {
+    const c = this.loaded.get(`${account}/${tracker}`);
+    return c && now - c.loadedAt > this.ttlMs ? undefined : c;
+  }
 
   get(account: string, tracker: string, now: number): Promise<CachedContext | null> {
     const key = `${account}/${tracker}`;
@@ -109,19 +120,30 @@ export class ContextCache {
     const loading = this.store.trackerContext(account, tracker, PRIOR_LIMIT).then(
       (c): CachedContext | null => (c ? { ...c, selfViews: [...c.selfViews], prior: [...c.prior], loadedAt: now } : null),
     );
-    // A failed load must not stick: the next request tries the store again.
-    loading.catch(() => this.entries.get(key) === loading && this.entries.delete(key));
-    if (this.entries.size >= CONTEXT_CACHE_MAX) this.entries.delete(this.entries.keys().next().value!);
+    // Only the latest load of a key may publish (an invalidate or reload may have replaced it meanwhile).
+    loading.then(
+      (c) => this.entries.get(key) === loading && this.loaded.set(key, c),
+      // A failed load must not stick: the next request tries the store again.
+      () => this.entries.get(key) === loading && this.entries.delete(key),
+    );
+    if (this.entries.size >= CONTEXT_CACHE_MAX) {
+      const oldest = this.entries.keys().next().value!;
+      this.entries.delete(oldest);
+      this.loaded.delete(oldest);
+    }
     this.entries.set(key, loading);
+    this.loaded.delete(key);
     return loading;
   }
 
   invalidate(account: string, tracker: string): void {
     this.entries.delete(`${account}/${tracker}`);
+    this.loaded.delete(`${account}/${tracker}`);
   }
 
   clear(): void {
     this.entries.clear();
+    this.loaded.clear();
   }
 }
 
@@ -134,12 +156,10 @@ interface Pending {
 /**
  * Group commit: hits queued in one turn of the event loop go into one
  * Store.recordHits transaction; each caller's promise settles after that
- * commit is durable. Up to MAX_IN_FLIGHT batches may be committing at once
+ * commit is durable. Up to maxInFlight batches may be committing at once
  * (the SQLite writer pipelines commit and fsync; PostgreSQL runs them on
  * separate connections), so new requests never wait for an idle turn.
  */
-const MAX_IN_FLIGHT = 4;
-
 export class GroupCommit {
   private queue: Pending[] = [];
   private scheduled = false;
@@ -148,6 +168,8 @@ export class GroupCommit {
   constructor(
     private store: Store,
     private metrics: Metrics,
+    /** SQLite: commits are synchronous and the store shares fsyncs, so in-flight batches only wait on the disk; PostgreSQL: one per pooled connection. */
+    private maxInFlight = 4,
     private maxBatch = 1000,
   ) {}
 
@@ -159,7 +181,7 @@ export class GroupCommit {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.queue.length === 0 || this.inFlight.size >= MAX_IN_FLIGHT) return;
+    if (this.scheduled || this.queue.length === 0 || this.inFlight.size >= this.maxInFlight) return;
     this.scheduled = true;
     // setImmediate: let every request already read from the sockets join this batch.
     setImmediate(() => {
@@ -201,13 +223,65 @@ function header(req: IncomingMessage, name: string): string | null {
   return text.length > HEADER_MAX ? text.slice(0, HEADER_MAX) : text;
 }
 
+interface Located {
+  network: NetworkInfo;
+  /** Frozen and shared by every hit of the network (the store caches its JSON by identity). */
+  geo: Geo | null;
+}
+
+const NETWORK_CACHE_MAX = 50_000;
+
+/**
+ * Network and geo of a client, cached per kept prefix (/24 or /48): both are
+ * derived from the prefix alone (ipdata/index.ts), so one lookup serves every
+ * address of the network. Without trusted proxies the TCP peer alone decides,
+ * and the peer's text maps straight to its entry, skipping the address parse.
+ * Memory only; a full address is never written anywhere.
+ * Create it after loadIpData() resolved, or it would keep prefix-only entries.
+ */
+export class NetworkCache {
+  private byPrefix = new Map<string, Located>();
+  private byPeer = new Map<string, Located | null>();
+
+  constructor(private trustProxy: readonly Cidr[]) {}
+
+  locate(req: IncomingMessage): Located | null {
+    const peer = req.socket.remoteAddress;
+    const direct = this.trustProxy.length === 0 && peer !== undefined;
+    if (direct) {
+      const known = this.byPeer.get(peer);
+      if (known !== undefined) return known;
+    }
+    const ip = clientAddress(peer, req.headers, this.trustProxy);
+    let found: Located | null = null;
+    if (ip) {
+      const prefix = networkPrefix(ip);
+      found = this.byPrefix.get(prefix) ?? null;
+      if (!found) {
+        const network = lookupNetwork(ip);
+        const geo = lookupGeo(ip);
+        found = { network: network ?? { prefix, family: ip.family, asn: null, org: null }, geo: geo && Object.freeze(geo) };
+        if (this.byPrefix.size >= NETWORK_CACHE_MAX) this.byPrefix.clear();
+        this.byPrefix.set(prefix, found);
+      }
+    }
+    if (direct) {
+      if (this.byPeer.size >= NETWORK_CACHE_MAX) this.byPeer.clear();
+      this.byPeer.set(peer, found);
+    }
+    return found;
+  }
+}
+
+const UNKNOWN_NETWORK: NetworkInfo = Object.freeze({ prefix: 'unknown', family: 4, asn: null, org: null });
+
 export interface PixelDeps {
   store: Store;
   contexts: ContextCache;
   commits: GroupCommit;
+  networks: NetworkCache;
   metrics: Metrics;
   log: Logger;
-  trustProxy: readonly Cidr[];
 }
 
 export async function handlePixel(deps: PixelDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -217,10 +291,10 @@ export async function handlePixel(deps: PixelDeps, req: IncomingMessage, res: Se
   const ids = parsePixelPath(req.url ?? '');
   try {
     if (!ids) return;
-    const ip = clientAddress(req.socket.remoteAddress, req.headers, deps.trustProxy);
-    const network = ip ? lookupNetwork(ip) : null;
+    const located = deps.networks.locate(req);
     const now = Date.now();
-    const cached = await deps.contexts.get(ids.account, ids.tracker, now);
+    let cached = deps.contexts.peek(ids.account, ids.tracker, now);
+    if (cached === undefined) cached = await deps.contexts.get(ids.account, ids.tracker, now);
     if (!cached) {
       outcome = 'unknown';
       return;
@@ -237,7 +311,7 @@ export async function handlePixel(deps: PixelDeps, req: IncomingMessage, res: Se
         via: header(req, 'via'),
         from: header(req, 'from'),
       },
-      network: network ?? { prefix: 'unknown', family: 4, asn: null, org: null },
+      network: located?.network ?? UNKNOWN_NETWORK,
     };
     const context: TrackerContext = {
       state: cached.state,
@@ -255,10 +329,10 @@ export async function handlePixel(deps: PixelDeps, req: IncomingMessage, res: Se
       tracker: ids.tracker,
       signals,
       classification,
-      geo: ip ? lookupGeo(ip) : null,
+      geo: located?.geo ?? null,
     };
     outcome = await deps.commits.add(hit);
-    if (outcome === 'stored') metrics.hits.inc({ kind: classification.kind });
+    if (outcome === 'stored') metrics.hitsOf(classification.kind).inc();
     else if (outcome === 'unknown') deps.contexts.invalidate(ids.account, ids.tracker);
   } catch (error) {
     outcome = 'error';
@@ -267,7 +341,7 @@ export async function handlePixel(deps: PixelDeps, req: IncomingMessage, res: Se
     metrics.storeErrors.inc({ operation: 'pixel' });
     deps.log.error({ err: error instanceof Error ? { message: error.message, name: error.name } : String(error) }, 'pixel: hit not recorded');
   } finally {
-    metrics.pixels.inc({ outcome });
+    metrics.pixelsOf(outcome).inc();
     if (!res.headersSent && !res.destroyed) sendPixel(res);
     metrics.pixelSeconds.observe((performance.now() - started) / 1000);
   }

@@ -12,7 +12,7 @@ import { createDispatcher, sendError, type App } from './http.ts';
 import { loadIpData } from './ipdata/index.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { ContextCache, GroupCommit, SHARED_CONTEXT_TTL_MS } from './pixel.ts';
+import { ContextCache, GroupCommit, NetworkCache, SHARED_CONTEXT_TTL_MS } from './pixel.ts';
 import { openStore } from './store/index.ts';
 import type { Store } from './store/types.ts';
 
@@ -20,6 +20,10 @@ const DAY = 24 * 3_600_000;
 const RETENTION_EVERY_MS = 3_600_000;
 const SHUTDOWN_GRACE_MS = 5_000;
 const SHUTDOWN_SWEEP_MS = 25;
+// SQLite commits synchronously and shares one fsync among the batches waiting for it, so a batch in
+// flight only waits on the disk; PostgreSQL runs each batch on its own pooled connection.
+const SQLITE_COMMITS_IN_FLIGHT = 64;
+const POSTGRES_COMMITS_IN_FLIGHT = 4;
 
 export interface OpenPingServer {
   listen(): Promise<{ port: number; host: string; url: string }>;
@@ -76,7 +80,8 @@ export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {
         metrics,
         log,
         contexts: new ContextCache(store, store.kind === 'sqlite' ? Number.POSITIVE_INFINITY : SHARED_CONTEXT_TTL_MS),
-        commits: new GroupCommit(store, metrics),
+        commits: new GroupCommit(store, metrics, store.kind === 'sqlite' ? SQLITE_COMMITS_IN_FLIGHT : POSTGRES_COMMITS_IN_FLIGHT),
+        networks: new NetworkCache(config.trustProxy),
         feed: new FeedWaiters(store, metrics),
       };
       const server = createHttpServer(

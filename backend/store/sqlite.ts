@@ -121,6 +121,29 @@ interface TrackerRow {
   dropped: number;
 }
 
+interface FloodWindow {
+  account: string;
+  window_hour: number;
+  window_count: number;
+  /** Dropped in this batch, added to the tracker's count at its end. */
+  dropped: number;
+}
+
+/**
+ * The pixel hands the same frozen geo object to every hit from one network
+ * (see pixel.ts NetworkCache), so its JSON text is made once per network.
+ */
+const geoTexts = new WeakMap<object, string>();
+function geoText(geo: NewHit['geo']): string | null {
+  if (geo === null) return null;
+  let text = geoTexts.get(geo);
+  if (text === undefined) {
+    text = JSON.stringify(geo);
+    if (Object.isFrozen(geo)) geoTexts.set(geo, text);
+  }
+  return text;
+}
+
 const HIT_COLUMNS = 'seq, id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo, signals';
 const CURSOR = /^(0|[1-9][0-9]{0,14})$/;
 
@@ -244,8 +267,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
     floodWindow: hitsDb.prepare<[string], { account: string; window_hour: number; window_count: number }>(
       'SELECT account, window_hour, window_count FROM trackers WHERE id = ?',
     ),
-    countStored: hitsDb.prepare('UPDATE trackers SET window_hour = ?, window_count = ? WHERE id = ?'),
-    countDropped: hitsDb.prepare('UPDATE trackers SET dropped = dropped + 1 WHERE id = ?'),
+    countWindow: hitsDb.prepare('UPDATE trackers SET window_hour = ?, window_count = ?, dropped = dropped + ? WHERE id = ?'),
     insertHit: hitsDb.prepare(
       `INSERT INTO hits (id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo, signals)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -318,12 +340,14 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
 
   const recordBatch = hitsDb.transaction((hits: readonly NewHit[]): RecordOutcome[] => {
     const outcomes: RecordOutcome[] = [];
-    // Each tracker's flood window is read once per batch and kept current here.
-    const windows = new Map<string, { account: string; window_hour: number; window_count: number } | null>();
+    // Each tracker's flood window is read once per batch, kept current here and
+    // written back once at the end (one UPDATE per tracker, not one per hit).
+    const windows = new Map<string, FloodWindow | null>();
     for (const hit of hits) {
       let window = windows.get(hit.tracker);
       if (window === undefined) {
-        window = sql.floodWindow.get(hit.tracker) ?? null;
+        const row = sql.floodWindow.get(hit.tracker);
+        window = row ? { ...row, dropped: 0 } : null;
         windows.set(hit.tracker, window);
       }
       if (!window || window.account !== hit.account) {
@@ -336,12 +360,11 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
         window.window_count = 0;
       }
       if (window.window_count >= floodCap) {
-        sql.countDropped.run(hit.tracker);
+        window.dropped++;
         outcomes.push('dropped');
         continue;
       }
       window.window_count++;
-      sql.countStored.run(hour, window.window_count, hit.tracker);
       const c = hit.classification;
       const n = hit.signals.network;
       sql.insertHit.run(
@@ -356,10 +379,13 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
         n.prefix,
         n.asn,
         n.org,
-        hit.geo === null ? null : JSON.stringify(hit.geo),
+        geoText(hit.geo),
         JSON.stringify(hit.signals),
       );
       outcomes.push('stored');
+    }
+    for (const [tracker, window] of windows) {
+      if (window) sql.countWindow.run(window.window_hour, window.window_count, window.dropped, tracker);
     }
     return outcomes;
   });
@@ -519,7 +545,8 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
  */
 class WalSync {
   private fd: number | null = null;
-  private inFlight = new Set<Promise<void>>();
+  private running: Promise<void> | null = null;
+  private next: { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } | null = null;
 
   constructor(private walPath: string | null) {}
 
@@ -533,18 +560,48 @@ class WalSync {
     return this.fd;
   }
 
+  /**
+   * Resolves after an fsync that began after this call. One fsync at a time:
+   * callers arriving while one runs share the next one, which starts as soon
+   * as the running one ends and covers every commit made before it began
+   * (fsync flushes all writes completed before the call). Under load one
+   * fsync thus serves several commits instead of each commit queueing its own.
+   */
   sync(): Promise<void> {
     if (this.walPath === null) return Promise.resolve();
-    const fd = this.descriptor();
-    const done: Promise<void> = new Promise<void>((resolve, reject) => {
+    if (this.running) {
+      if (!this.next) {
+        let resolve!: () => void;
+        let reject!: (error: unknown) => void;
+        const promise = new Promise<void>((res, rej) => {
+          resolve = res;
+          reject = rej;
+        });
+        this.next = { promise, resolve, reject };
+      }
+      return this.next.promise;
+    }
+    return this.start();
+  }
+
+  private start(): Promise<void> {
+    const running = new Promise<void>((resolve, reject) => {
+      const fd = this.descriptor();
       fsync(fd, (error) => (error ? reject(new Error(`WAL sync failed: ${error.message}`)) : resolve()));
-    }).finally(() => this.inFlight.delete(done));
-    this.inFlight.add(done);
-    return done;
+    });
+    this.running = running;
+    const settled = () => {
+      this.running = null;
+      const waiting = this.next;
+      this.next = null;
+      if (waiting) this.start().then(waiting.resolve, waiting.reject);
+    };
+    running.then(settled, settled);
+    return running;
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.inFlight]);
+    while (this.running || this.next) await Promise.allSettled([this.running, this.next?.promise]);
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
