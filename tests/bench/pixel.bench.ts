@@ -8,7 +8,7 @@
  * Targets (issue 3): ≥ 0.8× bare node:http, p99 ≤ 10 ms, recorded = answered.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +124,31 @@ function fsyncProbe(dir: string): { p50: number; p90: number; p99: number } {
   return { p50: times[150]!, p90: times[270]!, p99: times[297]! };
 }
 
+/**
+ * CPU time (user + system, all threads) a process has used, in µs, from /proc/<pid>/stat
+ * fields 14 and 15 (utime, stime, in clock ticks — man 5 proc); null where /proc is missing.
+ * System time includes the kernel's loopback TCP work done in the server's syscalls.
+ */
+async function cpuMicros(pid: number | undefined, tick: number): Promise<number | null> {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state), so utime (14) and stime (15) are at 11 and 12.
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / tick;
+  } catch {
+    return null;
+  }
+}
+
+async function clockTick(): Promise<number> {
+  try {
+    return Number((await run('getconf', ['CLK_TCK'])).stdout.trim()) || 100;
+  } catch {
+    return 100;
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export default async function pixelBench(): Promise<void> {
@@ -150,9 +175,9 @@ export default async function pixelBench(): Promise<void> {
     });
     const path = `/p/${account.account}/${tracker}.gif`;
 
-    const targets: Array<[string, string]> = [
-      ['bare node:http (nothing stored)', `http://127.0.0.1:${barePort}${path}`],
-      ['OpenPing (durable SQLite)', `${oursUrl}${path}`],
+    const targets: Array<[string, string, number?]> = [
+      ['bare node:http (nothing stored)', `http://127.0.0.1:${barePort}${path}`, bare.pid],
+      ['OpenPing (durable SQLite)', `${oursUrl}${path}`, ours.pid],
     ];
     if (existsSync(NGINX)) {
       const nginxPort = 20_000 + Math.floor(Math.random() * 20_000);
@@ -181,17 +206,27 @@ export default async function pixelBench(): Promise<void> {
     const load = useWrk ? wrk : (url: string) => cannon(url);
     console.log(`load: ${useWrk ? 'wrk -t1' : 'autocannon'} -c${CONNECTIONS}, ${SECONDS} s per round, ${ROUNDS} rounds alternating, 127.0.0.1`);
     for (const [, url] of targets) await load(url); // warm-up (JIT, caches)
+    const tick = await clockTick();
     const results = new Map<string, Result[]>(targets.map(([name]) => [name, []]));
+    const cpuPerRequest = new Map<string, number[]>(targets.map(([name]) => [name, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, url] of targets) results.get(name)!.push(await load(url));
+      for (const [name, url, pid] of targets) {
+        const before = await cpuMicros(pid, tick);
+        const result = await load(url);
+        const after = await cpuMicros(pid, tick);
+        results.get(name)!.push(result);
+        if (before !== null && after !== null && result.requests > 0) cpuPerRequest.get(name)!.push((after - before) / result.requests);
+      }
     }
     const summary = new Map<string, { rps: number; p50: number; p99: number }>();
     for (const [name, rs] of results) {
       const s = { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)) };
       summary.set(name, s);
       const errors = rs.reduce((a, r) => a + r.errors, 0);
+      const cpu = cpuPerRequest.get(name)!;
       console.log(
-        `${name.padEnd(34)} ${s.rps.toFixed(0).padStart(7)} req/s (rounds: ${rs.map((r) => r.rps.toFixed(0)).join(', ')})  p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms  errors ${errors}`,
+        `${name.padEnd(34)} ${s.rps.toFixed(0).padStart(7)} req/s (rounds: ${rs.map((r) => r.rps.toFixed(0)).join(', ')})  p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms  errors ${errors}` +
+          (cpu.length > 0 ? `  server CPU ${median(cpu).toFixed(1)} µs/req` : ''),
       );
     }
     const oursRps = summary.get(targets[1]![0])!.rps;
