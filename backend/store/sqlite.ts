@@ -641,6 +641,9 @@ class WalSync {
  */
 const CHECKPOINT_EVERY = 32;
 const AUTO_CHECKPOINT_FRAMES = 1000;
+/** A worker that does not answer within these is given up (automatic checkpoints again): pixels must never wait on it for long. */
+const CATCH_UP_TIMEOUT_MS = 1000;
+const BULK_TIMEOUT_MS = 60_000;
 
 const CHECKPOINT_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -668,6 +671,7 @@ class Checkpointer {
   private commits = 0;
   private exited: Promise<void>;
   private openGate: (() => void) | null = null;
+  private watchdog: NodeJS.Timeout | null = null;
   /** Set while the short catch-up checkpoint runs: recordHits waits for it before committing. */
   gate: Promise<void> | null = null;
 
@@ -683,10 +687,10 @@ class Checkpointer {
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (result: { phase: 'bulk' | 'catch-up' }) => {
       this.running = false;
+      if (this.watchdog) clearTimeout(this.watchdog);
       if (result.phase === 'bulk' && this.worker) {
-        this.running = true;
         this.gate = new Promise((resolve) => (this.openGate = resolve));
-        this.worker.postMessage('catch-up');
+        this.post('catch-up', CATCH_UP_TIMEOUT_MS);
       } else {
         this.release();
       }
@@ -699,8 +703,14 @@ class Checkpointer {
   committed(): void {
     if (++this.commits < CHECKPOINT_EVERY || this.running || !this.worker) return;
     this.commits = 0;
+    this.post('bulk', BULK_TIMEOUT_MS);
+  }
+
+  private post(phase: 'bulk' | 'catch-up', timeoutMs: number): void {
     this.running = true;
-    this.worker.postMessage('bulk');
+    this.watchdog = setTimeout(() => this.fallBack(), timeoutMs);
+    this.watchdog.unref();
+    this.worker!.postMessage(phase);
   }
 
   private release(): void {
@@ -711,7 +721,9 @@ class Checkpointer {
 
   private fallBack(): void {
     this.release();
+    if (this.watchdog) clearTimeout(this.watchdog);
     if (!this.worker) return;
+    void this.worker.terminate();
     this.worker = null;
     this.running = false;
     for (const c of this.connections) {
@@ -722,6 +734,7 @@ class Checkpointer {
   async close(): Promise<void> {
     const worker = this.worker;
     this.release();
+    if (this.watchdog) clearTimeout(this.watchdog);
     if (!worker) return;
     this.worker = null;
     // Unref'd so an idle store never holds the process open; while closing it must

@@ -1,4 +1,5 @@
 /** Limits that keep the server boring from outside: slow clients, huge heads, retention, graceful shutdown. */
+import { statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -99,3 +100,36 @@ it('refuses a database path whose folder cannot be created, with a clear sentenc
   );
   await expect(openSqliteStore(join(s.db, 'openping.db'))).rejects.toThrow(/is not a folder/);
 }, 5000);
+
+it('keeps the WAL file bounded under back-to-back commits (checkpoints off the event loop still let it rewind)', async () => {
+  const path = join(s.dir, 'wal-bound.db');
+  const store = await openSqliteStore(path, { floodCapPerHour: 1_000_000 });
+  try {
+    await store.createAccount({ id: 'WalBoundAccount0001', tokenHash: 'wal-bound', createdAt: Date.now() });
+    const tracker = 'WalBoundTracker00001';
+    await store.putTracker({ account: 'WalBoundAccount0001', tracker, state: 'sent', sentAt: Date.now(), now: Date.now() });
+    let n = 0;
+    let largest = 0;
+    for (let batch = 0; batch < 1500; batch++) {
+      const hits = Array.from({ length: 20 }, () => {
+        const at = Date.now();
+        return {
+          id: `wal-bound-${String(n++).padStart(8, '0')}`,
+          account: 'WalBoundAccount0001',
+          tracker,
+          signals: { at, method: 'GET' as const, userAgent: 'x'.repeat(120), headers: {}, network: { prefix: '192.0.2.0/24', family: 4 as const, asn: null, org: null } },
+          classification: { kind: 'open' as const, via: null, reason: 'test', client: null },
+          geo: null,
+        };
+      });
+      expect(await store.recordHits(hits)).toEqual(Array(20).fill('stored'));
+      if (batch % 100 === 99) largest = Math.max(largest, statSync(`${path}-wal`).size);
+    }
+    // Without rewinding, 1500 commits of ~8 pages each would leave a WAL of ~50 MB.
+    expect(largest).toBeGreaterThan(0);
+    expect(largest).toBeLessThan(16 * 1024 * 1024);
+    expect(await store.trackerHits('WalBoundAccount0001', tracker)).toHaveLength(n);
+  } finally {
+    await store.close();
+  }
+}, 60_000);
