@@ -37,10 +37,11 @@ export const LONG_POLL_WAIT = 20;
 /**
  * After a send or a hit, keep a long poll open this long so opens show within
  * seconds; afterwards the 30 s alarm alone picks hits up (up to ~30 s late).
- * A judgment call: replies to 1-to-1 mail mostly come the same working day,
- * and one held request per 20 s is cheap for a personal server.
+ * Three days covers the opens of most 1-to-1 mail (a reply often waits for the
+ * next working day, or a weekend); the cost is one held request per 20 s and a
+ * worker kept awake while the user sends tracked mail.
  */
-export const ACTIVE_WINDOW_MS = 6 * 60 * 60_000;
+export const ACTIVE_WINDOW_MS = 3 * 24 * 60 * 60_000;
 /** A page apply never loops forever on a server that keeps answering with more. */
 const MAX_PAGES_PER_SYNC = 50;
 
