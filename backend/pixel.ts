@@ -93,11 +93,21 @@ interface CachedContext {
   loadedAt: number;
 }
 
+interface LoadedContext {
+  context: CachedContext | null;
+  loadedAt: number;
+}
+
 /** Per-tracker classifier context; see the file comment for when it is exact and when it may lag. */
 export class ContextCache {
-  private entries = new Map<string, Promise<CachedContext | null>>();
+  /**
+   * `context: null` (no such tracker) expires like any entry: on PostgreSQL the
+   * tracker may be registered through another instance a moment later, and a
+   * miss cached for good would drop every later hit of it on this instance.
+   */
+  private entries = new Map<string, Promise<LoadedContext>>();
   /** Loaded entries, readable without a promise turn (the hot path's common case). */
-  private loaded = new Map<string, CachedContext | null>();
+  private loaded = new Map<string, LoadedContext>();
   constructor(
     private store: Store,
     private ttlMs: number,
@@ -106,19 +116,22 @@ export class ContextCache {
   /** The loaded, unexpired context (null: no such tracker), or undefined when get() must be awaited. */
   peek(account: string, tracker: string, now: number): CachedContext | null | undefined {
     const c = this.loaded.get(`${account}/${tracker}`);
-    return c && now - c.loadedAt > this.ttlMs ? undefined : c;
+    return c && now - c.loadedAt <= this.ttlMs ? c.context : undefined;
   }
 
   get(account: string, tracker: string, now: number): Promise<CachedContext | null> {
     const key = `${account}/${tracker}`;
     const cached = this.entries.get(key);
-    if (cached) return cached.then((c) => (c && now - c.loadedAt > this.ttlMs ? this.load(key, account, tracker, now) : c));
-    return this.load(key, account, tracker, now);
+    const loading = cached ? cached.then((c) => (now - c.loadedAt > this.ttlMs ? this.load(key, account, tracker, now) : c)) : this.load(key, account, tracker, now);
+    return loading.then((c) => c.context);
   }
 
-  private load(key: string, account: string, tracker: string, now: number): Promise<CachedContext | null> {
+  private load(key: string, account: string, tracker: string, now: number): Promise<LoadedContext> {
     const loading = this.store.trackerContext(account, tracker, PRIOR_LIMIT).then(
-      (c): CachedContext | null => (c ? { ...c, selfViews: [...c.selfViews], prior: [...c.prior], loadedAt: now } : null),
+      (c): LoadedContext => ({
+        context: c ? { ...c, selfViews: [...c.selfViews], prior: [...c.prior], loadedAt: now } : null,
+        loadedAt: now,
+      }),
     );
     // Only the latest load of a key may publish (an invalidate or reload may have replaced it meanwhile).
     loading.then(

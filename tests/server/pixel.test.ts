@@ -5,6 +5,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTrustProxy } from '../../backend/config.ts';
+import { ContextCache } from '../../backend/pixel.ts';
 import { openSqliteStore } from '../../backend/store/sqlite.ts';
 import type { Store } from '../../backend/store/types.ts';
 import { json, newAccount, putTracker, startTestServer, trackerId, type Account, type Running } from './helpers.ts';
@@ -186,6 +187,28 @@ describe('group commit', () => {
     } finally {
       await b.stop();
       await real.close();
+    }
+  });
+});
+
+describe('tracker context cache', () => {
+  it('lets a cached "no such tracker" expire, so a tracker registered elsewhere is seen after the TTL', async () => {
+    const store = await openSqliteStore(join(s.dir, 'context-cache.db'));
+    try {
+      const contexts = new ContextCache(store, 1000);
+      const account = trackerId();
+      const tracker = trackerId();
+      const t0 = Date.now();
+      expect(await contexts.get(account, tracker, t0)).toBeNull();
+      expect(contexts.peek(account, tracker, t0 + 500)).toBeNull();
+      // Registered behind this cache's back, as another PostgreSQL instance would.
+      await store.createAccount({ id: account, tokenHash: 'h'.repeat(64), createdAt: t0 });
+      expect(await store.putTracker({ account, tracker, state: 'sent', sentAt: t0, now: t0 })).not.toBeNull();
+      expect(contexts.peek(account, tracker, t0 + 1001)).toBeUndefined();
+      expect((await contexts.get(account, tracker, t0 + 1001))?.state).toBe('sent');
+      expect(contexts.peek(account, tracker, t0 + 1002)?.state).toBe('sent');
+    } finally {
+      await store.close();
     }
   });
 });
