@@ -313,11 +313,15 @@ async function mountToggle(
 
 function watchSelfViews(root: ParentNode, env: PageEnv): void {
   const reported = new WeakSet<HTMLImageElement>();
-  let backlog: HTMLImageElement[] = [];
+  // A Set, pruned of images that left the page: with no account for hours (server
+  // down since install), an array took every image Gmail showed, repeats included,
+  // and kept them all alive.
+  const backlog = new Set<HTMLImageElement>();
   const report = (images: HTMLImageElement[]) => {
     const base = env.identity.peek()?.pixelBase;
     if (!base) {
-      backlog.push(...images);
+      for (const img of backlog) if (!img.isConnected) backlog.delete(img);
+      for (const img of images) if (img.isConnected) backlog.add(img);
       return;
     }
     const trackers = new Set<string>();
@@ -333,9 +337,9 @@ function watchSelfViews(root: ParentNode, env: PageEnv): void {
   env.adapter.watchMessageViews(root, report, env.ctx.signal);
   // Views shown before the background answered are reported once it has.
   const stop = effect(() => {
-    if (!env.identity.value?.pixelBase || backlog.length === 0) return;
-    const waiting = backlog.filter((img) => img.isConnected);
-    backlog = [];
+    if (!env.identity.value?.pixelBase || backlog.size === 0) return;
+    const waiting = [...backlog].filter((img) => img.isConnected);
+    backlog.clear();
     report(waiting);
   });
   env.ctx.onInvalidated(stop);

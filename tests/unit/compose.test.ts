@@ -390,4 +390,25 @@ describe('compose controller', () => {
     await flush();
     expect(messages).toContainEqual(expect.objectContaining({ type: 'selfView', trackers: ['aaaaaaaaaaaaaaaaaaaaaa'] }));
   });
+
+  it('holds back only images still on the page while there is no account, each once', async () => {
+    identity.pixelBase = null;
+    const site = fakeSite();
+    startComposeTracking(site.adapter, ctx);
+    await flush();
+    const gone = document.createElement('img');
+    gone.src = `${BASE}gggggggggggggggggggggg.gif`;
+    document.body.append(gone);
+    site.showView([gone]);
+    gone.remove();
+    const kept = document.createElement('img');
+    kept.src = `${BASE}kkkkkkkkkkkkkkkkkkkkkk.gif`;
+    document.body.append(kept);
+    for (let i = 0; i < 3; i++) site.showView([kept]);
+    identity.pixelBase = BASE;
+    await fakeBrowser.storage.local.set({ identity: { pixelBase: BASE } });
+    await flush();
+    const views = messages.filter((m): m is Extract<ContentToBackground, { type: 'selfView' }> => m.type === 'selfView');
+    expect(views.map((v) => v.trackers)).toEqual([['kkkkkkkkkkkkkkkkkkkkkk']]);
+  });
 });
