@@ -354,6 +354,10 @@ export function startLivePolling(): Promise<void> {
         const res = await syncOnce({ wait: LONG_POLL_WAIT, signal: abort.signal });
         if (!res.ok) break;
       }
+    } catch (error) {
+      // Callers start this with `void`; a storage failure here must not become an
+      // unhandled rejection in the service worker. The 30 s alarm tries again.
+      console.warn('[openping] live poll stopped', error);
     } finally {
       liveLoop = null;
       if (liveAbort === abort) liveAbort = null;

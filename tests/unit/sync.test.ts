@@ -1,11 +1,11 @@
 import { IDBFactory } from 'fake-indexeddb';
 import fc from 'fast-check';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing';
 import { closeDb, db, newEmailRecord, type HitRecord } from '../../lib/db';
 import { deliverPending, updateBadge } from '../../lib/notify';
 import { defaultSettings } from '../../lib/settings';
-import { applyPage, countsOf, forgetEmail, loadCursor } from '../../lib/sync';
+import { applyPage, countsOf, forgetEmail, isLivePolling, loadCursor, startLivePolling } from '../../lib/sync';
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 const T1 = 'tracker-one-000000001';
@@ -219,5 +219,20 @@ describe('replays (property)', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('live polling', () => {
+  it('ends quietly when storage fails, so its `void` callers cannot leave an unhandled rejection', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const get = vi.spyOn(fakeBrowser.storage.local, 'get').mockRejectedValue(new Error('storage gone'));
+    try {
+      await expect(startLivePolling()).resolves.toBeUndefined();
+      expect(isLivePolling()).toBe(false);
+      expect(warn).toHaveBeenCalledWith('[openping] live poll stopped', expect.any(Error));
+    } finally {
+      get.mockRestore();
+      warn.mockRestore();
+    }
   });
 });
