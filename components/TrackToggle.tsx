@@ -47,7 +47,10 @@ export function toggleTip(state: ToggleState, site = 'Gmail'): string {
 
 export function TrackToggle(props: { state: Signal<ToggleState>; site: string; onToggle: () => void }) {
   const { on, status } = props.state.value;
-  const checked = status !== 'broken' && on;
+  // SPEC §6: the pixel goes out exactly when the switch shows on at Send. Without an account
+  // (pending) or with a broken page no pixel can go, so the switch shows off and takes no clicks.
+  const usable = status === 'ready' || status === 'offline';
+  const checked = usable && on;
   const tip = toggleTip(props.state.value, props.site);
   return (
     <button
@@ -57,11 +60,11 @@ export function TrackToggle(props: { state: Signal<ToggleState>; site: string; o
       data-status={status}
       role="switch"
       aria-checked={checked ? 'true' : 'false'}
-      aria-disabled={status === 'broken' ? 'true' : undefined}
+      aria-disabled={usable ? undefined : 'true'}
       aria-description={tip}
       title={tip}
       onClick={() => {
-        if (status !== 'broken') props.onToggle();
+        if (usable) props.onToggle();
       }}
     >
       <span class="op-track" aria-hidden="true">

@@ -268,6 +268,8 @@ describe('compose controller', () => {
     const toggle = toggleOf(compose.root)!;
     expect(toggle.dataset.status).toBe('pending');
     expect(toggle.textContent).toMatch(/pending/);
+    // SPEC §6: the switch shows on exactly when a pixel goes out.
+    expect(toggle.getAttribute('aria-checked')).toBe('false');
     expect(pixels(compose.body)).toHaveLength(0);
     compose.send();
     await flush();
@@ -277,6 +279,7 @@ describe('compose controller', () => {
     await fakeBrowser.storage.local.set({ identity: { pixelBase: BASE } });
     await flush();
     expect(toggle.dataset.status).toBe('ready');
+    expect(toggle.getAttribute('aria-checked')).toBe('true');
     expect(pixels(compose.body)).toHaveLength(1);
   });
 
