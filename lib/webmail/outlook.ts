@@ -373,6 +373,19 @@ export const outlook: WebmailAdapter = {
     };
     const observer = new MutationObserver((records) => {
       const views = new Set<HTMLElement>();
+      const changed: HTMLImageElement[] = [];
+      for (const record of records) {
+        // An image already reported whose src is set or replaced later (blocked external
+        // content shown on request, lazy loading): the new src may be an own pixel.
+        if (record.type !== 'attributes' || record.target.nodeName !== 'IMG') continue;
+        const img = record.target as HTMLImageElement;
+        const view = img.closest<HTMLElement>(`${sel.messageView}, ${sel.messageViewFallback}`);
+        if (view && !view.closest('[contenteditable="true"]') && img.getAttribute('src')) {
+          reported.add(img);
+          changed.push(img);
+        }
+      }
+      if (changed.length > 0) onView(changed);
       for (const el of elementsAdded(records)) {
         for (const view of messageViewsIn(el)) views.add(view);
         // Images rendered late into a view already on the page.
@@ -383,7 +396,7 @@ export const outlook: WebmailAdapter = {
       }
       for (const view of views) report(view);
     });
-    observer.observe(root, { childList: true, subtree: true });
+    observer.observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: ['src'] });
     signal.addEventListener('abort', () => observer.disconnect(), { once: true });
     for (const view of messageViewsIn(root)) report(view);
   },

@@ -285,6 +285,16 @@ describe('message views', () => {
     document.getElementById('UniqueMessageBody_9')!.insertAdjacentHTML('beforeend', '<div><img src="https://track.example/p/a/sent.gif"></div>');
     await flush();
     expect(seen).toEqual([['https://cdn.example.org/signature-logo.png'], ['https://track.example/p/a/sent.gif']]);
+
+    // An image first shown blocked (no src), its src filled in when the content is allowed.
+    document.getElementById('UniqueMessageBody_9')!.insertAdjacentHTML('beforeend', '<img id="late">');
+    await flush();
+    document.getElementById('late')!.setAttribute('src', 'https://track.example/p/a/late.gif');
+    // And a compose's image changing src is still not a view.
+    reply!.body().querySelector('img')!.setAttribute('src', 'https://track.example/p/a/own2.gif');
+    await flush();
+    expect(seen.at(-1)).toEqual(['https://track.example/p/a/late.gif']);
+    expect(seen.flat()).not.toContain('https://track.example/p/a/own2.gif');
   });
 });
 
