@@ -210,7 +210,8 @@ function trackCompose(compose: ComposeHandle, env: PageEnv): void {
     }
   };
   anchorFor();
-  void mountToggle(compose.root, anchorFor, state, site, onToggle, alive);
+  // Nothing awaits it: a failure to mount must be logged, not left as an unhandled rejection in the page.
+  mountToggle(compose.root, anchorFor, state, site, onToggle, alive).catch((error: unknown) => logOnce(adapter.name, error));
   guarded(() => adapter.watchSend(compose, onSend, alive));
   guarded(() => keepPixelAtEnd(compose, adapter, () => img, alive));
 
