@@ -121,6 +121,18 @@ describe('two server instances on one PostgreSQL database', () => {
     expect(new Set(seen)).toEqual(new Set(stored));
   });
 
+  it('records hits on one instance of a tracker it saw as unknown before the other registered it', async () => {
+    const acc = await newAccount(a.url);
+    const tracker = trackerId();
+    // B answers a fetch that arrives before the registration (e.g. held in the extension's outbox).
+    expect(await fetchPixel(pixelUrl(b.url, acc, tracker))).toBe(true);
+    expect((await putTracker(a.url, acc, tracker)).status).toBe(200);
+    // B's context cache lags at most SHARED_CONTEXT_TTL_MS (1 s).
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect(await fetchPixel(pixelUrl(b.url, acc, tracker))).toBe(true);
+    expect(await a.server.store.trackerHits(acc.account, tracker)).toHaveLength(1);
+  });
+
   it('releases a long-poll held on one instance within 100 ms of a hit recorded by the other', async () => {
     const acc = await newAccount(b.url);
     const tracker = trackerId();
