@@ -270,9 +270,14 @@ const events: Handler = async (ctx) => {
   const deadline = Date.now() + (query.wait ?? 0) * 1000;
   let after = query.after ?? null;
   let gone = false;
-  res.once('close', () => (gone = true));
+  let ticket: ReturnType<FeedWaiters['ticket']> | null = null;
+  // A client that goes away (an MV3 worker stopped mid-poll) releases its wait, timer and gauge at once.
+  res.once('close', () => {
+    gone = true;
+    ticket?.cancel();
+  });
   for (;;) {
-    const ticket = app.feed.ticket(account);
+    ticket = app.feed.ticket(account);
     try {
       const page = await app.store.events(account, after, PAGE_LIMIT).catch((error: unknown) => {
         if (error instanceof InvalidCursorError) throw new HttpError(400, 'bad_cursor', 'The cursor is not one this server handed out.');

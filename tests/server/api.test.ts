@@ -230,6 +230,22 @@ describe('events', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
   });
 
+  it('releases a held long-poll as soon as its client goes away', async () => {
+    const acc = await newAccount(s.url);
+    const { cursor } = await json<{ cursor: string }>(await fetch(`${s.url}/v1/events`, { headers: acc.auth }));
+    const gauge = async () => Number(/^openping_long_polls (\d+)$/m.exec(await (await fetch(`${s.url}/metrics`)).text())?.[1]);
+    const before = await gauge();
+    const abort = new AbortController();
+    const polling = fetch(`${s.url}/v1/events?after=${cursor}&wait=20`, { headers: acc.auth, signal: abort.signal }).catch(() => 'aborted');
+    while ((await gauge()) !== before + 1) await new Promise((r) => setTimeout(r, 20));
+    abort.abort();
+    expect(await polling).toBe('aborted');
+    const started = Date.now();
+    while ((await gauge()) !== before && Date.now() - started < 5_000) await new Promise((r) => setTimeout(r, 20));
+    // Without the release the wait (and its gauge) would last the full 20 s.
+    expect(await gauge()).toBe(before);
+  });
+
   it('answers a held long-poll at once when the server shuts down, and closes promptly', async () => {
     const own = await startTestServer();
     try {
