@@ -236,6 +236,28 @@ function header(req: IncomingMessage, name: string): string | null {
   return text.length > HEADER_MAX ? text.slice(0, HEADER_MAX) : text;
 }
 
+/**
+ * A Referer can carry the recipient's webmail path (message ids, folders): only
+ * its origin tells anything about who fetched, so only the origin is kept.
+ */
+export function refererOrigin(value: string | null): string | null {
+  if (!value) return null;
+  try {
+    const { origin } = new URL(value);
+    return origin === 'null' ? null : origin;
+  } catch {
+    return null;
+  }
+}
+
+/** A Via header may name a proxy by address (RFC 9110 §7.6.3); addresses are masked, the rest kept. */
+export function withoutAddresses(value: string | null): string | null {
+  if (!value) return value;
+  return value
+    .replace(/\b\d{1,3}(?:\.\d{1,3}){3}\b/g, '[address]')
+    .replace(/\[?\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b\]?/gi, (m) => (m.includes('::') || m.split(':').length > 3 ? '[address]' : m));
+}
+
 interface Located {
   network: NetworkInfo;
   /** Frozen and shared by every hit of the network (the store caches its JSON by identity). */
@@ -320,8 +342,8 @@ export async function handlePixel(deps: PixelDeps, req: IncomingMessage, res: Se
         accept: header(req, 'accept'),
         acceptLanguage: header(req, 'accept-language'),
         acceptEncoding: header(req, 'accept-encoding'),
-        referer: header(req, 'referer'),
-        via: header(req, 'via'),
+        referer: refererOrigin(header(req, 'referer')),
+        via: withoutAddresses(header(req, 'via')),
         from: header(req, 'from'),
       },
       network: located?.network ?? UNKNOWN_NETWORK,

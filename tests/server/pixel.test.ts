@@ -264,16 +264,26 @@ describe('client address', () => {
       await putTracker(trusted.url, a, t6);
       await raw(trusted.url, `/p/${a.account}/${t4}.gif`, 'GET', { 'x-forwarded-for': `${SECRET_V4}, 127.0.0.1` });
       await raw(trusted.url, `/p/${a.account}/${t6}.gif`, 'GET', { forwarded: `for="[${SECRET_V6}]:4711";proto=https` });
-      await raw(trusted.url, `/p/${a.account}/${t4}.gif?x`, 'GET', { 'x-forwarded-for': 'not-an-ip' });
+      await raw(trusted.url, `/p/${a.account}/${t4}.gif?x`, 'GET', {
+        'x-forwarded-for': 'not-an-ip',
+        // Headers that can name an address or the recipient's mailbox are reduced before storing.
+        via: `1.1 ${SECRET_V4}:3128 (squid), 1.1 [${SECRET_V6}]`,
+        referer: 'https://mail.example.net/mailbox/INBOX/msg-4711-secret?view=full',
+      });
       expect((await trusted.server.store.trackerHits(a.account, t4)).map((h) => h.hit.network.prefix)).toEqual([
         '198.51.100.0/24',
         '127.0.0.0/24',
       ]);
       expect((await trusted.server.store.trackerHits(a.account, t6))[0]?.hit.network.prefix).toBe('2001:db8:abcd::/48');
+      const [, withHeaders] = await trusted.server.store.trackerHits(a.account, t4);
+      expect(withHeaders?.signals.headers).toMatchObject({
+        via: '1.1 [address]:3128 (squid), 1.1 [address]',
+        referer: 'https://mail.example.net',
+      });
       // Unknown path + malformed requests also log nothing identifying.
       await raw(trusted.url, `/p/${a.account}/${trackerId()}.gif`, 'GET', { 'x-forwarded-for': SECRET_V4 });
       await trusted.server.close();
-      const needles = [SECRET_V4, SECRET_V6, '2001:db8:abcd:12', '2001:0db8:abcd:0012'];
+      const needles = [SECRET_V4, SECRET_V6, '2001:db8:abcd:12', '2001:0db8:abcd:0012', 'msg-4711-secret'];
       for (const file of readdirSync(trusted.dir)) {
         const bytes = readFileSync(join(trusted.dir, file)).toString('latin1');
         for (const needle of needles) expect(bytes.includes(needle), `${needle} in ${file}`).toBe(false);
