@@ -84,7 +84,7 @@ export default async function notifyLatency(): Promise<void> {
     }
     console.log(
       `idle (30 s alarm only): ${idle.map((ms) => `${ms} ms`).join(', ')} — worst ${Math.max(...idle)} ms` +
-        ` (bounded by the alarm period; any send or hit re-opens the long poll for 6 h)`,
+        ` (bounded by the alarm period; any send or hit re-opens the long poll for 3 days)`,
     );
     await page.close();
   } finally {
