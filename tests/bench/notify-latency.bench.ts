@@ -3,7 +3,7 @@
  * Chromium with the built extension, the real server, Gmail image-proxy
  * opens from a Google address. Two regimes:
  * - active: the user sent mail recently, the background holds a long poll;
- * - idle: no send or hit for 6 h, only the 30 s browser.alarms tick picks hits up.
+ * - idle: no send or hit for 3 days, only the 30 s browser.alarms tick picks hits up.
  */
 import { execFileSync } from 'node:child_process';
 import { E2E_OUT_DIR, E2E_SERVER_URL } from '../e2e/env';
