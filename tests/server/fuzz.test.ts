@@ -57,11 +57,12 @@ it('answers malformed pixel paths with the GIF and stores nothing', async () => 
   await fc.assert(
     fc.asyncProperty(fc.integer({ min: 0, max: valid.length }), fc.integer({ min: 0, max: valid.length }), junk(12), async (cut, at, insert) => {
       const path = `${valid.slice(0, at)}${insert}${valid.slice(at)}`.slice(0, Math.max(cut, 3) + insert.length);
-      const url = `/p/${path.replace(/^\/p\//, '')}`;
+      // White space and NUL cannot travel in a request line: what is sent is the path without them.
+      const url = `/p/${path.replace(/^\/p\//, '')}`.replace(/[\s\u0000]/g, '');
       const ids = parsePixelPath(url);
       // Same ids (e.g. only a query added) is a real fetch; skip it here.
       fc.pre(!(ids?.account === acc.account && ids?.tracker === tracker));
-      const { status, text } = await rawRequest(`GET ${url.replace(/[\s\u0000]/g, '')} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      const { status, text } = await rawRequest(`GET ${url} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
       expect(status === 200 || status === 400, `${url} → ${status}`).toBe(true);
       if (status === 200) expect(text).toMatch(/content-type: image\/gif/i);
     }),
