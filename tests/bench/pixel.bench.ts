@@ -199,9 +199,6 @@ export default async function pixelBench(): Promise<void> {
     console.log(
       `machine: load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; fsync of a 4 KB append p50 ${disk.p50.toFixed(2)} ms, p90 ${disk.p90.toFixed(2)} ms, p99 ${disk.p99.toFixed(2)} ms`,
     );
-    console.log(
-      `  (a durable answer waits for one fsync: at ${CONNECTIONS} connections that caps throughput near ${CONNECTIONS} / fsync time ≈ ${(CONNECTIONS / disk.p50 * 1000).toFixed(0)} req/s and puts p99 near the fsync p99)`,
-    );
     const useWrk = existsSync(WRK);
     const load = useWrk ? wrk : (url: string) => cannon(url);
     console.log(`load: ${useWrk ? 'wrk -t1' : 'autocannon'} -c${CONNECTIONS}, ${SECONDS} s per round, ${ROUNDS} rounds alternating, 127.0.0.1`);
