@@ -344,6 +344,9 @@ export function createDispatcher(app: App): (req: IncomingMessage, res: ServerRe
 
   const pixelDeps: PixelDeps = app;
   return (req, res) => {
+    // An absolute-form request line (`GET http://host/p/….gif`, RFC 9112 §3.2.2) is
+    // served as its path, so a pixel fetched that way is still a pixel.
+    if (req.url && req.url[0] !== '/') req.url = originForm(req.url);
     const url = req.url ?? '/';
     const method = req.method ?? 'GET';
     // The route table's `GET|HEAD /p/*`, matched by a prefix test before the router:
@@ -382,3 +385,11 @@ export function createDispatcher(app: App): (req: IncomingMessage, res: ServerRe
 }
 
 export { sendPixel };
+
+/** The path and query of an absolute-form target; anything else is left as it is. */
+export function originForm(target: string): string {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(target);
+  if (!scheme) return target;
+  const rest = target.slice(scheme[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}

@@ -99,6 +99,15 @@ describe('the pixel', () => {
     expect(methods).toEqual(['GET', 'GET', 'HEAD', 'HEAD']);
   });
 
+  it('serves and records a pixel asked for in absolute form (GET http://host/p/….gif)', async () => {
+    const tracker = trackerId();
+    await putTracker(s.url, acc, tracker);
+    expectGif(await raw(s.url, `http://track.example/p/${acc.account}/${tracker}.gif`));
+    expectGif(await raw(s.url, `http://track.example/p/${acc.account}/${trackerId()}.gif`));
+    expect(await hitCount(acc.account, tracker)).toBe(1);
+    expect((await raw(s.url, 'http://track.example/healthz')).status).toBe(200);
+  });
+
   it('records an armed tracker too (classified by the classifier, e.g. presend)', async () => {
     const tracker = trackerId();
     await putTracker(s.url, acc, tracker, { state: 'armed' });
