@@ -69,7 +69,8 @@ export const DB_VERSION = 3;
 let connection: Promise<IDBPDatabase<OpenPingDB>> | null = null;
 
 export function db(): Promise<IDBPDatabase<OpenPingDB>> {
-  connection ??= openDB<OpenPingDB>(DB_NAME, DB_VERSION, {
+  if (connection) return connection;
+  const opening = openDB<OpenPingDB>(DB_NAME, DB_VERSION, {
     upgrade(database, oldVersion, _newVersion, transaction) {
       if (oldVersion < 1) {
         const emails = database.createObjectStore('emails', { keyPath: 'tracker' });
@@ -100,16 +101,20 @@ export function db(): Promise<IDBPDatabase<OpenPingDB>> {
     },
     // Another context (popup, options) holding an old version must not block the upgrade forever.
     blocking() {
-      void connection?.then((d) => d.close());
-      connection = null;
+      closeDb();
     },
   });
-  return connection;
+  connection = opening;
+  // A failed open (quota, a private window, a blocked upgrade) is not remembered: the next call tries again.
+  opening.catch(() => {
+    if (connection === opening) connection = null;
+  });
+  return opening;
 }
 
-/** For tests: forget the memoized connection (after fakeBrowser.reset / deleteDB). */
+/** Forgets the memoized connection and closes it (also after fakeBrowser.reset / deleteDB in tests). */
 export function closeDb(): void {
-  void connection?.then((d) => d.close());
+  connection?.then((d) => d.close()).catch(() => undefined);
   connection = null;
 }
 

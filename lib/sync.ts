@@ -307,6 +307,13 @@ async function runSync(wait: number, signal?: AbortSignal): Promise<SyncResult> 
     if (signal?.aborted) return { ...result, error: 'aborted' };
     const apiError = error instanceof ApiError ? error : null;
     result.error = apiError?.message ?? String(error);
+    if (apiError?.code === 'bad_cursor') {
+      // The server no longer knows our cursor (its database was restored or replaced):
+      // read the feed from the start again. Pages apply idempotently by hit id, so
+      // nothing is counted or notified twice; the next sync goes on at once.
+      await resetFeed();
+      return result;
+    }
     const failures = (await loadStatus()).failures + 1;
     const retryAt = Date.now() + backoffDelay(failures, 5_000);
     if (apiError?.failure === 'unauthorized') {

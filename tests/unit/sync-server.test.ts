@@ -134,6 +134,24 @@ describe('with the real server', () => {
     expect(relabelled.map((h) => h.kind)).toEqual(['self']);
   });
 
+  it('starts the feed again when the server no longer knows the cursor, without counting or notifying twice', async () => {
+    const identity = (await ensureAccount())!;
+    const id = tracker();
+    await sendTracked(id, 'Cursor reset');
+    await fetchPixel(identity.pixelBase, id, THUNDERBIRD, '93.184.216.34');
+    expect(await syncOnce()).toMatchObject({ ok: true });
+    await stopLivePolling();
+    await fakeBrowser.notifications.clear(`openping:${id}`);
+    // As after a database restore on the server: a cursor it never handed out.
+    await (await db()).put('meta', 'not-a-cursor-of-this-server', 'cursor');
+    const refused = await syncOnce();
+    expect(refused.ok).toBe(false);
+    expect(await (await db()).get('meta', 'cursor')).toBeUndefined();
+    expect(await syncOnce()).toMatchObject({ ok: true });
+    expect(await (await db()).get('emails', id)).toMatchObject({ opens: 1 });
+    expect(await fakeBrowser.notifications.getAll()).toEqual({});
+  });
+
   it('shows a refused token as a state, without throwing, and backs off', async () => {
     const identity = (await ensureAccount())!;
     await saveIdentity({ ...identity, token: 'A'.repeat(43) });
