@@ -280,6 +280,8 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
     events: db.prepare<[string, number, number], HitRow>(
       `SELECT ${HIT_COLUMNS} FROM hits WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?`,
     ),
+    /** The highest feed position ever handed out (AUTOINCREMENT never reuses one). */
+    feedHead: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'hits'"),
     hitById: db.prepare<[string, string], HitRow>(`SELECT ${HIT_COLUMNS} FROM hits WHERE id = ? AND account = ?`),
     deleteHitById: db.prepare('DELETE FROM hits WHERE id = ?'),
     reinsertHit: db.prepare(
@@ -482,6 +484,9 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       if (after !== null && !CURSOR.test(after)) throw new InvalidCursorError();
       const from = after === null ? 0 : Number(after);
       const rows = sql.events.all(account, from, limit);
+      // A position this database never reached (a restored or replaced file) would
+      // silently skip every hit until the feed caught up: refuse it, as PostgreSQL does.
+      if (rows.length === 0 && from > (sql.feedHead.get()?.seq ?? 0)) throw new InvalidCursorError();
       const last = rows.at(-1);
       return { events: rows.map(toHit), cursor: last ? String(last.seq) : String(from) };
     },

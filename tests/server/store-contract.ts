@@ -217,6 +217,19 @@ export function storeContract(
       }
     });
 
+    it('rejects a cursor from a position this database never reached (a restored or replaced database)', async () => {
+      const before = await openStore();
+      const a = await account(before);
+      const tracker = await sentTracker(before, a);
+      await before.recordHits([newHit(a, tracker, T0 + 1), newHit(a, tracker, T0 + 2)]);
+      const { cursor } = await readAll(before, a);
+      for (const store of opened.splice(0)) await store.close();
+      await cleanup?.();
+      const after = await openStore();
+      const b = await account(after);
+      await expect(after.events(b, cursor, 10)).rejects.toBeInstanceOf(InvalidCursorError);
+    });
+
     it('never repeats or skips a hit while pages are read during concurrent writes', async () => {
       const store = await openStore();
       const a = await account(store);
