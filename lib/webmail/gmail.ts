@@ -57,7 +57,14 @@ function onMutations(root: Node, listener: MutationListener, signal: AbortSignal
   if (!hub) {
     const listeners = new Set<MutationListener>();
     const observer = new MutationObserver((records) => {
-      for (const l of [...listeners]) l(records);
+      // One failing listener (one compose's) must not starve the others of this batch.
+      for (const l of [...listeners]) {
+        try {
+          l(records);
+        } catch (error) {
+          console.warn('[openping] gmail: a page watcher failed', error);
+        }
+      }
     });
     // `src` changes: Gmail fills in message images after "Display images" or lazily.
     observer.observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: ['src'] });

@@ -241,6 +241,23 @@ describe('Gmail adapter: pixel, close, message views', () => {
     expect(closed).toBe(1);
   });
 
+  it('keeps watching for closes when another watcher of the page fails', async () => {
+    const dialog = popOut();
+    const [compose] = await watch();
+    let closed = 0;
+    // A watcher that throws on every new compose (e.g. a handler that hit a bug) comes first.
+    let broken = false;
+    gmail.watchComposes(document, () => {
+      if (broken) throw new Error('broken handler');
+    }, stop.signal);
+    broken = true;
+    gmail.watchClose(compose!, () => closed++, stop.signal);
+    popOut();
+    dialog.remove();
+    await flush();
+    expect(closed).toBe(1);
+  });
+
   it('reports message-body images, not compose ones, including a src set later', async () => {
     const views: HTMLImageElement[][] = [];
     gmail.watchMessageViews(document, (images) => views.push(images), stop.signal);
