@@ -3,7 +3,7 @@
  * memoized connection, upgrades branched on the old version.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { ClientInfo, HitKind } from '../backend/classify/types';
+import type { Hit } from '../backend/store/types';
 import type { Recipient, Webmail } from './webmail/types';
 
 export interface EmailRecord {
@@ -30,17 +30,11 @@ export interface EmailRecord {
   lastOpenPlace: string | null;
 }
 
-export interface HitRecord {
-  id: string;
-  tracker: string;
-  at: number;
-  kind: HitKind;
-  via: string | null;
-  reason: string;
-  network: { prefix: string; asn: number | null; org: string | null } | null;
-  geo: { country: string | null; region: string | null; city: string | null } | null;
-  client: ClientInfo | null;
-}
+/**
+ * A hit from the events feed: the server's Hit (SPEC §3), with `network` allowed
+ * to be missing in records a tolerant reader kept from an odd server answer.
+ */
+export type HitRecord = Omit<Hit, 'network'> & { network: Hit['network'] | null };
 
 export type OutboxOp =
   | { op: 'put'; tracker: string; state: 'armed' | 'sent'; sentAt?: number }
