@@ -16,7 +16,7 @@ import { db, newEmailRecord, type EmailRecord, type HitRecord, type OpenPingDB }
 import { installSelfBlockRules } from './dnr';
 import { decideNotification, deliverPending, pendingKey, updateBadge, type PendingNotification } from './notify';
 import { backoffDelay, clearOutbox, flushOutbox } from './outbox';
-import { MACHINE_KINDS, placeOf } from './state/format';
+import { MACHINE_KINDS, readerPlace } from './state/format';
 import {
   loadIdentity,
   loadSettings,
@@ -153,7 +153,7 @@ export function countsOf(hits: readonly HitRecord[]): Pick<
     machineHits,
     firstOpenAt: first?.at ?? null,
     lastOpenAt: last?.at ?? null,
-    lastOpenPlace: last ? placeOf(last) : null,
+    lastOpenPlace: last ? readerPlace(last) : null,
   };
 }
 

@@ -62,12 +62,21 @@ export function networkOf(hit: Pick<HitRecord, 'network'>): string | null {
   return n.org ?? (n.asn !== null ? `AS${n.asn}` : n.prefix);
 }
 
-/** Where an open came from, for a row or a notification: place, else the intermediary. */
-export function originLabel(hit: Pick<HitRecord, 'geo' | 'via' | 'network'>): string {
-  const via = viaLabel(hit.via);
+/** "via Gmail's image proxy" when a provider proxy fetched it, else null. */
+function proxyLabel(hit: Pick<HitRecord, 'via'>): string | null {
   // A provider proxy's address says where the proxy is, not where the reader is.
-  if (via && hit.via?.endsWith('-proxy')) return `via ${via}`;
-  return [placeOf(hit), networkOf(hit)].filter(Boolean).join(' · ');
+  const via = viaLabel(hit.via);
+  return via && hit.via?.endsWith('-proxy') ? `via ${via}` : null;
+}
+
+/** Where the reader was, for a row: the place, or the proxy that hides it. */
+export function readerPlace(hit: Pick<HitRecord, 'geo' | 'via'>): string | null {
+  return proxyLabel(hit) ?? placeOf(hit);
+}
+
+/** Where an open came from, for a notification: place and network, else the intermediary. */
+export function originLabel(hit: Pick<HitRecord, 'geo' | 'via' | 'network'>): string {
+  return proxyLabel(hit) ?? [placeOf(hit), networkOf(hit)].filter(Boolean).join(' · ');
 }
 
 export function timeAgo(at: number, now = Date.now()): string {

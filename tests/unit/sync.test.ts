@@ -155,6 +155,12 @@ describe('applyPage', () => {
 });
 
 describe('countsOf', () => {
+  it("names the proxy, not the proxy's data centre, as the place of a proxied open", () => {
+    const proxied = { ...hit('p', T1, 'open', 40), via: 'gmail-proxy', geo: { country: 'US', region: 'California', city: 'Mountain View' } };
+    expect(countsOf([hit('a', T1, 'open', 10), proxied]).lastOpenPlace).toBe("via Gmail's image proxy");
+    expect(countsOf([proxied, hit('a', T1, 'open', 50)]).lastOpenPlace).toBe('Berlin, DE');
+  });
+
   it('counts opens and machine hits, and never self, duplicate or presend', () => {
     const counts = countsOf([
       hit('a', T1, 'open', 10),
