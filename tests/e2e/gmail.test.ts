@@ -4,20 +4,22 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { E2E_PUBLIC_URL, E2E_SERVER_URL } from './env';
-import { launchExtension, removeServerData, startServer, type ExtensionSession, type TestServer } from './harness';
+import {
+  fetchTracker,
+  launchExtension,
+  localEmail,
+  removeServerData,
+  startServer,
+  type ExtensionSession,
+  type TestServer,
+  type TrackerView,
+} from './harness';
 import { GOOGLE_PROXY_IP, GOOGLE_PROXY_UA, GmailPage, imageSources, routeGmail } from './pages/gmail';
 
 interface StoredIdentity {
   account: string;
   token: string;
   pixelBase: string;
-}
-
-interface TrackerView {
-  tracker: string;
-  state: string;
-  sentAt: number | null;
-  hits: Array<{ id: string; kind: string; at: number }>;
 }
 
 let server: TestServer;
@@ -36,25 +38,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null | undefine
 }
 
 async function getTracker(tracker: string): Promise<TrackerView | null> {
-  const res = await fetch(`${E2E_SERVER_URL}/v1/trackers/${tracker}`, { headers: { authorization: `Bearer ${identity.token}` } });
-  return res.ok ? ((await res.json()) as TrackerView) : null;
-}
-
-/** The extension's local record of a tracked email (lib/db.ts `emails` store), read in its service worker. */
-async function localEmail(tracker: string): Promise<Record<string, unknown> | null> {
-  return session.worker.evaluate(
-    (key) =>
-      new Promise<Record<string, unknown> | null>((resolve, reject) => {
-        const open = indexedDB.open('openping');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const get = open.result.transaction('emails').objectStore('emails').get(key);
-          get.onsuccess = () => resolve((get.result as Record<string, unknown> | undefined) ?? null);
-          get.onerror = () => reject(get.error);
-        };
-      }),
-    tracker,
-  );
+  return (await fetchTracker(identity.token, tracker)).body;
 }
 
 /** The account's pixels in a sent body, as tracker ids. */
@@ -110,7 +94,7 @@ describe('Gmail: the Track switch and the pixel', () => {
     expect(registered.sentAt).toBeGreaterThanOrEqual(before - 1_000);
     expect(registered.sentAt).toBeLessThanOrEqual(Date.now());
     // What stays in the browser only: subject, recipients, a link back.
-    const local = await localEmail(trackers[0]!);
+    const local = await localEmail(session.worker, trackers[0]!);
     expect(local).toMatchObject({
       tracker: trackers[0],
       webmail: 'gmail',

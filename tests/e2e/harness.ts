@@ -113,3 +113,37 @@ export async function launchExtension(): Promise<ExtensionSession> {
     },
   };
 }
+
+/** GET /v1/trackers/{id} as SPEC §3 returns it. */
+export interface TrackerView {
+  tracker: string;
+  state: string;
+  sentAt: number | null;
+  hits: Array<{ id: string; kind: string; via: string | null; at: number }>;
+}
+
+/** The tracker as the server knows it, read with the account's token; `body` is null unless 200. */
+export async function fetchTracker(token: string, tracker: string): Promise<{ status: number; body: TrackerView | null }> {
+  const res = await fetch(`${E2E_SERVER_URL}/v1/trackers/${tracker}`, { headers: { authorization: `Bearer ${token}` } });
+  return { status: res.status, body: res.ok ? ((await res.json()) as TrackerView) : null };
+}
+
+/** The extension's local record of a tracked email (lib/db.ts `emails` store), read in its service worker. */
+export function localEmail(worker: Worker, tracker: string): Promise<Record<string, unknown> | null> {
+  return worker.evaluate(
+    (key) =>
+      new Promise<Record<string, unknown> | null>((resolve, reject) => {
+        const open = indexedDB.open('openping');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const get = open.result.transaction('emails').objectStore('emails').get(key);
+          get.onsuccess = () => {
+            open.result.close();
+            resolve((get.result as Record<string, unknown> | undefined) ?? null);
+          };
+          get.onerror = () => reject(get.error);
+        };
+      }),
+    tracker,
+  );
+}
