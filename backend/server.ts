@@ -73,7 +73,14 @@ export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {
     runRetention,
 
     async listen() {
-      const [store] = await Promise.all([deps.store ?? openStore(config.db, { floodCapPerHour: config.floodCapPerHour }), loadIpData()]);
+      const onStoreError = (message: string) => {
+        metrics.storeErrors.inc({ operation: 'ingest' });
+        log.error({ err: message }, 'store: recovering from an error');
+      };
+      const [store] = await Promise.all([
+        deps.store ?? openStore(config.db, { floodCapPerHour: config.floodCapPerHour, onError: onStoreError }),
+        loadIpData(),
+      ]);
       app = {
         config,
         store,

@@ -1,13 +1,17 @@
 /**
  * The embedded default store: one SQLite file through better-sqlite3, WAL mode.
  *
- * Durability: the main connection uses WAL + synchronous=FULL, so a
- * transaction is on disk when commit returns (https://www.sqlite.org/pragma.html#pragma_synchronous:
+ * Durability: the connection of the event loop uses WAL + synchronous=FULL, so
+ * an API write is on disk when its commit returns (https://www.sqlite.org/pragma.html#pragma_synchronous:
  * "In WAL mode when synchronous is NORMAL … transactions committed … might roll
- * back following a power loss"). Pixel hits use a second connection that
- * commits without syncing and then fsyncs the WAL off the event loop before
- * answering (WalSync below); the server batches hits (group commit) so one
- * commit and one fsync serve many.
+ * back following a power loss"). Pixel hits take another road: recordHits
+ * decides each hit's outcome in memory, appends the batch to the hit log
+ * (./hitlog.ts: one write and one fdatasync per group of batches, off the
+ * event loop) and resolves once that is durable; a worker thread
+ * (./sqlite-ingest.ts) then applies the log to the database. Reads that must
+ * see recorded hits (feed, tracker hits, classifier context, deletions) first
+ * wait until everything logged before them is applied — usually a few
+ * milliseconds; feed subscribers are told once hits are applied.
  *
  * The events feed position is the hits table's AUTOINCREMENT rowid (`seq`):
  * SQLite never reuses such a rowid (https://www.sqlite.org/autoinc.html), and
@@ -15,10 +19,8 @@
  * cursor never skips. A relabel
  * re-inserts the row under a new seq, which moves the hit to the feed's end.
  */
-import { closeSync, fdatasync, fstatSync, mkdirSync, openSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { HitKind } from '../classify/types.ts';
 import {
@@ -37,6 +39,8 @@ import {
   type TrackerRecord,
   type TrackerState,
 } from './types.ts';
+import { HitLog, type HitRecord, type LogRecord } from './hitlog.ts';
+import { createIngester, IngestWorker } from './sqlite-ingest.ts';
 
 const HOUR = 3_600_000;
 
@@ -95,6 +99,15 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (key, window)
   ) WITHOUT ROWID;
   `,
+  // The hit log's position applied so far (./hitlog.ts): moved in the same transaction as the hits.
+  `
+  CREATE TABLE hit_log (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    segment INTEGER NOT NULL,
+    byte_offset INTEGER NOT NULL
+  );
+  INSERT INTO hit_log (id, segment, byte_offset) VALUES (1, 0, 0);
+  `,
 ];
 
 interface HitRow {
@@ -123,28 +136,15 @@ interface TrackerRow {
   dropped: number;
 }
 
+/** A tracker's flood-cap window as the event loop counts it (stored hits of the current hour). */
 interface FloodWindow {
   account: string;
-  window_hour: number;
-  window_count: number;
-  /** Dropped in this batch, added to the tracker's count at its end. */
-  dropped: number;
+  hour: number;
+  count: number;
 }
 
-/**
- * The pixel hands the same frozen geo object to every hit from one network
- * (see pixel.ts NetworkCache), so its JSON text is made once per network.
- */
-const geoTexts = new WeakMap<object, string>();
-function geoText(geo: NewHit['geo']): string | null {
-  if (geo === null) return null;
-  let text = geoTexts.get(geo);
-  if (text === undefined) {
-    text = JSON.stringify(geo);
-    if (Object.isFrozen(geo)) geoTexts.set(geo, text);
-  }
-  return text;
-}
+/** Trackers whose window is kept in memory; beyond this the map starts over from the database. */
+const FLOOD_WINDOWS_MAX = 50_000;
 
 const HIT_COLUMNS = 'seq, id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo, signals';
 const CURSOR = /^(0|[1-9][0-9]{0,14})$/;
@@ -240,17 +240,6 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   migrate(db);
-  // Pixel hits get their own connection: synchronous=NORMAL, then an explicit
-  // fsync of the WAL off the event loop before anyone is answered (see syncWal).
-  const inMemory = path === ':memory:';
-  const hitsDb = inMemory ? db : new Database(path, { timeout: 5000 });
-  if (!inMemory) {
-    hitsDb.pragma('synchronous = NORMAL');
-    hitsDb.pragma('foreign_keys = ON');
-  }
-  // Checkpoints move off the event loop (see Checkpointer) unless the database is in memory.
-  const checkpointer = inMemory ? null : new Checkpointer(path, [db, hitsDb]);
-
   // Named statements (STYLE §7), prepared once.
   const sql = {
     insertAccount: db.prepare('INSERT INTO accounts (id, token_hash, created_at) VALUES (?, ?, ?)'),
@@ -268,13 +257,8 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       `SELECT at, prefix, json_extract(signals, '$.userAgent') AS user_agent, kind
          FROM hits WHERE tracker = ? ORDER BY at DESC, seq DESC LIMIT ?`,
     ),
-    floodWindow: hitsDb.prepare<[string], { account: string; window_hour: number; window_count: number }>(
+    floodWindow: db.prepare<[string], { account: string; window_hour: number; window_count: number }>(
       'SELECT account, window_hour, window_count FROM trackers WHERE id = ?',
-    ),
-    countWindow: hitsDb.prepare('UPDATE trackers SET window_hour = ?, window_count = ?, dropped = dropped + ? WHERE id = ?'),
-    insertHit: hitsDb.prepare(
-      `INSERT INTO hits (id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo, signals)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     trackerHits: db.prepare<[string], HitRow>(`SELECT ${HIT_COLUMNS} FROM hits WHERE tracker = ? ORDER BY at, id`),
     events: db.prepare<[string, number, number], HitRow>(
@@ -303,7 +287,6 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
 
   const listeners = new Set<FeedListener>();
   let closed = false;
-  const wal = new WalSync(inMemory ? null : `${path}-wal`);
 
   const notify = (accounts: Set<string>) => {
     if (accounts.size === 0) return;
@@ -317,6 +300,46 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
   };
   const guard = () => {
     if (closed) throw new Error('The store is closed.');
+  };
+
+  // Hits reach the database through the hit log and the ingest worker; an in-memory
+  // database (no file to share with a worker) applies them on the spot.
+  const inMemory = path === ':memory:';
+  const ingester = inMemory ? createIngester(db) : null;
+  let log: HitLog | null = null;
+  let ingest: IngestWorker | null = null;
+  if (!inMemory) {
+    const onError = options.onError ?? ((message: string) => console.error(`OpenPing SQLite store: ${message}`));
+    try {
+      const started = await IngestWorker.start(path, (accounts) => notify(new Set(accounts)), onError);
+      ingest = started.ingest;
+      const worker = ingest;
+      log = new HitLog(path, started.next, () => worker.kick());
+      ingest.attach(log);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+  /** Waits until every hit logged so far is in the database (reads and deletions of hits call it first). */
+  const applied = async () => {
+    if (ingest) await ingest.barrier();
+  };
+
+  // Flood-cap windows: the event loop decides stored vs dropped (SPEC §3) from memory, loaded
+  // from the tracker's row once; the ingester keeps the row's copy current for the next start.
+  // Only trackers that exist are kept, so a tracker registered later is seen at once.
+  const windows = new Map<string, FloodWindow>();
+  const windowOf = (tracker: string): FloodWindow | null => {
+    let window = windows.get(tracker);
+    if (window === undefined) {
+      const row = sql.floodWindow.get(tracker);
+      if (!row) return null;
+      window = { account: row.account, hour: row.window_hour, count: row.window_count };
+      if (windows.size >= FLOOD_WINDOWS_MAX) windows.clear();
+      windows.set(tracker, window);
+    }
+    return window;
   };
   const record = (row: TrackerRow, selfViews: number[]): TrackerRecord => ({
     account: row.account,
@@ -343,58 +366,6 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       return record(row, sql.selfViews.all(input.tracker).map((v) => v.at));
     },
   );
-
-  const recordBatch = hitsDb.transaction((hits: readonly NewHit[]): RecordOutcome[] => {
-    const outcomes: RecordOutcome[] = [];
-    // Each tracker's flood window is read once per batch, kept current here and
-    // written back once at the end (one UPDATE per tracker, not one per hit).
-    const windows = new Map<string, FloodWindow | null>();
-    for (const hit of hits) {
-      let window = windows.get(hit.tracker);
-      if (window === undefined) {
-        const row = sql.floodWindow.get(hit.tracker);
-        window = row ? { ...row, dropped: 0 } : null;
-        windows.set(hit.tracker, window);
-      }
-      if (!window || window.account !== hit.account) {
-        outcomes.push('unknown');
-        continue;
-      }
-      const hour = Math.floor(hit.signals.at / HOUR);
-      if (window.window_hour !== hour) {
-        window.window_hour = hour;
-        window.window_count = 0;
-      }
-      if (window.window_count >= floodCap) {
-        window.dropped++;
-        outcomes.push('dropped');
-        continue;
-      }
-      window.window_count++;
-      const c = hit.classification;
-      const n = hit.signals.network;
-      sql.insertHit.run(
-        hit.id,
-        hit.account,
-        hit.tracker,
-        hit.signals.at,
-        c.kind,
-        c.via,
-        c.reason,
-        c.client === null ? null : JSON.stringify(c.client),
-        n.prefix,
-        n.asn,
-        n.org,
-        geoText(hit.geo),
-        JSON.stringify(hit.signals),
-      );
-      outcomes.push('stored');
-    }
-    for (const [tracker, window] of windows) {
-      if (window) sql.countWindow.run(window.window_hour, window.window_count, window.dropped, tracker);
-    }
-    return outcomes;
-  });
 
   const relabelBatch = db.transaction((account: string, labels: readonly Relabel[]): number => {
     let changed = 0;
@@ -427,6 +398,9 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
     },
     async deleteAccount(account) {
       guard();
+      await applied();
+      guard();
+      windows.clear();
       return sql.deleteAccount.run(account).changes > 0;
     },
 
@@ -436,12 +410,18 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
     },
     async getTracker(account, tracker) {
       guard();
+      await applied();
+      guard();
       const row = owned(account, tracker);
       return row ? record(row, sql.selfViews.all(tracker).map((v) => v.at)) : null;
     },
     async deleteTracker(account, tracker) {
       guard();
-      return sql.deleteTracker.run(tracker, account).changes > 0;
+      await applied();
+      guard();
+      const deleted = sql.deleteTracker.run(tracker, account).changes > 0;
+      if (deleted) windows.delete(tracker);
+      return deleted;
     },
     async addSelfView(account, tracker, at) {
       guard();
@@ -450,6 +430,8 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       return true;
     },
     async trackerContext(account, tracker, priorLimit) {
+      guard();
+      await applied();
       guard();
       const row = owned(account, tracker);
       if (!row) return null;
@@ -462,18 +444,48 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
 
     async recordHits(hits) {
       guard();
-      if (hits.length === 0) return [];
-      if (checkpointer?.gate) await checkpointer.gate;
-      guard();
-      const outcomes = recordBatch.immediate(hits);
-      checkpointer?.committed();
-      await wal.sync();
-      const accounts = new Set<string>();
-      outcomes.forEach((o, i) => o === 'stored' && accounts.add(hits[i]!.account));
-      notify(accounts);
+      const outcomes: RecordOutcome[] = [];
+      const records: LogRecord[] = [];
+      for (const hit of hits) {
+        const window = windowOf(hit.tracker);
+        if (!window || window.account !== hit.account) {
+          outcomes.push('unknown');
+          continue;
+        }
+        const hour = Math.floor(hit.signals.at / HOUR);
+        if (window.hour !== hour) {
+          window.hour = hour;
+          window.count = 0;
+        }
+        if (window.count >= floodCap) {
+          outcomes.push('dropped');
+          records.push([1, hit.tracker, hit.account]);
+          continue;
+        }
+        window.count++;
+        const c = hit.classification;
+        const stored: HitRecord = [0, hit.id, hit.account, hit.tracker, c.kind, c.via, c.reason, c.client, hit.geo, hit.signals];
+        records.push(stored);
+        outcomes.push('stored');
+      }
+      if (records.length === 0) return outcomes;
+      if (!log) {
+        notify(new Set(ingester!.apply(records, null)));
+        return outcomes;
+      }
+      for (const r of records) log.append(JSON.stringify(r));
+      try {
+        await log.sync();
+      } catch (error) {
+        // Counted but not recorded: these trackers' windows start over from the database.
+        for (const hit of hits) windows.delete(hit.tracker);
+        throw error;
+      }
       return outcomes;
     },
     async trackerHits(account, tracker) {
+      guard();
+      await applied();
       guard();
       if (!owned(account, tracker)) return [];
       return sql.trackerHits.all(tracker).map((row): StoredHit => ({ hit: toHit(row), account: row.account, signals: JSON.parse(row.signals) }));
@@ -482,6 +494,8 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
     async events(account, after, limit): Promise<EventsPage> {
       guard();
       if (after !== null && !CURSOR.test(after)) throw new InvalidCursorError();
+      await applied();
+      guard();
       const from = after === null ? 0 : Number(after);
       const rows = sql.events.all(account, from, limit);
       // A position this database never reached (a restored or replaced file) would
@@ -497,11 +511,15 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
 
     async listTrackers(after, limit): Promise<Page<TrackerRecord>> {
       guard();
+      await applied();
+      guard();
       const rows = sql.listTrackers.all(after ?? '', limit);
       const items = rows.map((row) => record(row, sql.selfViews.all(row.id).map((v) => v.at)));
       return { items, next: rows.length === limit ? rows.at(-1)!.id : null };
     },
     async relabel(account, labels) {
+      guard();
+      await applied();
       guard();
       const changed = relabelBatch.immediate(account, labels);
       if (changed > 0) notify(new Set([account]));
@@ -509,6 +527,8 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
     },
 
     async deleteHitsBefore(cutoff) {
+      guard();
+      await applied();
       guard();
       let deleted = 0;
       for (;;) {
@@ -535,217 +555,14 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       if (closed) return;
       closed = true;
       listeners.clear();
-      await checkpointer?.close();
-      await wal.close();
-      if (hitsDb !== db) hitsDb.close();
-      db.close();
+      try {
+        await log?.flush();
+        await ingest?.close();
+      } finally {
+        log?.close();
+        db.close();
+      }
     },
   };
   return store;
-}
-
-/**
- * fdatasync of the WAL file on libuv's thread pool (fdatasync: the data and
- * whatever metadata is needed to read it back, e.g. a grown size, but not
- * the mtime, which would cost a journal commit per call — man 2 fdatasync).
- * The hits connection commits
- * with synchronous=NORMAL (frames written, not synced) and recordHits resolves
- * only after an fsync that started after its commit has finished: the
- * guarantee of synchronous=FULL — the WAL synced after the commit's frames were
- * written (https://www.sqlite.org/wal.html,
- * https://www.sqlite.org/pragma.html#pragma_synchronous) — but the event loop
- * keeps serving, and the next batches commit while the disk syncs.
- * (Measured 2026-11 on the busy 2-core box, pixel route, 3 A/B runs: ~24k
- * hits/s this way vs ~19k with a writer thread, whose message hand-offs cost
- * more than the commit itself.)
- */
-class WalSync {
-  private fd: number | null = null;
-  private running: Promise<void> | null = null;
-  private next: { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } | null = null;
-
-  constructor(private walPath: string | null) {}
-
-  private descriptor(): number {
-    // Re-open if the WAL file was replaced (unlinked): syncing a dead inode would prove nothing.
-    if (this.fd !== null && fstatSync(this.fd).nlink === 0) {
-      closeSync(this.fd);
-      this.fd = null;
-    }
-    this.fd ??= openSync(this.walPath!, 'r+');
-    return this.fd;
-  }
-
-  /**
-   * Resolves after an fsync that began after this call. One fsync at a time:
-   * callers arriving while one runs share the next one, which starts as soon
-   * as the running one ends and covers every commit made before it began
-   * (fsync flushes all writes completed before the call). Under load one
-   * fsync thus serves several commits instead of each commit queueing its own.
-   */
-  sync(): Promise<void> {
-    if (this.walPath === null) return Promise.resolve();
-    if (this.running) {
-      if (!this.next) {
-        let resolve!: () => void;
-        let reject!: (error: unknown) => void;
-        const promise = new Promise<void>((res, rej) => {
-          resolve = res;
-          reject = rej;
-        });
-        this.next = { promise, resolve, reject };
-      }
-      return this.next.promise;
-    }
-    return this.start();
-  }
-
-  private start(): Promise<void> {
-    const running = new Promise<void>((resolve, reject) => {
-      const fd = this.descriptor();
-      fdatasync(fd, (error) => (error ? reject(new Error(`WAL sync failed: ${error.message}`)) : resolve()));
-    });
-    this.running = running;
-    const settled = () => {
-      this.running = null;
-      const waiting = this.next;
-      this.next = null;
-      if (waiting) this.start().then(waiting.resolve, waiting.reject);
-    };
-    running.then(settled, settled);
-    return running;
-  }
-
-  async close(): Promise<void> {
-    while (this.running || this.next) await Promise.allSettled([this.running, this.next?.promise]);
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
-  }
-}
-
-/**
- * WAL checkpoints on a worker thread. SQLite's automatic checkpoint runs
- * inside the commit that crosses the threshold (https://www.sqlite.org/wal.html#automatic_checkpoint),
- * i.e. on the event loop: copying ~1000 pages into the database file and
- * syncing it stalled every pixel for milliseconds every ~100 commits and cost
- * ~3.5 µs of the event loop per hit (measured 2026-11 with 25-hit batches:
- * commit 48 µs without it vs 120 µs with it).
- *
- * Both connections of the event loop have automatic checkpoints off. Every
- * CHECKPOINT_EVERY commits, a worker with its own connection runs a PASSIVE
- * checkpoint (never blocks writers, https://www.sqlite.org/c3ref/wal_checkpoint_v2.html)
- * while commits go on. Frames committed meanwhile would keep the WAL from
- * ever restarting at its beginning (it would grow without bound: a writer
- * rewinds the WAL only when the checkpoint has copied every frame,
- * https://www.sqlite.org/wal.html#avoiding_excessively_large_wal_files), so
- * a second, short checkpoint of just those frames follows with new commits
- * held back (`gate`; the event loop keeps serving meanwhile). The worker's
- * connection is synchronous=NORMAL, so each checkpoint syncs the WAL before
- * copying and the database after, as the automatic one did. If the worker
- * dies, automatic checkpoints come back on.
- */
-const CHECKPOINT_EVERY = 32;
-const AUTO_CHECKPOINT_FRAMES = 1000;
-/** A worker that does not answer within these is given up (automatic checkpoints again): pixels must never wait on it for long. */
-const CATCH_UP_TIMEOUT_MS = 1000;
-const BULK_TIMEOUT_MS = 60_000;
-
-const CHECKPOINT_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.module);
-const db = new Database(workerData.path, { timeout: 5000 });
-db.pragma('synchronous = NORMAL');
-parentPort.on('message', (message) => {
-  if (message === 'close') {
-    db.close();
-    parentPort.close();
-    return;
-  }
-  try {
-    const result = db.pragma('wal_checkpoint(PASSIVE)')[0];
-    parentPort.postMessage({ phase: message, log: result.log, checkpointed: result.checkpointed });
-  } catch (error) {
-    parentPort.postMessage({ phase: message, error: String((error && error.message) || error) });
-  }
-});
-`;
-
-class Checkpointer {
-  private worker: Worker | null;
-  private running = false;
-  private commits = 0;
-  private exited: Promise<void>;
-  private openGate: (() => void) | null = null;
-  private watchdog: NodeJS.Timeout | null = null;
-  /** Set while the short catch-up checkpoint runs: recordHits waits for it before committing. */
-  gate: Promise<void> | null = null;
-
-  constructor(
-    path: string,
-    private connections: Database.Database[],
-  ) {
-    for (const c of connections) c.pragma('wal_autocheckpoint = 0');
-    const module = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(CHECKPOINT_WORKER, { eval: true, workerData: { path, module } });
-    worker.unref();
-    this.worker = worker;
-    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
-    worker.on('message', (result: { phase: 'bulk' | 'catch-up' }) => {
-      this.running = false;
-      if (this.watchdog) clearTimeout(this.watchdog);
-      if (result.phase === 'bulk' && this.worker) {
-        this.gate = new Promise((resolve) => (this.openGate = resolve));
-        this.post('catch-up', CATCH_UP_TIMEOUT_MS);
-      } else {
-        this.release();
-      }
-    });
-    worker.once('error', () => this.fallBack());
-    worker.once('exit', () => this.fallBack());
-  }
-
-  /** After each commit of the hits connection. */
-  committed(): void {
-    if (++this.commits < CHECKPOINT_EVERY || this.running || !this.worker) return;
-    this.commits = 0;
-    this.post('bulk', BULK_TIMEOUT_MS);
-  }
-
-  private post(phase: 'bulk' | 'catch-up', timeoutMs: number): void {
-    this.running = true;
-    this.watchdog = setTimeout(() => this.fallBack(), timeoutMs);
-    this.watchdog.unref();
-    this.worker!.postMessage(phase);
-  }
-
-  private release(): void {
-    this.gate = null;
-    this.openGate?.();
-    this.openGate = null;
-  }
-
-  private fallBack(): void {
-    this.release();
-    if (this.watchdog) clearTimeout(this.watchdog);
-    if (!this.worker) return;
-    void this.worker.terminate();
-    this.worker = null;
-    this.running = false;
-    for (const c of this.connections) {
-      if (c.open) c.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_FRAMES}`);
-    }
-  }
-
-  async close(): Promise<void> {
-    const worker = this.worker;
-    this.release();
-    if (this.watchdog) clearTimeout(this.watchdog);
-    if (!worker) return;
-    this.worker = null;
-    // Unref'd so an idle store never holds the process open; while closing it must
-    // (a top-level `await store.close()` would otherwise end unsettled, exit code 13).
-    worker.ref();
-    worker.postMessage('close');
-    await this.exited;
-  }
 }

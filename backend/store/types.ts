@@ -100,6 +100,12 @@ export interface StoreOptions {
    * fetches are only counted in `dropped`. SPEC §3 requires at least 1,000.
    */
   floodCapPerHour?: number;
+  /**
+   * Failures the store works around on its own (SQLite: the hit log's ingest
+   * worker failing and restarting), for the server's log and metrics.
+   * Default: written to stderr.
+   */
+  onError?: (message: string) => void;
 }
 
 export const DEFAULT_FLOOD_CAP_PER_HOUR = 1000;

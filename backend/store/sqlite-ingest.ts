@@ -1,0 +1,281 @@
+/**
+ * Moving logged hits into SQLite (see ./hitlog.ts for why hits are logged
+ * first): `createIngester` applies records to a database in one transaction,
+ * together with the log position they end at, so a record is applied exactly
+ * once however the process stops; `IngestWorker` runs that on a worker thread
+ * (./sqlite-ingest-worker.ts) and tells the event loop how far it got.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
+import { comparePositions, type HitLog, type LogPosition, type LogRecord } from './hitlog.ts';
+
+const HOUR = 3_600_000;
+
+/** Records per transaction: short enough that an API write on the event loop never waits long for the write lock. */
+export const INGEST_BATCH = 2000;
+
+export interface Ingester {
+  /** Applies the records (and moves the stored position, when given) in one transaction; returns the accounts whose feed grew. */
+  apply(records: readonly LogRecord[], position: LogPosition | null): string[];
+  position(): LogPosition;
+}
+
+interface Window {
+  account: string;
+  window_hour: number;
+  window_count: number;
+  dropped: number;
+}
+
+export function createIngester(db: Database.Database): Ingester {
+  const sql = {
+    tracker: db.prepare<[string], { account: string; window_hour: number; window_count: number }>(
+      'SELECT account, window_hour, window_count FROM trackers WHERE id = ?',
+    ),
+    insertHit: db.prepare(
+      `INSERT INTO hits (id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo, signals)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    countWindow: db.prepare('UPDATE trackers SET window_hour = ?, window_count = ?, dropped = dropped + ? WHERE id = ?'),
+    position: db.prepare<[], LogPosition>('SELECT segment, byte_offset AS offset FROM hit_log WHERE id = 1'),
+    setPosition: db.prepare('UPDATE hit_log SET segment = ?, byte_offset = ? WHERE id = 1'),
+  };
+  const apply = db.transaction((records: readonly LogRecord[], position: LogPosition | null): string[] => {
+    const accounts = new Set<string>();
+    // A tracker deleted after its hits were logged is gone with its hits: they are skipped.
+    const windows = new Map<string, Window | null>();
+    const windowOf = (tracker: string, account: string): Window | null => {
+      let window = windows.get(tracker);
+      if (window === undefined) {
+        const row = sql.tracker.get(tracker);
+        window = row ? { ...row, dropped: 0 } : null;
+        windows.set(tracker, window);
+      }
+      return window && window.account === account ? window : null;
+    };
+    for (const record of records) {
+      if (record[0] === 1) {
+        const window = windowOf(record[1], record[2]);
+        if (window) window.dropped++;
+        continue;
+      }
+      const [, id, account, tracker, kind, via, reason, client, geo, signals] = record;
+      const window = windowOf(tracker, account);
+      if (!window) continue;
+      // The event loop decided stored vs dropped; the window is kept here so a restart resumes its count.
+      const hour = Math.floor(signals.at / HOUR);
+      if (window.window_hour !== hour) {
+        window.window_hour = hour;
+        window.window_count = 0;
+      }
+      window.window_count++;
+      const n = signals.network;
+      sql.insertHit.run(
+        id,
+        account,
+        tracker,
+        signals.at,
+        kind,
+        via,
+        reason,
+        client === null ? null : JSON.stringify(client),
+        n.prefix,
+        n.asn,
+        n.org,
+        geo === null ? null : JSON.stringify(geo),
+        JSON.stringify(signals),
+      );
+      accounts.add(account);
+    }
+    for (const [tracker, window] of windows) {
+      if (window) sql.countWindow.run(window.window_hour, window.window_count, window.dropped, tracker);
+    }
+    if (position) sql.setPosition.run(position.segment, position.offset);
+    return [...accounts];
+  });
+  return {
+    apply: (records, position) => apply.immediate(records, position),
+    position: () => sql.position.get()!,
+  };
+}
+
+export type ToWorker = { type: 'ingest'; upTo: LogPosition; sealed: Array<[number, number]> } | { type: 'close'; upTo: LogPosition };
+export type FromWorker =
+  | { type: 'ready'; position: LogPosition; replayed: number }
+  | { type: 'ingested'; position: LogPosition; accounts: string[] }
+  | { type: 'error'; message: string };
+
+export interface WorkerData {
+  path: string;
+  /** At start-up: apply everything the log holds, delete it, and name the segment to write next. */
+  replay: boolean;
+}
+
+const WORKER_URL = new URL('./sqlite-ingest-worker.ts', import.meta.url);
+const RESTART_MS = 1000;
+/** How long a read waits for logged hits to reach the database before it reads what is there (the worker may be failing). */
+const BARRIER_TIMEOUT_MS = 10_000;
+
+/**
+ * Run from source, the worker must compile TypeScript as the server does: Node 20
+ * workers neither inherit the main thread's module hooks nor accept `--import`
+ * in execArgv (checked 2026-11 on Node 20.20), so a small bootstrap registers
+ * tsx's hooks (its documented `tsx/esm/api` register()) in the worker, then
+ * imports the worker module.
+ */
+function createWorker(data: WorkerData): Worker {
+  if (!WORKER_URL.pathname.endsWith('.ts')) return new Worker(WORKER_URL, { workerData: data });
+  const tsxRoot = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
+  const api = pathToFileURL(join(tsxRoot, 'dist/esm/api/index.mjs')).href;
+  const bootstrap = `import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: data });
+}
+
+/**
+ * The event loop's side of the ingest worker: asks it to apply the log up to
+ * the durable end whenever it is idle (one request in flight at a time, so
+ * under load each request covers many frames), and lets reads wait until
+ * what was logged before them is in the database (`barrier`).
+ */
+export class IngestWorker {
+  private worker: Worker | null = null;
+  private busy = false;
+  private closing = false;
+  private log: HitLog | null = null;
+  private waiters: Array<{ position: LogPosition; resolve: () => void }> = [];
+  private restartTimer: NodeJS.Timeout | null = null;
+  private exited: Promise<void> = Promise.resolve();
+  ingested: LogPosition = { segment: 0, offset: 0 };
+
+  private constructor(
+    private path: string,
+    private onIngested: (accounts: string[]) => void,
+    private onError: (message: string) => void,
+  ) {}
+
+  /** Starts the worker, which first applies and clears whatever an earlier run left in the log. */
+  static async start(
+    path: string,
+    onIngested: (accounts: string[]) => void,
+    onError: (message: string) => void,
+  ): Promise<{ ingest: IngestWorker; next: number; replayed: number }> {
+    const ingest = new IngestWorker(path, onIngested, onError);
+    const ready = await ingest.spawn(true);
+    ingest.ingested = ready.position;
+    return { ingest, next: ready.position.segment, replayed: ready.replayed };
+  }
+
+  attach(log: HitLog): void {
+    this.log = log;
+  }
+
+  private spawn(replay: boolean): Promise<{ position: LogPosition; replayed: number }> {
+    const worker = createWorker({ path: this.path, replay });
+    this.worker = worker;
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    return new Promise((resolve, reject) => {
+      let started = false;
+      worker.on('message', (message: FromWorker) => {
+        if (message.type === 'ready') {
+          started = true;
+          resolve(message);
+        } else if (message.type === 'ingested') {
+          this.done(message.position, message.accounts);
+        } else {
+          this.onError(message.message);
+        }
+      });
+      worker.once('error', (error) => {
+        if (!started) reject(new Error(`The SQLite ingest worker failed to start: ${error.message}`));
+        else this.onError(`ingest worker failed: ${error.message}`);
+      });
+      worker.once('exit', (code) => {
+        if (this.worker === worker) this.worker = null;
+        this.busy = false;
+        if (!started) reject(new Error(`The SQLite ingest worker exited at start (code ${code}).`));
+        else if (!this.closing) this.restartLater();
+      });
+    });
+  }
+
+  private restartLater(): void {
+    if (this.restartTimer || this.closing) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (this.closing) return;
+      this.spawn(false).then(
+        ({ position }) => {
+          if (comparePositions(position, this.ingested) > 0) this.ingested = position;
+          this.kick();
+        },
+        (error: unknown) => {
+          this.onError(error instanceof Error ? error.message : String(error));
+          this.restartLater();
+        },
+      );
+    }, RESTART_MS);
+    this.restartTimer.unref();
+  }
+
+  /** After a frame became durable, or the worker finished a request: ask for more if there is more. */
+  kick(): void {
+    const log = this.log;
+    if (this.busy || !this.worker || !log) return;
+    if (comparePositions(log.durable, this.ingested) <= 0) return;
+    this.busy = true;
+    const message: ToWorker = { type: 'ingest', upTo: log.durable, sealed: [...log.sealed] };
+    this.worker.postMessage(message);
+  }
+
+  private done(position: LogPosition, accounts: string[]): void {
+    this.busy = false;
+    if (comparePositions(position, this.ingested) > 0) this.ingested = position;
+    this.log?.forgetSealed(this.ingested.segment);
+    if (accounts.length > 0) this.onIngested(accounts);
+    if (this.waiters.length > 0) {
+      const still: typeof this.waiters = [];
+      for (const w of this.waiters) (comparePositions(w.position, this.ingested) <= 0 ? w.resolve() : still.push(w));
+      this.waiters = still;
+    }
+    this.kick();
+  }
+
+  /** Resolves once every hit logged before the call is in the database (or after BARRIER_TIMEOUT_MS). */
+  async barrier(): Promise<void> {
+    const log = this.log;
+    if (!log) return;
+    await log.flush();
+    const target = log.durable;
+    if (comparePositions(target, this.ingested) <= 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.onError('logged hits did not reach the database in time; reading what is there');
+        resolve();
+      }, BARRIER_TIMEOUT_MS);
+      timer.unref();
+      this.waiters.push({
+        position: target,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+      this.kick();
+    });
+  }
+
+  /** Applies everything logged, then stops the worker (which deletes the applied log). */
+  async close(): Promise<void> {
+    await this.barrier();
+    this.closing = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const worker = this.worker;
+    if (!worker) return;
+    const message: ToWorker = { type: 'close', upTo: this.log?.durable ?? this.ingested };
+    worker.postMessage(message);
+    await this.exited;
+  }
+}
