@@ -8,7 +8,6 @@
  *
  * The result is used only to derive the kept prefix, ASN and geo, never stored.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import { cidrContains, parseIp, type Cidr, type ParsedIp } from './ipdata/ip.ts';
 
 /** `for=` values of a Forwarded header, leftmost first; unusable values become null. */
@@ -49,7 +48,13 @@ export function isTrusted(trust: readonly Cidr[], ip: ParsedIp): boolean {
   return false;
 }
 
-export function clientAddress(peer: string | undefined, headers: IncomingHttpHeaders, trust: readonly Cidr[]): ParsedIp | null {
+/** The forwarding headers as node:http's req.headers holds them (which satisfies this shape). */
+export interface ForwardingHeaders {
+  readonly forwarded?: string | string[] | undefined;
+  readonly 'x-forwarded-for'?: string | string[] | undefined;
+}
+
+export function clientAddress(peer: string | undefined, headers: ForwardingHeaders, trust: readonly Cidr[]): ParsedIp | null {
   const peerIp = peer === undefined ? null : parseIp(peer);
   if (!peerIp || trust.length === 0 || !isTrusted(trust, peerIp)) return peerIp;
   const forwarded = headerValue(headers.forwarded);

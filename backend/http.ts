@@ -17,7 +17,17 @@ import type { FeedWaiters } from './feed.ts';
 import { lookupNetwork } from './ipdata/index.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
-import { handlePixel, sendPixel, type ContextCache, type GroupCommit, type NetworkCache, type PixelDeps } from './pixel.ts';
+import {
+  GIF,
+  handlePixel,
+  PIXEL_HEADERS,
+  type ContextCache,
+  type GroupCommit,
+  type NetworkCache,
+  type PixelDeps,
+  type PixelHeaderName,
+  type PixelRequest,
+} from './pixel.ts';
 import { relabelTracker } from './relabel.ts';
 import { InvalidCursorError, type Hit, type Store, type TrackerRecord } from './store/types.ts';
 
@@ -297,8 +307,45 @@ const events: Handler = async (ctx) => {
   }
 };
 
+// writeHead takes a flat [name, value, …] array without copying or re-checking an object's keys.
+const PIXEL_HEADER_LIST: string[] = Object.entries(PIXEL_HEADERS).flat();
+
+export function sendPixel(res: ServerResponse): void {
+  res.writeHead(200, PIXEL_HEADER_LIST);
+  res.end(GIF);
+}
+
+/** A pixel fetch that node:http read: requests on connections the fast path handed over (fastpath.ts). */
+class NodePixelRequest implements PixelRequest {
+  constructor(
+    private req: IncomingMessage,
+    private res: ServerResponse,
+  ) {}
+
+  get method(): string {
+    return this.req.method ?? 'GET';
+  }
+
+  get url(): string {
+    return this.req.url ?? '';
+  }
+
+  get peer(): string | undefined {
+    return this.req.socket.remoteAddress;
+  }
+
+  header(name: PixelHeaderName): string | undefined {
+    const value = this.req.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  respond(): void {
+    if (!this.res.headersSent && !this.res.destroyed) sendPixel(this.res);
+  }
+}
+
 /** Listed in the route table; createDispatcher serves /p/ itself before routing (the hot path). */
-const pixel: Handler = ({ app, req, res }) => handlePixel(app, req, res);
+const pixel: Handler = ({ app, req, res }) => handlePixel(app, new NodePixelRequest(req, res));
 
 // ── the route table ────────────────────────────────────────────────────────
 
@@ -352,7 +399,7 @@ export function createDispatcher(app: App): (req: IncomingMessage, res: ServerRe
     // The route table's `GET|HEAD /p/*`, matched by a prefix test before the router:
     // every path under /p/ answers the GIF, also ones the router could not decode.
     if (url.startsWith('/p/') && (method === 'GET' || method === 'HEAD')) {
-      void handlePixel(pixelDeps, req, res);
+      void handlePixel(pixelDeps, new NodePixelRequest(req, res));
       return;
     }
     const started = performance.now();
@@ -383,8 +430,6 @@ export function createDispatcher(app: App): (req: IncomingMessage, res: ServerRe
       });
   };
 }
-
-export { sendPixel };
 
 /** The path and query of an absolute-form target; anything else is left as it is. */
 export function originForm(target: string): string {

@@ -19,10 +19,9 @@
  *   instance served within that second — acceptable: both stay recorded.
  */
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { classify } from './classify/index.ts';
 import type { HitSignals, NetworkInfo, PriorHit, TrackerContext } from './classify/types.ts';
-import { clientAddress } from './clientip.ts';
+import { clientAddress, type ForwardingHeaders } from './clientip.ts';
 import { lookupGeo, lookupNetwork, networkPrefix } from './ipdata/index.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
@@ -70,12 +69,34 @@ function newHitId(now: number): string {
   return now.toString(36).padStart(9, '0') + idPool.toString('base64url', idOffset - RANDOM_BYTES, idOffset);
 }
 
-// writeHead takes a flat [name, value, …] array without copying or re-checking an object's keys.
-const PIXEL_HEADER_LIST: string[] = Object.entries(PIXEL_HEADERS).flat();
+/** The request headers handlePixel and NetworkCache read. */
+export type PixelHeaderName =
+  | 'user-agent'
+  | 'accept'
+  | 'accept-language'
+  | 'accept-encoding'
+  | 'referer'
+  | 'via'
+  | 'from'
+  | 'forwarded'
+  | 'x-forwarded-for';
 
-export function sendPixel(res: ServerResponse): void {
-  res.writeHead(200, PIXEL_HEADER_LIST);
-  res.end(GIF);
+/**
+ * A pixel fetch as handlePixel sees it, whichever server read it: node:http
+ * (http.ts) or the raw-socket fast path (fastpath.ts). An object with a
+ * respond() method rather than a callback, so the fast path needs no closure
+ * per request.
+ */
+export interface PixelRequest {
+  readonly method: string;
+  /** The origin-form target (`/p/…`, query included). */
+  readonly url: string;
+  /** The TCP peer's address (node's socket.remoteAddress). */
+  readonly peer: string | undefined;
+  /** A header as node:http's req.headers holds it (repeats joined by ", "), or undefined. */
+  header(name: PixelHeaderName): string | undefined;
+  /** Sends the GIF. handlePixel calls it once; an implementation ignores any later call. */
+  respond(): void;
 }
 
 /** `/p/{account}/{tracker}.gif` (query ignored) → ids, or null when malformed. */
@@ -229,10 +250,9 @@ export class GroupCommit {
   }
 }
 
-function header(req: IncomingMessage, name: string): string | null {
-  const value = req.headers[name];
-  if (value === undefined) return null;
-  const text = Array.isArray(value) ? value.join(', ') : value;
+function header(req: PixelRequest, name: PixelHeaderName): string | null {
+  const text = req.header(name);
+  if (text === undefined) return null;
   return text.length > HEADER_MAX ? text.slice(0, HEADER_MAX) : text;
 }
 
@@ -265,6 +285,7 @@ interface Located {
 }
 
 const NETWORK_CACHE_MAX = 50_000;
+const NO_FORWARDING: ForwardingHeaders = Object.freeze({});
 
 /**
  * Network and geo of a client, cached per kept prefix (/24 or /48): both are
@@ -280,14 +301,16 @@ export class NetworkCache {
 
   constructor(private trustProxy: readonly Cidr[]) {}
 
-  locate(req: IncomingMessage): Located | null {
-    const peer = req.socket.remoteAddress;
+  locate(req: PixelRequest): Located | null {
+    const peer = req.peer;
     const direct = this.trustProxy.length === 0 && peer !== undefined;
     if (direct) {
       const known = this.byPeer.get(peer);
       if (known !== undefined) return known;
     }
-    const ip = clientAddress(peer, req.headers, this.trustProxy);
+    // Without trusted proxies clientAddress reads no header, so none is fetched.
+    const forwarding = this.trustProxy.length === 0 ? NO_FORWARDING : { forwarded: req.header('forwarded'), 'x-forwarded-for': req.header('x-forwarded-for') };
+    const ip = clientAddress(peer, forwarding, this.trustProxy);
     let found: Located | null = null;
     if (ip) {
       const prefix = networkPrefix(ip);
@@ -319,11 +342,12 @@ export interface PixelDeps {
   log: Logger;
 }
 
-export async function handlePixel(deps: PixelDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** Answers the GIF through req.respond() exactly once, whatever fails behind it. */
+export async function handlePixel(deps: PixelDeps, req: PixelRequest): Promise<void> {
   const started = performance.now();
   const { metrics } = deps;
   let outcome: RecordOutcome | 'malformed' | 'error' = 'malformed';
-  const ids = parsePixelPath(req.url ?? '');
+  const ids = parsePixelPath(req.url);
   try {
     if (!ids) return;
     const located = deps.networks.locate(req);
@@ -377,7 +401,7 @@ export async function handlePixel(deps: PixelDeps, req: IncomingMessage, res: Se
     deps.log.error({ err: error instanceof Error ? { message: error.message, name: error.name } : String(error) }, 'pixel: hit not recorded');
   } finally {
     metrics.pixelsOf(outcome).inc();
-    if (!res.headersSent && !res.destroyed) sendPixel(res);
+    req.respond();
     metrics.pixelSeconds.observe((performance.now() - started) / 1000);
   }
 }
