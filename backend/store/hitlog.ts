@@ -25,7 +25,7 @@
  * sealed at its last durable end and appending goes on in a new segment, so
  * nothing durable ever follows a torn frame within one segment.
  */
-import { closeSync, fdatasync, fstatSync, openSync, readdirSync, readSync, write } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, openSync, readdirSync, readSync, writeSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Classification, Geo, HitKind, HitSignals } from './types.ts';
@@ -112,39 +112,37 @@ export function readFrames(fd: number, from: number, end: number | null, maxReco
   return { records, offset, torn: false, done: offset >= limit };
 }
 
-interface Cycle {
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (error: unknown) => void;
+interface Frame {
+  segment: number;
+  /** Where the frame starts and ends in its segment. */
+  start: number;
+  end: number;
+  waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
 }
 
-function cycle(): Cycle {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // A failed cycle's promise may have no waiter left (flush() only observes it).
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
-}
+/** Frames being synced at once: a request waits for one sync, not for the one before it to end first. */
+const FRAMES_IN_FLIGHT = 2;
 
 /**
- * The writing side (event loop). Records appended while a frame is being
- * written and synced wait for the next frame: one frame, one write and one
- * fdatasync per cycle, however many requests arrived meanwhile.
+ * The writing side (event loop). Records appended meanwhile wait for the next
+ * frame: one frame, one write and one fdatasync per group, however many
+ * requests arrived meanwhile. The write is synchronous (it only copies into
+ * the page cache), the fdatasync runs on the thread pool; up to
+ * FRAMES_IN_FLIGHT frames are syncing at once. Since an fdatasync covers every
+ * write made before it began, a frame is durable once its own sync — or a
+ * later frame's — has finished; `durable` only ever moves forward, in order.
  */
 export class HitLog {
   private fd: number;
   private offset = 0;
   private pending: string[] = [];
-  private next: Cycle | null = null;
-  private running: Promise<void> | null = null;
-  /** Set after a failed write: the next frame goes to a new segment. */
+  private waiting: Frame['waiters'] = [];
+  private inFlight: Frame[] = [];
+  /** Set after a failed write or sync: the next frame goes to a new segment. */
   private broken = false;
   /** The directory entry of a new segment must be durable before its first frame counts. */
   private dirSyncPending = false;
+  private flushers: Array<() => void> = [];
   durable: LogPosition;
   /** Segments left behind, each with its last durable end; the ingester reads them no further. */
   readonly sealed = new Map<number, number>();
@@ -154,6 +152,7 @@ export class HitLog {
     private segment: number,
     /** Called on the event loop after each frame is durable. */
     private onDurable: (position: LogPosition) => void,
+    private segmentBytes = SEGMENT_BYTES,
   ) {
     this.fd = openSync(segmentPath(dbPath, segment), 'w');
     this.dirSyncPending = true;
@@ -167,106 +166,135 @@ export class HitLog {
 
   /** Resolves once everything appended so far is durable; rejects if its frame failed. */
   sync(): Promise<void> {
-    if (this.pending.length === 0 && !this.next) return this.running ?? Promise.resolve();
-    this.next ??= cycle();
-    const waiting = this.next.promise;
-    if (!this.running) this.start();
-    return waiting;
+    if (this.pending.length === 0) {
+      const last = this.inFlight.at(-1);
+      if (!last) return Promise.resolve();
+      return new Promise((resolve, reject) => last.waiters.push({ resolve, reject }));
+    }
+    const promise = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
+    this.startFrames();
+    return promise;
   }
 
   /** Resolves once every frame begun or queued so far has settled (durable or failed). */
-  async flush(): Promise<void> {
-    while (this.running || this.next || this.pending.length > 0) {
-      await this.sync().catch(() => undefined);
-    }
+  flush(): Promise<void> {
+    if (this.inFlight.length === 0 && this.pending.length === 0) return Promise.resolve();
+    if (this.pending.length > 0) void this.sync().catch(() => undefined);
+    return new Promise((resolve) => this.flushers.push(resolve));
   }
 
   forgetSealed(below: number): void {
     for (const segment of this.sealed.keys()) if (segment < below) this.sealed.delete(segment);
   }
 
-  private start(): void {
-    const current = this.next!;
-    this.next = null;
-    const records = this.pending;
-    this.pending = [];
-    if (this.broken || this.offset >= SEGMENT_BYTES) {
-      try {
-        this.rotate();
-      } catch (error) {
-        // No segment to write to (e.g. no file descriptors or space left): these hits fail, the next frame tries again.
-        this.broken = true;
-        current.reject(new Error(`Hit log: cannot start a new segment: ${error instanceof Error ? error.message : String(error)}`));
-        this.settled();
-        return;
-      }
-    }
-    const payload = Buffer.from(records.join(','), 'utf8');
-    const frame = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
-    frame.writeUInt32LE(payload.length, 0);
-    frame.writeUInt32LE(crc32(payload), 4);
-    payload.copy(frame, FRAME_HEADER);
-    const fd = this.fd;
-    const at = this.offset;
-    const syncDir = this.dirSyncPending;
-    this.running = new Promise<void>((resolve, reject) => {
-      write(fd, frame, 0, frame.length, at, (error, written) => {
-        if (error || written !== frame.length) {
-          reject(new Error(`Hit log write failed: ${error?.message ?? 'short write'}`));
-          return;
+  private startFrames(): void {
+    while (this.pending.length > 0 && this.inFlight.length < FRAMES_IN_FLIGHT) {
+      if (this.broken || this.offset >= this.segmentBytes) {
+        // A new segment only once the old one's frames have settled (its end is then known).
+        if (this.inFlight.length > 0) return;
+        try {
+          this.rotate();
+        } catch (error) {
+          // No segment to write to (no descriptors or space left): these hits fail, the next group tries again.
+          this.fail(this.takeGroup(), new Error(`Hit log: cannot start a new segment: ${error instanceof Error ? error.message : String(error)}`));
+          continue;
         }
-        fdatasync(fd, (syncError) => {
-          if (syncError) {
-            reject(new Error(`Hit log sync failed: ${syncError.message}`));
-            return;
-          }
-          if (!syncDir) {
-            resolve();
-            return;
-          }
-          // A new file's name is durable only once its folder is synced (man 2 fsync).
-          let dir: number;
-          try {
-            dir = openSync(dirname(this.dbPath), 'r');
-          } catch (dirError) {
-            reject(dirError);
-            return;
-          }
-          fdatasync(dir, (dirError) => {
-            closeSync(dir);
-            if (dirError) reject(new Error(`Hit log folder sync failed: ${dirError.message}`));
-            else resolve();
-          });
-        });
+      }
+      this.writeFrame();
+    }
+  }
+
+  private takeGroup(): { records: string[]; waiters: Frame['waiters'] } {
+    const group = { records: this.pending, waiters: this.waiting };
+    this.pending = [];
+    this.waiting = [];
+    return group;
+  }
+
+  private fail(group: { waiters: Frame['waiters'] }, error: unknown): void {
+    for (const w of group.waiters) w.reject(error);
+    this.settled();
+  }
+
+  private writeFrame(): void {
+    const group = this.takeGroup();
+    const payload = Buffer.from(group.records.join(','), 'utf8');
+    const bytes = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
+    bytes.writeUInt32LE(payload.length, 0);
+    bytes.writeUInt32LE(crc32(payload), 4);
+    payload.copy(bytes, FRAME_HEADER);
+    const frame: Frame = { segment: this.segment, start: this.offset, end: this.offset + bytes.length, waiters: group.waiters };
+    try {
+      // Into the page cache only; the durable part is the fdatasync below.
+      const written = writeSync(this.fd, bytes, 0, bytes.length, frame.start);
+      if (written !== bytes.length) throw new Error('short write');
+    } catch (error) {
+      this.broken = true;
+      this.fail(frame, new Error(`Hit log write failed: ${error instanceof Error ? error.message : String(error)}`));
+      return;
+    }
+    this.offset = frame.end;
+    this.inFlight.push(frame);
+    const fd = this.fd;
+    const syncDir = this.dirSyncPending;
+    this.dirSyncPending = false;
+    fdatasync(fd, (error) => {
+      if (error) return this.frameFailed(frame, new Error(`Hit log sync failed: ${error.message}`));
+      if (!syncDir) return this.frameDurable(frame);
+      // A new file's name is durable only once its folder is synced (man 2 fsync).
+      let dir: number;
+      try {
+        dir = openSync(dirname(this.dbPath), 'r');
+      } catch (dirError) {
+        return this.frameFailed(frame, dirError);
+      }
+      fdatasync(dir, (dirError) => {
+        closeSync(dir);
+        if (dirError) this.frameFailed(frame, new Error(`Hit log folder sync failed: ${dirError.message}`));
+        else this.frameDurable(frame);
       });
     });
-    this.running.then(
-      () => {
-        if (this.fd === fd) {
-          this.offset = at + frame.length;
-          if (syncDir) this.dirSyncPending = false;
-          this.durable = { segment: this.segment, offset: this.offset };
-        }
-        this.settled();
-        current.resolve();
-        this.onDurable(this.durable);
-      },
-      (error: unknown) => {
-        this.broken = true;
-        this.settled();
-        current.reject(error);
-      },
-    );
+  }
+
+  /** This frame and every earlier one still in flight are durable (their writes preceded this sync). */
+  private frameDurable(frame: Frame): void {
+    const index = this.inFlight.indexOf(frame);
+    if (index < 0) return;
+    const done = this.inFlight.splice(0, index + 1);
+    for (const f of done) for (const w of f.waiters) w.resolve();
+    const reached = { segment: frame.segment, offset: frame.end };
+    if (comparePositions(reached, this.durable) > 0) this.durable = reached;
+    this.onDurable(this.durable);
+    this.settled();
+  }
+
+  /**
+   * After a failed sync the kernel may have dropped the frame's pages, so a
+   * later frame's successful sync proves nothing for it: every frame from this
+   * one on fails, and the segment is sealed at its last durable end.
+   */
+  private frameFailed(frame: Frame, error: unknown): void {
+    const index = this.inFlight.indexOf(frame);
+    if (index < 0) return;
+    this.broken = true;
+    const failed = this.inFlight.splice(index);
+    for (const f of failed) for (const w of f.waiters) w.reject(error);
+    this.settled();
   }
 
   private settled(): void {
-    this.running = null;
-    if (this.next) this.start();
+    this.startFrames();
+    if (this.inFlight.length === 0 && this.pending.length === 0) {
+      const flushers = this.flushers;
+      this.flushers = [];
+      for (const f of flushers) f();
+    }
   }
 
   private rotate(): void {
     const fd = openSync(segmentPath(this.dbPath, this.segment + 1), 'w');
-    this.sealed.set(this.segment, this.offset);
+    // Sealed at what is durable: after a failure the bytes beyond may be anything.
+    this.sealed.set(this.segment, this.durable.segment === this.segment ? this.durable.offset : 0);
     closeSync(this.fd);
     this.segment += 1;
     this.offset = 0;

@@ -12,13 +12,32 @@
  * Foreign keys are off on this connection: the ingester checks each tracker
  * itself, once per batch, inside the write transaction.
  */
-import { closeSync, existsSync, fdatasyncSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, openSync, readlinkSync, unlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { comparePositions, listSegments, readFrames, segmentPath, type LogPosition, type LogRecord } from './hitlog.ts';
 import { createIngester, INGEST_BATCH, type FromWorker, type ToWorker, type WorkerData } from './sqlite-ingest.ts';
 
 const { path, replay } = workerData as WorkerData;
+
+/**
+ * Pixels first: this thread runs at the lowest CPU priority, so under a burst
+ * the event loop (answering mail clients) gets the cores and the log is
+ * applied in the quiet after it, in larger and cheaper transactions. Linux
+ * applies setpriority to a single thread when given its thread id
+ * (man 2 setpriority, "NOTES"), which /proc/thread-self names; elsewhere the
+ * thread keeps the process's priority.
+ */
+function lowerPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 19);
+  } catch {
+    // Not Linux, or not allowed: the same work, at normal priority.
+  }
+}
+lowerPriority();
 const port = parentPort!;
 const db = new Database(path, { timeout: 5000 });
 db.pragma('synchronous = NORMAL');

@@ -116,6 +116,9 @@ export interface WorkerData {
 
 const WORKER_URL = new URL('./sqlite-ingest-worker.ts', import.meta.url);
 const RESTART_MS = 1000;
+/** See kick(). */
+const INGEST_DELAY_MS = 20;
+const INGEST_EAGER_BYTES = 512 * 1024;
 /** How long a read waits for logged hits to reach the database before it reads what is there (the worker may be failing). */
 const BARRIER_TIMEOUT_MS = 10_000;
 
@@ -147,6 +150,7 @@ export class IngestWorker {
   private log: HitLog | null = null;
   private waiters: Array<{ position: LogPosition; resolve: () => void }> = [];
   private restartTimer: NodeJS.Timeout | null = null;
+  private delay: NodeJS.Timeout | null = null;
   private exited: Promise<void> = Promise.resolve();
   ingested: LogPosition = { segment: 0, offset: 0 };
 
@@ -220,11 +224,31 @@ export class IngestWorker {
     this.restartTimer.unref();
   }
 
-  /** After a frame became durable, or the worker finished a request: ask for more if there is more. */
-  kick(): void {
+  /**
+   * After a frame became durable, or the worker finished a request: ask for
+   * more if there is more. Unless a read is waiting or much is logged, the
+   * request waits up to INGEST_DELAY_MS so one transaction takes many frames
+   * (a transaction costs ~12 µs per hit at 20 hits, ~7 µs at 2,000; measured
+   * 2026-11-27) — feed subscribers hear of a hit that much later, well within
+   * what a notification needs.
+   */
+  kick(urgent = false): void {
     const log = this.log;
     if (this.busy || !this.worker || !log) return;
     if (comparePositions(log.durable, this.ingested) <= 0) return;
+    const backlog = log.durable.segment === this.ingested.segment ? log.durable.offset - this.ingested.offset : Number.POSITIVE_INFINITY;
+    if (!urgent && this.waiters.length === 0 && backlog < INGEST_EAGER_BYTES) {
+      if (!this.delay) {
+        this.delay = setTimeout(() => {
+          this.delay = null;
+          this.kick(true);
+        }, INGEST_DELAY_MS);
+        this.delay.unref();
+      }
+      return;
+    }
+    if (this.delay) clearTimeout(this.delay);
+    this.delay = null;
     this.busy = true;
     const message: ToWorker = { type: 'ingest', upTo: log.durable, sealed: [...log.sealed] };
     this.worker.postMessage(message);
@@ -263,7 +287,7 @@ export class IngestWorker {
           resolve();
         },
       });
-      this.kick();
+      this.kick(true);
     });
   }
 
@@ -272,6 +296,7 @@ export class IngestWorker {
     await this.barrier();
     this.closing = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.delay) clearTimeout(this.delay);
     const worker = this.worker;
     if (!worker) return;
     const message: ToWorker = { type: 'close', upTo: this.log?.durable ?? this.ingested };

@@ -1,0 +1,195 @@
+/**
+ * The SQLite store's hit log (backend/store/hitlog.ts) and its replay: frames
+ * read back exactly as written, a torn tail is ignored, a failed frame fails
+ * only its own hits and writing goes on in a new segment, and whatever a
+ * stopped server left in the log is in the database after the next start.
+ */
+import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { comparePositions, HitLog, listSegments, readFrames, segmentPath, type HitRecord, type LogPosition, type LogRecord } from '../../backend/store/hitlog.ts';
+import { openSqliteStore } from '../../backend/store/sqlite.ts';
+import type { HitSignals } from '../../backend/store/types.ts';
+
+const ACCOUNT = 'AccountForHitLog0001';
+const TRACKER = 'TrackerForHitLog0001';
+
+let dir: string;
+let db: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'openping-hitlog-'));
+  db = join(dir, 'openping.db');
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function signals(at: number): HitSignals {
+  return {
+    at,
+    method: 'GET',
+    userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0',
+    headers: { accept: 'image/*', referer: null },
+    network: { prefix: '203.0.113.0/24', family: 4, asn: 64500, org: 'Example Net' },
+  };
+}
+
+function hitRecord(n: number, tracker = TRACKER): HitRecord {
+  return [0, `hit-${String(n).padStart(12, '0')}`, ACCOUNT, tracker, 'open', null, 'Opened in a mail client.', null, { country: 'DE', region: null, city: null }, signals(1_790_000_000_000 + n)];
+}
+
+/** Frames of every segment, in order, as the replay reads them. */
+function readAll(path: string): LogRecord[] {
+  const out: LogRecord[] = [];
+  for (const segment of listSegments(path)) {
+    const fd = openSync(segmentPath(path, segment), 'r');
+    try {
+      out.push(...readFrames(fd, 0, null).records);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return out;
+}
+
+async function makeTracker(): Promise<void> {
+  const store = await openSqliteStore(db);
+  await store.createAccount({ id: ACCOUNT, tokenHash: 'hash-of-hitlog-token', createdAt: 1 });
+  await store.putTracker({ account: ACCOUNT, tracker: TRACKER, state: 'sent', sentAt: 1_790_000_000_000, now: 1_790_000_000_000 });
+  await store.close();
+}
+
+describe('hit log frames', () => {
+  it('reads back every record in order, across segments, and tells durable positions in order', async () => {
+    const durable: LogPosition[] = [];
+    const log = new HitLog(db, 1, (p) => durable.push({ ...p }), 4096);
+    const written: LogRecord[] = [];
+    for (let group = 0; group < 20; group++) {
+      const syncs: Promise<void>[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = hitRecord(group * 5 + i);
+        written.push(r);
+        log.append(JSON.stringify(r));
+        syncs.push(log.sync());
+      }
+      if (group % 3 === 0) written.push([1, TRACKER, ACCOUNT]), log.append(JSON.stringify([1, TRACKER, ACCOUNT]));
+      await Promise.all([...syncs, log.sync()]);
+    }
+    await log.flush();
+    log.close();
+    expect(listSegments(db).length).toBeGreaterThan(1);
+    expect(readAll(db)).toEqual(written);
+    for (let i = 1; i < durable.length; i++) expect(comparePositions(durable[i]!, durable[i - 1]!)).toBeGreaterThan(0);
+    expect(durable.at(-1)).toEqual(log.durable);
+  });
+
+  it('stops at a torn or corrupt frame and keeps what came before it', async () => {
+    const log = new HitLog(db, 1, () => undefined);
+    log.append(JSON.stringify(hitRecord(1)));
+    log.append(JSON.stringify(hitRecord(2)));
+    await log.sync();
+    const end = log.durable.offset;
+    await log.flush();
+    log.close();
+    const file = segmentPath(db, 1);
+    // A frame whose header promises more than the file holds (a crash mid-write).
+    const header = Buffer.alloc(8);
+    header.writeUInt32LE(5000, 0);
+    appendFileSync(file, Buffer.concat([header, Buffer.from('[0,"partial')]));
+    let fd = openSync(file, 'r');
+    let read = readFrames(fd, 0, null);
+    closeSync(fd);
+    expect(read.records.map((r) => r[1])).toEqual([hitRecord(1)[1], hitRecord(2)[1]]);
+    expect(read).toMatchObject({ offset: end, torn: true, done: false });
+
+    // A whole frame with a wrong checksum is no better.
+    const payload = Buffer.from(JSON.stringify(hitRecord(3)));
+    const bad = Buffer.alloc(8);
+    bad.writeUInt32LE(payload.length, 0);
+    bad.writeUInt32LE(12345, 4);
+    writeFileSync(file, Buffer.concat([bad, payload]));
+    fd = openSync(file, 'r');
+    read = readFrames(fd, 0, null);
+    closeSync(fd);
+    expect(read).toMatchObject({ records: [], offset: 0, torn: true });
+  });
+
+  it('fails only the hits of a frame that could not be written, and goes on in a new segment', async () => {
+    const log = new HitLog(db, 1, () => undefined);
+    log.append(JSON.stringify(hitRecord(1)));
+    await log.sync();
+    const sealedAt = log.durable.offset;
+    // Swap the log's descriptor for a read-only one on the same file: the next write fails (EBADF).
+    const inside = log as unknown as { fd: number };
+    closeSync(inside.fd);
+    inside.fd = openSync(segmentPath(db, 1), 'r');
+    log.append(JSON.stringify(hitRecord(2)));
+    await expect(log.sync()).rejects.toThrow(/Hit log write failed/);
+    log.append(JSON.stringify(hitRecord(3)));
+    await log.sync();
+    expect(log.durable.segment).toBe(2);
+    expect(log.sealed.get(1)).toBe(sealedAt);
+    await log.flush();
+    log.close();
+    expect(readAll(db).map((r) => r[1])).toEqual([hitRecord(1)[1], hitRecord(3)[1]]);
+  });
+});
+
+describe('replay on start', () => {
+  it('puts every logged hit in the database after an unclean stop, ignores a torn tail, and clears the log', async () => {
+    await makeTracker();
+    // What a server killed before its worker applied them leaves behind: two segments, the last one torn.
+    const log = new HitLog(db, 7, () => undefined, 2048);
+    for (let i = 0; i < 30; i++) {
+      log.append(JSON.stringify(hitRecord(i)));
+      if (i % 4 === 3) log.append(JSON.stringify([1, TRACKER, ACCOUNT]));
+      await log.sync();
+    }
+    // A hit for a tracker that does not exist is skipped, as the pixel would have.
+    log.append(JSON.stringify(hitRecord(99, 'TrackerThatIsNotThere1')));
+    await log.sync();
+    await log.flush();
+    log.close();
+    const last = listSegments(db).at(-1)!;
+    expect(last).toBeGreaterThan(7);
+    appendFileSync(segmentPath(db, last), Buffer.from([200, 0, 0, 0, 1, 2, 3, 4, 91]));
+
+    const store = await openSqliteStore(db);
+    try {
+      expect(listSegments(db)).toEqual([last + 1]);
+      const hits = await store.trackerHits(ACCOUNT, TRACKER);
+      expect(hits.map((h) => h.hit.id)).toEqual(Array.from({ length: 30 }, (_, i) => hitRecord(i)[1]));
+      expect(hits[0]!.signals).toEqual(signals(1_790_000_000_000));
+      expect(hits[0]!.hit).toMatchObject({ kind: 'open', network: { prefix: '203.0.113.0/24', asn: 64500, org: 'Example Net' }, geo: { country: 'DE' } });
+      expect((await store.getTracker(ACCOUNT, TRACKER))!.dropped).toBe(7);
+      const feed = await store.events(ACCOUNT, null, 100);
+      expect(feed.events).toHaveLength(30);
+    } finally {
+      await store.close();
+    }
+    // Applied once only: a second start finds nothing more to replay.
+    const again = await openSqliteStore(db);
+    try {
+      expect((await again.trackerHits(ACCOUNT, TRACKER)).length).toBe(30);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('answers recordHits only once durable, applies them before any read, and leaves no log after close', async () => {
+    await makeTracker();
+    const store = await openSqliteStore(db);
+    const outcomes = await store.recordHits(
+      Array.from({ length: 50 }, (_, i) => {
+        const r = hitRecord(i);
+        return { id: r[1], account: ACCOUNT, tracker: TRACKER, signals: r[9], classification: { kind: 'open' as const, via: null, reason: r[6], client: null }, geo: r[8] };
+      }),
+    );
+    expect(outcomes).toEqual(Array(50).fill('stored'));
+    // Durable before the answer: in the log (the segment being written stays until close, applied or not).
+    expect(readAll(db).filter((r) => r[0] === 0)).toHaveLength(50);
+    expect((await store.events(ACCOUNT, null, 100)).events).toHaveLength(50);
+    await store.close();
+    expect(readdirSync(dir).filter((f) => f.includes('-hits.'))).toEqual([]);
+    expect(existsSync(db)).toBe(true);
+  });
+});
