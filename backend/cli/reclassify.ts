@@ -68,7 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
   let store: Store;
   try {
     // The stored signals already carry the network, so no IP data is needed here.
-    store = await openStore(url);
+    store = await openStore(url, { alongsideServer: true });
   } catch (error) {
     console.error(`Could not open the store at OPENPING_DB=${url}: ${error instanceof Error ? error.message : String(error)}`);
     return 1;

@@ -25,7 +25,7 @@
  * sealed at its last durable end and appending goes on in a new segment, so
  * nothing durable ever follows a torn frame within one segment.
  */
-import { closeSync, fdatasync, fstatSync, openSync, readdirSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, openSync, readdirSync, readFileSync, readSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Classification, Geo, HitKind, HitSignals } from './types.ts';
@@ -64,6 +64,51 @@ export function listSegments(dbPath: string): number[] {
     if (/^\d{8,}$/.test(digits)) found.push(Number(digits));
   }
   return found.sort((a, b) => a - b);
+}
+
+/**
+ * One process owns a database's hit log: it replays and deletes segments, so a
+ * second one would take the first one's log away under it. The owner holds
+ * `<db>-hits.lock`, which names its process id; a lock whose process is gone
+ * (a crash) is taken over.
+ */
+export class HitLogLock {
+  private constructor(private file: string) {}
+
+  /** The lock, or the process id that holds it. */
+  static acquire(dbPath: string): HitLogLock | { heldBy: number } {
+    const file = `${dbPath}-hits.lock`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+        return new HitLogLock(file);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = Number.parseInt(readFileSync(file, 'utf8'), 10);
+      if (Number.isInteger(holder) && holder > 0 && alive(holder)) return { heldBy: holder };
+      unlinkSync(file);
+    }
+    throw new Error(`Could not take the hit log lock ${file}.`);
+  }
+
+  release(): void {
+    try {
+      unlinkSync(this.file);
+    } catch {
+      // Already gone: nothing to release.
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export interface ReadResult {
@@ -121,7 +166,7 @@ interface Frame {
 }
 
 /** Frames being synced at once: a request waits for one sync, not for the one before it to end first. */
-const FRAMES_IN_FLIGHT = 2;
+const FRAMES_IN_FLIGHT = Number(process.env.OP_FIF ?? 2);
 
 /**
  * The writing side (event loop). Records appended meanwhile wait for the next

@@ -39,7 +39,7 @@ import {
   type TrackerRecord,
   type TrackerState,
 } from './types.ts';
-import { HitLog, type HitRecord, type LogRecord } from './hitlog.ts';
+import { HitLog, HitLogLock, type HitRecord, type LogRecord } from './hitlog.ts';
 import { createIngester, IngestWorker } from './sqlite-ingest.ts';
 
 const HOUR = 3_600_000;
@@ -308,7 +308,19 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
   const ingester = inMemory ? createIngester(db) : null;
   let log: HitLog | null = null;
   let ingest: IngestWorker | null = null;
+  let lock: HitLogLock | null = null;
   if (!inMemory) {
+    const taken = HitLogLock.acquire(path);
+    if (!(taken instanceof HitLogLock)) {
+      if (!options.alongsideServer) {
+        db.close();
+        throw new Error(`The database ${path} is in use by another OpenPing server (process ${taken.heldBy}); stop that one first.`);
+      }
+    } else {
+      lock = taken;
+    }
+  }
+  if (lock) {
     const onError = options.onError ?? ((message: string) => console.error(`OpenPing SQLite store: ${message}`));
     try {
       const started = await IngestWorker.start(path, (accounts) => notify(new Set(accounts)), onError);
@@ -318,6 +330,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       ingest.attach(log);
     } catch (error) {
       db.close();
+      lock.release();
       throw error;
     }
   }
@@ -469,6 +482,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
         outcomes.push('stored');
       }
       if (records.length === 0) return outcomes;
+      if (!ingester && !log) throw new Error('This process opened the database alongside a server; only the server records hits.');
       if (!log) {
         notify(new Set(ingester!.apply(records, null)));
         return outcomes;
@@ -561,6 +575,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       } finally {
         log?.close();
         db.close();
+        lock?.release();
       }
     },
   };

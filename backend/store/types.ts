@@ -106,6 +106,13 @@ export interface StoreOptions {
    * Default: written to stderr.
    */
   onError?: (message: string) => void;
+  /**
+   * SQLite only: a tool (`npm run reclassify`) may open the database while a
+   * server owns it; it then reads and relabels but records no hits (the
+   * server's hit log is the server's). Without this, opening a database a live
+   * server owns fails with a sentence saying so.
+   */
+  alongsideServer?: boolean;
 }
 
 export const DEFAULT_FLOOD_CAP_PER_HOUR = 1000;

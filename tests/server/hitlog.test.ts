@@ -193,3 +193,38 @@ describe('replay on start', () => {
     expect(existsSync(db)).toBe(true);
   });
 });
+
+describe('one owner per database', () => {
+  it('refuses a second server on a database in use, lets a tool read alongside it, and frees it on close', async () => {
+    await makeTracker();
+    const owner = await openSqliteStore(db);
+    try {
+      await expect(openSqliteStore(db)).rejects.toThrow(/in use by another OpenPing server \(process \d+\); stop that one first/);
+      const tool = await openSqliteStore(db, { alongsideServer: true });
+      try {
+        expect(await tool.getTracker(ACCOUNT, TRACKER)).toMatchObject({ tracker: TRACKER });
+        const r = hitRecord(1);
+        await expect(
+          tool.recordHits([{ id: r[1], account: ACCOUNT, tracker: TRACKER, signals: r[9], classification: { kind: 'open', via: null, reason: r[6], client: null }, geo: null }]),
+        ).rejects.toThrow(/only the server records hits/);
+      } finally {
+        await tool.close();
+      }
+      // The tool's close leaves the owner's log alone.
+      expect(existsSync(`${db}-hits.lock`)).toBe(true);
+    } finally {
+      await owner.close();
+    }
+    expect(existsSync(`${db}-hits.lock`)).toBe(false);
+    await (await openSqliteStore(db)).close();
+  });
+
+  it('takes over the lock of a process that is gone', async () => {
+    await makeTracker();
+    // Process ids are below 2^22 on Linux (pid_max); this one names nobody.
+    writeFileSync(`${db}-hits.lock`, '4194303\n');
+    const store = await openSqliteStore(db);
+    expect(readdirSync(dir)).toContain('openping.db-hits.lock');
+    await store.close();
+  });
+});
