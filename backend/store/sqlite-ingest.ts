@@ -6,8 +6,7 @@
  * (./sqlite-ingest-worker.ts) and tells the event loop how far it got.
  */
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { comparePositions, type HitLog, type LogPosition, type LogRecord } from './hitlog.ts';
@@ -114,7 +113,11 @@ export interface WorkerData {
   replay: boolean;
 }
 
-const WORKER_URL = new URL('./sqlite-ingest-worker.ts', import.meta.url);
+/**
+ * From source, the .ts next to this file; from a bundle (tests/bench/startup.bench.ts makes one),
+ * its .mjs next to the bundle. (A function: the worker's own bundle of this module has no import.meta.)
+ */
+const workerUrl = () => new URL(import.meta.url.endsWith('.ts') ? './sqlite-ingest-worker.ts' : './sqlite-ingest-worker.mjs', import.meta.url);
 const RESTART_MS = 1000;
 /** See kick(). */
 const INGEST_DELAY_MS = 20;
@@ -122,19 +125,36 @@ const INGEST_EAGER_BYTES = 512 * 1024;
 /** How long a read waits for logged hits to reach the database before it reads what is there (the worker may be failing). */
 const BARRIER_TIMEOUT_MS = 10_000;
 
+let bundled: string | null = null;
+
 /**
- * Run from source, the worker must compile TypeScript as the server does: Node 20
- * workers neither inherit the main thread's module hooks nor accept `--import`
- * in execArgv (checked 2026-11 on Node 20.20), so a small bootstrap registers
- * tsx's hooks (its documented `tsx/esm/api` register()) in the worker, then
- * imports the worker module.
+ * Run from source, the worker's TypeScript must be compiled: Node 20 workers
+ * neither inherit the main thread's module hooks nor accept `--import` in
+ * execArgv (checked 2026-11 on Node 20.20), and registering tsx inside the
+ * worker cost ~25 MB of resident memory (its own hooks thread). So the worker
+ * module is bundled once per process with esbuild (which tsx itself runs on)
+ * into one CommonJS text — ~20 ms — and started from that text; packages
+ * (better-sqlite3) are required from here.
  */
 function createWorker(data: WorkerData): Worker {
-  if (!WORKER_URL.pathname.endsWith('.ts')) return new Worker(WORKER_URL, { workerData: data });
-  const tsxRoot = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
-  const api = pathToFileURL(join(tsxRoot, 'dist/esm/api/index.mjs')).href;
-  const bootstrap = `import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: data });
+  const url = workerUrl();
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData: data });
+  if (bundled === null) {
+    const require = createRequire(import.meta.url);
+    const esbuild = require('esbuild') as typeof import('esbuild');
+    const out = esbuild.buildSync({
+      entryPoints: [fileURLToPath(url)],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      packages: 'external',
+      write: false,
+      logLevel: 'silent',
+    });
+    bundled = `require = require('node:module').createRequire(${JSON.stringify(fileURLToPath(import.meta.url))});\n${out.outputFiles[0]!.text}`;
+  }
+  return new Worker(bundled, { eval: true, workerData: data });
 }
 
 /**

@@ -27,13 +27,15 @@ async function bundle(): Promise<string> {
   mkdirSync(out, { recursive: true });
   const esbuild = (await import(ESBUILD)) as { build(o: Record<string, unknown>): Promise<unknown> };
   await esbuild.build({
-    entryPoints: ['backend/main.ts'],
+    // The SQLite store's ingest worker is a module of its own, loaded next to the bundle.
+    entryPoints: { main: 'backend/main.ts', 'sqlite-ingest-worker': 'backend/store/sqlite-ingest-worker.ts' },
+    outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
     packages: 'external',
-    outfile: join(out, 'main.mjs'),
+    outdir: out,
     logLevel: 'error',
   });
   return join(out, 'main.mjs');
