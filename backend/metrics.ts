@@ -15,6 +15,8 @@ export interface Metrics {
   storeErrors: Counter<'operation'>;
   longPolls: Gauge;
   batchSize: Histogram;
+  /** Connections the pixel's fast path gave to node:http (fastpath.ts): every API client, and unusual pixel fetches. */
+  handOvers: Counter;
   /**
    * Per-request increments of hits/pixels: tallied in plain numbers and added
    * to the counters when they are read (prom-client's collect hook), because
@@ -100,6 +102,11 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
     longPolls: new Gauge({ name: 'openping_long_polls', help: 'Events requests currently held open', registers: [registry] }),
+    handOvers: new Counter({
+      name: 'openping_fastpath_handovers_total',
+      help: 'Connections handed from the pixel fast path to node:http (API requests, and pixel requests it does not serve itself)',
+      registers: [registry],
+    }),
     batchSize: new Histogram({
       name: 'openping_commit_batch_size',
       help: 'Hits per group commit',
