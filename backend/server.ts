@@ -3,10 +3,16 @@
  * the route table of ./http.ts, runs the retention job, and shuts down
  * gracefully (stop accepting, release long-polls, finish in-flight commits,
  * close the database).
+ *
+ * The public listener is the pixel's fast path (./fastpath.ts), a net.Server;
+ * node:http serves everything else on the connections it is handed and never
+ * listens itself.
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { DEFAULTS, type Config } from './config.ts';
+import { FastPath } from './fastpath.ts';
 import { FeedWaiters } from './feed.ts';
 import { createDispatcher, sendError, type App } from './http.ts';
 import { loadIpData } from './ipdata/index.ts';
@@ -41,12 +47,32 @@ export interface ServerDeps {
   store?: Store;
 }
 
+/** Node's default answer to a broken request is bare text; keep the JSON error shape, and never a 5xx. */
+function answerBrokenRequest(code: string | undefined, socket: Duplex): void {
+  if (!socket.writable || code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const [status, error, text] =
+    code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers_too_large', 'Request headers are too large.']
+      : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'timeout', 'The request took too long to arrive.']
+        : [400, 'bad_request', 'The request is not valid HTTP.'];
+  const body = JSON.stringify({ error, message: text });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {}): OpenPingServer {
   const config: Config = { ...DEFAULTS, ...options };
   const log = deps.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
   let app: App | null = null;
   let http: Server | null = null;
+  let fast: FastPath | null = null;
   let retentionTimer: NodeJS.Timeout | null = null;
   let closing: Promise<void> | null = null;
   const sockets = new Set<Socket>();
@@ -102,40 +128,34 @@ export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {
         createDispatcher(app),
       );
       server.keepAliveTimeout = config.keepAliveTimeoutMs;
-      server.on('connection', (socket) => {
+      server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerBrokenRequest(error.code, socket));
+      const fastPath = new FastPath({
+        http: server,
+        deps: app,
+        maxHeaderBytes: config.maxHeaderBytes,
+        headersTimeoutMs: config.headersTimeoutMs,
+        keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+        answerError: (socket, code) => answerBrokenRequest(code, socket),
+        onHandOver: () => metrics.handOvers.inc(),
+      });
+      const listener = fastPath.server;
+      listener.on('connection', (socket: Socket) => {
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
       });
-      // Node's default answer to a broken request is bare text; keep the JSON error shape, and never a 5xx.
-      server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-        if (!socket.writable || error.code === 'ECONNRESET') {
-          socket.destroy();
-          return;
-        }
-        const [status, code, text] =
-          error.code === 'HPE_HEADER_OVERFLOW'
-            ? [431, 'headers_too_large', 'Request headers are too large.']
-            : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-              ? [408, 'timeout', 'The request took too long to arrive.']
-              : [400, 'bad_request', 'The request is not valid HTTP.'];
-        const body = JSON.stringify({ error: code, message: text });
-        socket.end(
-          `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
-            `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-        );
-      });
       http = server;
+      fast = fastPath;
       await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.port, config.host, () => {
-          server.off('error', reject);
+        listener.once('error', reject);
+        listener.listen(config.port, config.host, () => {
+          listener.off('error', reject);
           resolve();
         });
       });
       retentionTimer = setInterval(() => void runRetention(), RETENTION_EVERY_MS);
       retentionTimer.unref();
       setTimeout(() => void runRetention(), 1000).unref();
-      const { port } = server.address() as AddressInfo;
+      const { port } = listener.address() as AddressInfo;
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       const url = `http://${host}:${port}`;
       log.info({ url, publicUrl: config.publicUrl, store: store.kind }, 'OpenPing server listening');
@@ -146,11 +166,15 @@ export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {
       closing ??= (async () => {
         if (retentionTimer) clearInterval(retentionTimer);
         const server = http;
+        const fastPath = fast;
         const current = app;
-        if (server) {
-          const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        if (server && fastPath) {
+          // Resolves once every connection, handed over or not, has closed.
+          const stopped = new Promise<void>((resolve) => fastPath.server.close(() => resolve()));
           current?.feed.close();
-          server.closeIdleConnections();
+          fastPath.shutdown();
+          // Stops node:http's timeout checks and closes its idle connections (it never listened, so no callback).
+          server.close();
           // Connections answered from now on (released long-polls, pixels whose commit finishes)
           // turn idle under keep-alive; close them as they do instead of waiting out keepAliveTimeout.
           const sweep = setInterval(() => server.closeIdleConnections(), SHUTDOWN_SWEEP_MS);
