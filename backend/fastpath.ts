@@ -602,9 +602,17 @@ class Connection {
     socket.off('close', this.onClose);
     // node:http sets its own timeouts; ours would destroy a held long-poll.
     socket.setTimeout(0);
+    this.fp.onHandOver?.();
+    if (socket.readableEnded) {
+      // The client ended its side while this request waited for the answers before it (net emits
+      // 'end' on a paused socket, too, once the stream's own buffer is empty). An ended stream takes
+      // no unshift (ERR_STREAM_UNSHIFT_AFTER_END_EVENT), so node:http's listener gets the bytes directly.
+      this.fp.http.emit('connection', socket);
+      if (rest !== null) socket.emit('data', rest);
+      return;
+    }
     if (rest !== null) socket.unshift(rest);
     socket.resume();
-    this.fp.onHandOver?.();
     this.fp.http.emit('connection', socket);
     while (socket.readableFlowing === true && !socket.destroyed && socket.readableLength > 0 && socket.read() !== null);
   }

@@ -462,6 +462,14 @@ describe('slow, idle and broken clients', () => {
     const reply = await half.next();
     expectGif(reply);
     await half.closed;
+    // Pixels, then an API request, then the end of the client's side, in one go: the API request waits
+    // for the pixel's answer and is handed over after the stream has ended.
+    const ending = new Raw(s.url);
+    ending.socket.end(get(pixel) + head(pixel) + get('/healthz'));
+    expectGif(await ending.next());
+    expectGif(await ending.next('HEAD'), 'HEAD');
+    expect(JSON.parse((await ending.next()).body.toString())).toEqual({ ok: true });
+    ending.close();
     const partial = new Raw(s.url);
     partial.socket.end(`GET ${pixel} HTTP/1.1\r\nHost`);
     expect((await partial.next()).status).toBe(400);
