@@ -24,9 +24,21 @@
  * nobody was answered for it. After a failed write or sync the segment is
  * sealed at its last durable end and appending goes on in a new segment, so
  * nothing durable ever follows a torn frame within one segment.
+ *
+ * Segment files are recycled: an applied segment is renamed to a free file
+ * (`<db>-hits.free.N`, at most FREE_FILES kept) and a new segment takes one,
+ * writing over the old bytes. Overwriting blocks a file already has makes
+ * fdatasync a data flush only; appending also commits the file's new size
+ * and blocks through the filesystem journal — twice the time and the kernel
+ * CPU per frame (12 KB frames on this machine's ext4, 2026-11-27: 103 µs and
+ * ~40 µs system time per write + fdatasync, against 190 µs and ~65 µs).
+ * Stale frames of an earlier use are told apart by the checksum, which is
+ * seeded with the segment number. So that no hit outlives the retention
+ * period in a log file, a segment is retired after SEGMENT_MAX_AGE_MS even if
+ * not full, and a free file older than that is deleted, not reused.
  */
-import { closeSync, fdatasync, fstatSync, openSync, readdirSync, readFileSync, readSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { closeSync, fdatasync, fstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, write, writeFileSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Classification, Geo, HitKind, HitSignals } from './types.ts';
 
@@ -47,11 +59,51 @@ export type DropRecord = [1, string, string];
 export type LogRecord = HitRecord | DropRecord;
 
 const FRAME_HEADER = 8;
-/** A new segment starts once the current one is this large; an ingested segment is deleted whole. */
+/** A new segment starts once the current one is this large; an applied segment is recycled whole. */
 export const SEGMENT_BYTES = 16 * 1024 * 1024;
+/** See the file comment. */
+export const SEGMENT_MAX_AGE_MS = 3_600_000;
+export const FREE_FILES = 2;
+/** A segment is left with this much room, so a frame rarely runs past a recycled file's end (it would only append). */
+const FRAME_SLACK = 256 * 1024;
 
 export function segmentPath(dbPath: string, segment: number): string {
   return `${dbPath}-hits.${String(segment).padStart(8, '0')}`;
+}
+
+function freePath(dbPath: string, n: number): string {
+  return `${dbPath}-hits.free.${n}`;
+}
+
+/** Free files (applied segments kept for reuse), oldest first. */
+export function listFree(dbPath: string): string[] {
+  const prefix = `${basename(dbPath)}-hits.free.`;
+  return readdirSync(dirname(dbPath))
+    .filter((name) => name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)))
+    .sort((a, b) => Number(a.slice(prefix.length)) - Number(b.slice(prefix.length)))
+    .map((name) => join(dirname(dbPath), name));
+}
+
+/**
+ * An applied segment becomes a free file if fewer than FREE_FILES are kept,
+ * and is deleted otherwise. (The name change need not be durable: after a
+ * crash an old segment under its own name is simply applied already.)
+ */
+export function recycleSegment(dbPath: string, segment: number): void {
+  const file = segmentPath(dbPath, segment);
+  try {
+    if (listFree(dbPath).length < FREE_FILES) renameSync(file, freePath(dbPath, segment));
+    else unlinkSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+/** The checksum of a frame of this segment: a frame left from an earlier use of the file does not match. */
+function frameChecksum(payload: Buffer, segment: number): number {
+  const seed = Buffer.alloc(4);
+  seed.writeUInt32LE(segment >>> 0, 0);
+  return crc32(payload, crc32(seed));
 }
 
 /** Segment numbers present next to the database, ascending. */
@@ -127,7 +179,7 @@ const READ_CHUNK = 4 * 1024 * 1024;
  * Reads whole frames from `from` up to `end` (the file's size when null),
  * stopping early once `maxRecords` records are read or at a torn frame.
  */
-export function readFrames(fd: number, from: number, end: number | null, maxRecords = Number.POSITIVE_INFINITY): ReadResult {
+export function readFrames(fd: number, segment: number, from: number, end: number | null, maxRecords = Number.POSITIVE_INFINITY): ReadResult {
   const limit = end ?? fstatSync(fd).size;
   const records: LogRecord[] = [];
   let offset = from;
@@ -136,6 +188,7 @@ export function readFrames(fd: number, from: number, end: number | null, maxReco
     if (limit - offset < FRAME_HEADER || readSync(fd, header, 0, FRAME_HEADER, offset) < FRAME_HEADER) return { records, offset, torn: true, done: false };
     const length = header.readUInt32LE(0);
     const checksum = header.readUInt32LE(4);
+    // Zero: the unwritten part of a segment (or a frame torn before its header).
     if (length === 0 || offset + FRAME_HEADER + length > limit) return { records, offset, torn: true, done: false };
     const payload = Buffer.allocUnsafe(length);
     let got = 0;
@@ -144,7 +197,7 @@ export function readFrames(fd: number, from: number, end: number | null, maxReco
       if (n === 0) return { records, offset, torn: true, done: false };
       got += n;
     }
-    if (crc32(payload) !== checksum) return { records, offset, torn: true, done: false };
+    if (frameChecksum(payload, segment) !== checksum) return { records, offset, torn: true, done: false };
     let parsed: unknown;
     try {
       parsed = JSON.parse(`[${payload.toString('utf8')}]`);
@@ -185,6 +238,10 @@ export class HitLog {
   private inFlight: Frame[] = [];
   /** Set after a failed write or sync: the next frame goes to a new segment. */
   private broken = false;
+  private openedAt = Date.now();
+  private segmentBytes: number;
+  private maxAgeMs: number;
+  private preparing = false;
   /** The directory entry of a new segment must be durable before its first frame counts. */
   private dirSyncPending = false;
   private flushers: Array<() => void> = [];
@@ -197,9 +254,12 @@ export class HitLog {
     private segment: number,
     /** Called on the event loop after each frame is durable. */
     private onDurable: (position: LogPosition) => void,
-    private segmentBytes = SEGMENT_BYTES,
+    /** Smaller in tests, to see segments change. */
+    { segmentBytes = SEGMENT_BYTES, maxAgeMs = SEGMENT_MAX_AGE_MS }: { segmentBytes?: number; maxAgeMs?: number } = {},
   ) {
-    this.fd = openSync(segmentPath(dbPath, segment), 'w');
+    this.segmentBytes = segmentBytes;
+    this.maxAgeMs = maxAgeMs;
+    this.fd = this.openSegment(segment);
     this.dirSyncPending = true;
     this.durable = { segment, offset: 0 };
   }
@@ -234,7 +294,7 @@ export class HitLog {
 
   private startFrames(): void {
     while (this.pending.length > 0 && this.inFlight.length < FRAMES_IN_FLIGHT) {
-      if (this.broken || this.offset >= this.segmentBytes) {
+      if (this.broken || this.offset >= this.segmentBytes - Math.min(FRAME_SLACK, this.segmentBytes >> 4) || (this.offset > 0 && Date.now() - this.openedAt > this.maxAgeMs)) {
         // A new segment only once the old one's frames have settled (its end is then known).
         if (this.inFlight.length > 0) return;
         try {
@@ -266,7 +326,7 @@ export class HitLog {
     const payload = Buffer.from(group.records.join(','), 'utf8');
     const bytes = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
     bytes.writeUInt32LE(payload.length, 0);
-    bytes.writeUInt32LE(crc32(payload), 4);
+    bytes.writeUInt32LE(frameChecksum(payload, this.segment), 4);
     payload.copy(bytes, FRAME_HEADER);
     const frame: Frame = { segment: this.segment, start: this.offset, end: this.offset + bytes.length, waiters: group.waiters };
     try {
@@ -337,15 +397,98 @@ export class HitLog {
   }
 
   private rotate(): void {
-    const fd = openSync(segmentPath(this.dbPath, this.segment + 1), 'w');
+    const fd = this.openSegment(this.segment + 1);
     // Sealed at what is durable: after a failure the bytes beyond may be anything.
     this.sealed.set(this.segment, this.durable.segment === this.segment ? this.durable.offset : 0);
     closeSync(this.fd);
     this.segment += 1;
     this.offset = 0;
     this.fd = fd;
+    this.openedAt = Date.now();
     this.dirSyncPending = true;
     this.broken = false;
+    // Nothing of the new segment is needed for the old one to be applied (and recycled).
+    this.durable = { segment: this.segment, offset: 0 };
+    this.onDurable(this.durable);
+  }
+
+  /** A free file renamed to the segment's name (its blocks are reused), else a new file, and a spare is prepared for next time. */
+  private openSegment(segment: number): number {
+    const target = segmentPath(this.dbPath, segment);
+    for (const free of listFree(this.dbPath)) {
+      try {
+        if (Date.now() - statSync(free).mtimeMs > this.maxAgeMs) {
+          unlinkSync(free);
+          continue;
+        }
+        renameSync(free, target);
+        return openSync(target, 'r+');
+      } catch {
+        // Gone meanwhile (the ingest worker keeps at most FREE_FILES): try the next one.
+      }
+    }
+    const fd = openSync(target, 'w');
+    this.prepareSpare();
+    return fd;
+  }
+
+  /**
+   * Writes a zero-filled segment-sized file in the background and offers it
+   * as a free file, so the next segment overwrites instead of appending.
+   * Off the event loop (thread pool), one at a time; a failure only means the
+   * next segment appends.
+   */
+  private prepareSpare(): void {
+    if (this.preparing || this.segmentBytes < 1 << 20) return;
+    this.preparing = true;
+    const spare = `${this.dbPath}-hits.spare`;
+    const chunk = Buffer.alloc(1 << 20);
+    const done = (fd: number | null, ok: boolean) => {
+      if (fd !== null) closeSync(fd);
+      try {
+        if (ok && listFree(this.dbPath).length < FREE_FILES) renameSync(spare, freePath(this.dbPath, 0));
+        else unlinkSync(spare);
+      } catch {
+        // Left for the next start's clean-up.
+      }
+      this.preparing = false;
+    };
+    let fd: number;
+    try {
+      fd = openSync(spare, 'w');
+    } catch {
+      this.preparing = false;
+      return;
+    }
+    const fill = (at: number) => {
+      if (at >= this.segmentBytes) {
+        fdatasync(fd, (error) => done(fd, !error));
+        return;
+      }
+      write(fd, chunk, 0, chunk.length, at, (error) => (error ? done(fd, false) : fill(at + chunk.length)));
+    };
+    fill(0);
+  }
+
+  /**
+   * For the retention job: a segment holding hits older than SEGMENT_MAX_AGE_MS
+   * is retired even when no frame comes to do it, and old free files go.
+   */
+  retireOld(): void {
+    for (const free of listFree(this.dbPath)) {
+      try {
+        if (Date.now() - statSync(free).mtimeMs > this.maxAgeMs) unlinkSync(free);
+      } catch {
+        // Taken or removed meanwhile.
+      }
+    }
+    if (this.offset > 0 && this.inFlight.length === 0 && this.pending.length === 0 && Date.now() - this.openedAt > this.maxAgeMs) {
+      try {
+        this.rotate();
+      } catch {
+        this.broken = true;
+      }
+    }
   }
 
   /** After flush(): no frame is in flight. */

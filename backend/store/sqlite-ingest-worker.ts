@@ -12,11 +12,11 @@
  * Foreign keys are off on this connection: the ingester checks each tracker
  * itself, once per batch, inside the write transaction.
  */
-import { closeSync, existsSync, fdatasyncSync, openSync, readlinkSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, openSync, readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { comparePositions, listSegments, readFrames, segmentPath, type LogPosition, type LogRecord } from './hitlog.ts';
+import { comparePositions, listSegments, readFrames, recycleSegment, segmentPath, type LogPosition, type LogRecord } from './hitlog.ts';
 import { createIngester, INGEST_BATCH, type FromWorker, type ToWorker, type WorkerData } from './sqlite-ingest.ts';
 
 const { path, replay } = workerData as WorkerData;
@@ -72,18 +72,15 @@ function syncDatabase(): void {
   }
 }
 
-function deleteSegments(segments: number[]): void {
+/** Applied segments are recycled (./hitlog.ts), once the database holding their hits is durable. */
+function retireSegments(segments: number[]): void {
   if (segments.length === 0) return;
   syncDatabase();
   for (const segment of segments) {
     const fd = fds.get(segment);
     if (fd !== undefined) closeSync(fd);
     fds.delete(segment);
-    try {
-      unlinkSync(segmentPath(path, segment));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
+    recycleSegment(path, segment);
   }
 }
 
@@ -106,7 +103,7 @@ function readUpTo(upTo: LogPosition, sealed: Map<number, number> | null): { reco
       continue;
     }
     const end = last ? upTo.offset : (sealed?.get(at.segment) ?? null);
-    const read = readFrames(fd, at.offset, end, INGEST_BATCH - records.length);
+    const read = readFrames(fd, at.segment, at.offset, end, INGEST_BATCH - records.length);
     for (const r of read.records) records.push(r);
     if (last && read.torn) throw new Error(`hit log segment ${at.segment} is damaged at byte ${read.offset}`);
     if (!last && (read.done || read.torn)) {
@@ -124,7 +121,7 @@ function ingest(upTo: LogPosition, sealed: Map<number, number> | null): string[]
   const { records, reached, finished } = readUpTo(upTo, sealed);
   const accounts = ingester.apply(records, reached);
   position = reached;
-  deleteSegments(finished);
+  retireSegments(finished);
   return accounts;
 }
 
@@ -139,11 +136,11 @@ function replayLog(): number {
     replayed += records.filter((r) => r[0] === 0).length;
     ingester.apply(records, reached);
     position = reached;
-    deleteSegments(finished);
+    retireSegments(finished);
     if (comparePositions(position, end) >= 0) break;
   }
   // Segments below the stored position were applied by an earlier run.
-  deleteSegments(segments.filter((s) => s < next));
+  retireSegments(segments.filter((s) => s < next));
   return replayed;
 }
 
@@ -163,7 +160,7 @@ port.on('message', (message: ToWorker) => {
         const next = { segment: position.segment + 1, offset: 0 };
         ingester.apply([], next);
         position = next;
-        deleteSegments(listSegments(path).filter((s) => s < next.segment));
+        retireSegments(listSegments(path).filter((s) => s < next.segment));
       }
     } finally {
       for (const fd of fds.values()) closeSync(fd);

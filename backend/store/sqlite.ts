@@ -542,6 +542,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
 
     async deleteHitsBefore(cutoff) {
       guard();
+      log?.retireOld();
       await applied();
       guard();
       let deleted = 0;

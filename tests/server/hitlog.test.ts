@@ -4,11 +4,11 @@
  * only its own hits and writing goes on in a new segment, and whatever a
  * stopped server left in the log is in the database after the next start.
  */
-import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { comparePositions, HitLog, listSegments, readFrames, segmentPath, type HitRecord, type LogPosition, type LogRecord } from '../../backend/store/hitlog.ts';
+import { comparePositions, HitLog, listFree, listSegments, readFrames, recycleSegment, segmentPath, type HitRecord, type LogPosition, type LogRecord } from '../../backend/store/hitlog.ts';
 import { openSqliteStore } from '../../backend/store/sqlite.ts';
 import type { HitSignals } from '../../backend/store/types.ts';
 
@@ -43,7 +43,7 @@ function readAll(path: string): LogRecord[] {
   for (const segment of listSegments(path)) {
     const fd = openSync(segmentPath(path, segment), 'r');
     try {
-      out.push(...readFrames(fd, 0, null).records);
+      out.push(...readFrames(fd, segment, 0, null).records);
     } finally {
       closeSync(fd);
     }
@@ -61,7 +61,7 @@ async function makeTracker(): Promise<void> {
 describe('hit log frames', () => {
   it('reads back every record in order, across segments, and tells durable positions in order', async () => {
     const durable: LogPosition[] = [];
-    const log = new HitLog(db, 1, (p) => durable.push({ ...p }), 4096);
+    const log = new HitLog(db, 1, (p) => durable.push({ ...p }), { segmentBytes: 4096 });
     const written: LogRecord[] = [];
     for (let group = 0; group < 20; group++) {
       const syncs: Promise<void>[] = [];
@@ -96,7 +96,7 @@ describe('hit log frames', () => {
     header.writeUInt32LE(5000, 0);
     appendFileSync(file, Buffer.concat([header, Buffer.from('[0,"partial')]));
     let fd = openSync(file, 'r');
-    let read = readFrames(fd, 0, null);
+    let read = readFrames(fd, 1, 0, null);
     closeSync(fd);
     expect(read.records.map((r) => r[1])).toEqual([hitRecord(1)[1], hitRecord(2)[1]]);
     expect(read).toMatchObject({ offset: end, torn: true, done: false });
@@ -108,7 +108,7 @@ describe('hit log frames', () => {
     bad.writeUInt32LE(12345, 4);
     writeFileSync(file, Buffer.concat([bad, payload]));
     fd = openSync(file, 'r');
-    read = readFrames(fd, 0, null);
+    read = readFrames(fd, 1, 0, null);
     closeSync(fd);
     expect(read).toMatchObject({ records: [], offset: 0, torn: true });
   });
@@ -134,11 +134,57 @@ describe('hit log frames', () => {
   });
 });
 
+describe('recycled segments', () => {
+  it('writes a new segment over an applied one, and never reads the old frames as its own', async () => {
+    // Below 1 MB segments no zero-filled spare is prepared, so the second log must take the recycled file.
+    const first = new HitLog(db, 1, () => undefined, { segmentBytes: 1 << 19 });
+    // Two frames of one record each; the new segment's first frame will be exactly as long as the first,
+    // so the second old frame starts right where the new data ends — only the checksum's seed tells it apart.
+    first.append(JSON.stringify(hitRecord(1)));
+    await first.sync();
+    first.append(JSON.stringify(hitRecord(2)));
+    await first.sync();
+    await first.flush();
+    first.close();
+    recycleSegment(db, 1);
+    expect(listSegments(db)).toEqual([]);
+    expect(listFree(db)).toHaveLength(1);
+
+    const second = new HitLog(db, 2, () => undefined, { segmentBytes: 1 << 19 });
+    second.append(JSON.stringify(hitRecord(3)));
+    await second.sync();
+    await second.flush();
+    second.close();
+    // The free file became segment 2: its old bytes are still there, past the new frame.
+    expect(listFree(db)).toHaveLength(0);
+    expect(statSync(segmentPath(db, 2)).size).toBeGreaterThan(second.durable.offset);
+    const old = readFileSync(segmentPath(db, 2)).subarray(second.durable.offset, second.durable.offset + 64);
+    expect(old.some((b) => b !== 0)).toBe(true);
+    expect(readAll(db).map((r) => r[1])).toEqual([hitRecord(3)[1]]);
+  });
+
+  it('keeps no hit in a log file much past an hour: old free files are deleted, an old segment is retired', async () => {
+    const log = new HitLog(db, 1, () => undefined, { maxAgeMs: 50 });
+    log.append(JSON.stringify(hitRecord(1)));
+    await log.sync();
+    const stale = `${db}-hits.free.77`;
+    writeFileSync(stale, 'old hits');
+    utimesSync(stale, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    await new Promise((r) => setTimeout(r, 80));
+    log.retireOld();
+    expect(existsSync(stale)).toBe(false);
+    expect(log.sealed.get(1)).toBeGreaterThan(0);
+    expect(log.durable).toEqual({ segment: 2, offset: 0 });
+    await log.flush();
+    log.close();
+  });
+});
+
 describe('replay on start', () => {
   it('puts every logged hit in the database after an unclean stop, ignores a torn tail, and clears the log', async () => {
     await makeTracker();
     // What a server killed before its worker applied them leaves behind: two segments, the last one torn.
-    const log = new HitLog(db, 7, () => undefined, 2048);
+    const log = new HitLog(db, 7, () => undefined, { segmentBytes: 2048 });
     for (let i = 0; i < 30; i++) {
       log.append(JSON.stringify(hitRecord(i)));
       if (i % 4 === 3) log.append(JSON.stringify([1, TRACKER, ACCOUNT]));
@@ -189,7 +235,9 @@ describe('replay on start', () => {
     expect(readAll(db).filter((r) => r[0] === 0)).toHaveLength(50);
     expect((await store.events(ACCOUNT, null, 100)).events).toHaveLength(50);
     await store.close();
-    expect(readdirSync(dir).filter((f) => f.includes('-hits.'))).toEqual([]);
+    // Applied segments are kept only as free files for reuse, never as segments to replay.
+    expect(listSegments(db)).toEqual([]);
+    expect(readdirSync(dir).filter((f) => f.includes('-hits.') && !/-hits\.(free\.\d+|spare)$/.test(f))).toEqual([]);
     expect(existsSync(db)).toBe(true);
   });
 });
