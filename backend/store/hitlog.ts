@@ -219,7 +219,7 @@ interface Frame {
 }
 
 /** Frames being synced at once: a request waits for one sync, not for the one before it to end first. */
-const FRAMES_IN_FLIGHT = Number(process.env.OP_FIF ?? 2);
+const FRAMES_IN_FLIGHT = 2;
 
 /**
  * The writing side (event loop). Records appended meanwhile wait for the next
