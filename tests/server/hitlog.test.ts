@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { comparePositions, HitLog, listFree, listSegments, readFrames, recycleSegment, segmentPath, type HitRecord, type LogPosition, type LogRecord } from '../../backend/store/hitlog.ts';
+import Database from 'better-sqlite3';
+import { IngestWorker } from '../../backend/store/sqlite-ingest.ts';
 import { openSqliteStore } from '../../backend/store/sqlite.ts';
 import type { HitSignals } from '../../backend/store/types.ts';
 
@@ -239,6 +241,45 @@ describe('replay on start', () => {
     expect(listSegments(db)).toEqual([]);
     expect(readdirSync(dir).filter((f) => f.includes('-hits.') && !/-hits\.(free\.\d+|spare)$/.test(f))).toEqual([]);
     expect(existsSync(db)).toBe(true);
+  });
+});
+
+describe('ingest worker', () => {
+  it('is restarted when it dies, and applies what was logged meanwhile exactly once', async () => {
+    await makeTracker();
+    const errors: string[] = [];
+    const applied: string[][] = [];
+    const { ingest, next } = await IngestWorker.start(db, (accounts) => applied.push(accounts), (message) => errors.push(message));
+    const log = new HitLog(db, next, () => ingest.kick());
+    ingest.attach(log);
+    try {
+      log.append(JSON.stringify(hitRecord(1)));
+      await log.sync();
+      await ingest.barrier();
+      // The worker dies (as on an uncaught error); hits keep being logged meanwhile.
+      await (ingest as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+      for (let i = 2; i <= 5; i++) log.append(JSON.stringify(hitRecord(i)));
+      await log.sync();
+      const started = performance.now();
+      await ingest.barrier();
+      // In the database itself (not replayed by a later start): the restarted worker applied them.
+      const reader = new Database(db, { readonly: true });
+      const n = (reader.prepare('SELECT count(*) AS n FROM hits').get() as { n: number }).n;
+      reader.close();
+      expect(n).toBe(5);
+      expect(performance.now() - started).toBeLessThan(5_000);
+      expect(applied.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await log.flush();
+      await ingest.close();
+      log.close();
+    }
+    const store = await openSqliteStore(db);
+    try {
+      expect((await store.trackerHits(ACCOUNT, TRACKER)).map((h) => h.hit.id)).toEqual([1, 2, 3, 4, 5].map((i) => hitRecord(i)[1]));
+    } finally {
+      await store.close();
+    }
   });
 });
 
