@@ -318,7 +318,7 @@ export class NetworkCache {
       if (!found) {
         const network = lookupNetwork(ip);
         const geo = lookupGeo(ip);
-        found = { network: network ?? { prefix, family: ip.family, asn: null, org: null }, geo: geo && Object.freeze(geo) };
+        found = { network: Object.freeze(network ?? { prefix, family: ip.family, asn: null, org: null }), geo: geo && Object.freeze(geo) };
         if (this.byPrefix.size >= NETWORK_CACHE_MAX) this.byPrefix.clear();
         this.byPrefix.set(prefix, found);
       }

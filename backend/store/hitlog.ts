@@ -58,6 +58,65 @@ export type HitRecord = [0, string, string, string, HitKind, string | null, stri
 export type DropRecord = [1, string, string];
 export type LogRecord = HitRecord | DropRecord;
 
+/**
+ * The JSON text of a stored hit's record — exactly JSON.stringify of its
+ * HitRecord, built by hand because it runs for every pixel on the event loop:
+ * ~0.3 µs against ~0.9 µs (2026-11-27, node 20). Strings go through
+ * JSON.stringify unless made only of characters that need no escaping;
+ * objects shared by many hits (frozen: a network's info and geo, see
+ * pixel.ts NetworkCache) are stringified once. Anything not of the expected
+ * shape falls back to JSON.stringify, so the text is always the same.
+ */
+export function encodeHitRecord(
+  id: string,
+  account: string,
+  tracker: string,
+  classification: Classification,
+  geo: Geo | null,
+  signals: HitSignals,
+): string {
+  const c = classification;
+  return (
+    `[0,${str(id)},${str(account)},${str(tracker)},${str(c.kind)},${str(c.via)},${str(c.reason)},` +
+    `${c.client === null ? 'null' : JSON.stringify(c.client)},${shared(geo)},${signalsJson(signals)}]`
+  );
+}
+
+const PLAIN = /^[A-Za-z0-9 _.,:;/()+=*?!@#$%&'[\]{}|~^<>-]*$/;
+function str(value: string | null | undefined): string {
+  if (value === null || value === undefined) return 'null';
+  return PLAIN.test(value) ? `"${value}"` : JSON.stringify(value);
+}
+
+const sharedTexts = new WeakMap<object, string>();
+function shared(value: object | null): string {
+  if (value === null) return 'null';
+  if (!Object.isFrozen(value)) return JSON.stringify(value);
+  let text = sharedTexts.get(value);
+  if (text === undefined) {
+    text = JSON.stringify(value);
+    sharedTexts.set(value, text);
+  }
+  return text;
+}
+
+const SIGNAL_KEYS = ['at', 'method', 'userAgent', 'headers', 'network'];
+function signalsJson(signals: HitSignals): string {
+  let i = 0;
+  for (const key in signals) {
+    if (key !== SIGNAL_KEYS[i++]) return JSON.stringify(signals);
+  }
+  const { at, headers } = signals;
+  if (i !== SIGNAL_KEYS.length || !Number.isFinite(at) || typeof headers !== 'object' || headers === null) return JSON.stringify(signals);
+  let h = '';
+  for (const key in headers) {
+    const value = headers[key as keyof typeof headers];
+    if (value === undefined) continue;
+    h += `${h === '' ? '' : ','}${str(key)}:${str(value)}`;
+  }
+  return `{"at":${at},"method":${str(signals.method)},"userAgent":${str(signals.userAgent)},"headers":{${h}},"network":${shared(signals.network)}}`;
+}
+
 const FRAME_HEADER = 8;
 /** A new segment starts once the current one is this large; an applied segment is recycled whole. */
 export const SEGMENT_BYTES = 16 * 1024 * 1024;

@@ -39,7 +39,7 @@ import {
   type TrackerRecord,
   type TrackerState,
 } from './types.ts';
-import { HitLog, HitLogLock, type HitRecord, type LogRecord } from './hitlog.ts';
+import { encodeHitRecord, HitLog, HitLogLock, type HitRecord, type LogRecord } from './hitlog.ts';
 import { createIngester, IngestWorker } from './sqlite-ingest.ts';
 
 const HOUR = 3_600_000;
@@ -145,6 +145,11 @@ interface FloodWindow {
 
 /** Trackers whose window is kept in memory; beyond this the map starts over from the database. */
 const FLOOD_WINDOWS_MAX = 50_000;
+
+function hitRecord(hit: NewHit): HitRecord {
+  const c = hit.classification;
+  return [0, hit.id, hit.account, hit.tracker, c.kind, c.via, c.reason, c.client, hit.geo, hit.signals];
+}
 
 const HIT_COLUMNS = 'seq, id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo, signals';
 const CURSOR = /^(0|[1-9][0-9]{0,14})$/;
@@ -458,7 +463,8 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
     async recordHits(hits) {
       guard();
       const outcomes: RecordOutcome[] = [];
-      const records: LogRecord[] = [];
+      // JSON texts for the log, or the records themselves for an in-memory database.
+      const records: Array<string | LogRecord> = [];
       for (const hit of hits) {
         const window = windowOf(hit.tracker);
         if (!window || window.account !== hit.account) {
@@ -472,22 +478,21 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
         }
         if (window.count >= floodCap) {
           outcomes.push('dropped');
-          records.push([1, hit.tracker, hit.account]);
+          const drop: LogRecord = [1, hit.tracker, hit.account];
+          records.push(log ? JSON.stringify(drop) : drop);
           continue;
         }
         window.count++;
-        const c = hit.classification;
-        const stored: HitRecord = [0, hit.id, hit.account, hit.tracker, c.kind, c.via, c.reason, c.client, hit.geo, hit.signals];
-        records.push(stored);
+        records.push(log ? encodeHitRecord(hit.id, hit.account, hit.tracker, hit.classification, hit.geo, hit.signals) : hitRecord(hit));
         outcomes.push('stored');
       }
       if (records.length === 0) return outcomes;
       if (!ingester && !log) throw new Error('This process opened the database alongside a server; only the server records hits.');
       if (!log) {
-        notify(new Set(ingester!.apply(records, null)));
+        notify(new Set(ingester!.apply(records as LogRecord[], null)));
         return outcomes;
       }
-      for (const r of records) log.append(JSON.stringify(r));
+      for (const r of records) log.append(r as string);
       try {
         await log.sync();
       } catch (error) {

@@ -8,8 +8,9 @@ import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readdirSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { comparePositions, HitLog, listFree, listSegments, readFrames, recycleSegment, segmentPath, type HitRecord, type LogPosition, type LogRecord } from '../../backend/store/hitlog.ts';
+import { comparePositions, encodeHitRecord, HitLog, listFree, listSegments, readFrames, recycleSegment, segmentPath, type HitRecord, type LogPosition, type LogRecord } from '../../backend/store/hitlog.ts';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { IngestWorker } from '../../backend/store/sqlite-ingest.ts';
 import { openSqliteStore } from '../../backend/store/sqlite.ts';
 import type { HitSignals } from '../../backend/store/types.ts';
@@ -133,6 +134,47 @@ describe('hit log frames', () => {
     await log.flush();
     log.close();
     expect(readAll(db).map((r) => r[1])).toEqual([hitRecord(1)[1], hitRecord(3)[1]]);
+  });
+});
+
+describe('record text', () => {
+  it('is exactly JSON.stringify of the record, whatever the strings hold', () => {
+    const text = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), fc.constantFrom('a"b', 'a\\b', '\u0000\n\t', '\ud800', 'é ü — 😀', '<script>'));
+    const maybe = fc.option(text, { nil: null });
+    fc.assert(
+      fc.property(
+        fc.record({
+          id: text,
+          account: text,
+          tracker: text,
+          reason: text,
+          via: maybe,
+          ua: maybe,
+          accept: fc.option(text, { nil: undefined }),
+          referer: fc.option(maybe, { nil: undefined }),
+          org: maybe,
+          at: fc.oneof(fc.integer(), fc.double()),
+          frozen: fc.boolean(),
+          client: fc.option(fc.record({ name: maybe, os: maybe, device: maybe }), { nil: null }),
+          geo: fc.option(fc.record({ country: maybe, region: maybe, city: maybe }), { nil: null }),
+        }),
+        (v) => {
+          const network = { prefix: '203.0.113.0/24', family: 4 as const, asn: 64500, org: v.org };
+          const headers: HitSignals['headers'] = {};
+          if (v.accept !== undefined) headers.accept = v.accept;
+          if (v.referer !== undefined) headers.referer = v.referer;
+          const signals: HitSignals = { at: v.at, method: 'GET', userAgent: v.ua, headers, network: v.frozen ? Object.freeze(network) : network };
+          const classification = { kind: 'open' as const, via: v.via, reason: v.reason, client: v.client };
+          const geo = v.geo && (v.frozen ? Object.freeze(v.geo) : v.geo);
+          const record: HitRecord = [0, v.id, v.account, v.tracker, 'open', v.via, v.reason, v.client, geo, signals];
+          expect(encodeHitRecord(v.id, v.account, v.tracker, classification, geo, signals)).toBe(JSON.stringify(record));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    // A signals object of another shape (an extra field) is still written whole.
+    const odd = { ...signals(1), extra: 'kept' } as HitSignals;
+    expect(JSON.parse(encodeHitRecord('a', 'b', 'c', { kind: 'bot', via: null, reason: 'r', client: null }, null, odd))[9].extra).toBe('kept');
   });
 });
 
