@@ -6,9 +6,10 @@
  * commit (B-tree inserts into the table and four indexes, ~6 page writes) plus
  * a WAL fsync for every batch, all on the event loop — ~9 µs per hit, half of
  * the pixel route's CPU (profile of 2026-11-27, `npm run bench pixel.bench`).
- * Appending a batch to a log is one pwrite and one fdatasync, both on libuv's
- * thread pool; a worker thread then moves the logged hits into SQLite in large
- * transactions (./sqlite-ingest.ts) on the other core. This is the classic
+ * Appending a batch to a log is one positioned write into the page cache and
+ * one fdatasync on libuv's thread pool; a worker thread then moves the logged
+ * hits into SQLite in large transactions (./sqlite-ingest.ts), when a core is
+ * free. This is the classic
  * write-ahead log design: the log is the durable record, the database its
  * applied form, and a restart applies whatever the log holds beyond the
  * position the database has recorded.
@@ -16,8 +17,8 @@
  * Layout: numbered segment files next to the database (`<db>-hits.00000001`, …),
  * each a sequence of frames: 4-byte little-endian payload length, 4-byte
  * CRC-32 of the payload, then the payload — the JSON texts of the batch's
- * records joined by commas (JSON text never holds a raw comma outside a value
- * boundary that matters here: the reader wraps the payload in `[` `]`).
+ * records joined by commas, which the reader parses as one JSON array by
+ * wrapping it in `[` `]`.
  * A frame is written with one positioned write and synced before anyone is
  * answered; a crash can only leave a torn frame at a segment's end, which the
  * reader recognises (length beyond the end or a CRC mismatch) and ignores —
