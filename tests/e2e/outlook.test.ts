@@ -238,7 +238,12 @@ describe('Outlook on the web with the built extension and the real server', () =
     const title = subject('From the pop-out');
     await compose.write({ to: 'grace.hopper@example.org', subject: title, text: 'Written in its own window.' });
     const closed = outlook.page.waitForEvent('close');
-    await compose.clickSend();
+    // The window closes itself on Send, sometimes before Playwright's click has its answer back
+    // (seen once in CI: "Target page, context or browser has been closed"); the close is awaited
+    // and the sent message checked below, so only that error is let through here.
+    await compose.clickSend().catch((error: unknown) => {
+      if (!(error instanceof Error && error.message.includes('Target page, context or browser has been closed'))) throw error;
+    });
     await closed;
     const sent = await main.sentWithSubject(title);
     expect(sent?.kind).toBe('new');
