@@ -17,6 +17,8 @@ export interface Metrics {
   batchSize: Histogram;
   /** Connections the pixel's fast path gave to node:http (fastpath.ts): every API client, and unusual pixel fetches. */
   handOvers: Counter;
+  /** Reads the store's backlog of recorded hits not yet applied (SQLite's hit log) when scraped. */
+  watchBacklog(read: () => number): void;
   /**
    * Per-request increments of hits/pixels: tallied in plain numbers and added
    * to the counters when they are read (prom-client's collect hook), because
@@ -59,6 +61,15 @@ class Tallies {
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
+  let backlog: () => number = () => 0;
+  new Gauge({
+    name: 'openping_hit_log_pending_bytes',
+    help: 'SQLite: bytes of durably recorded hits not yet applied to the database (the ingest worker runs when a core is free; reads of hits wait for it)',
+    registers: [registry],
+    collect() {
+      this.set(backlog());
+    },
+  });
   collectDefaultMetrics({ register: registry, prefix: 'openping_' });
   const hitTallies = new Tallies();
   const pixelTallies = new Tallies();
@@ -107,6 +118,9 @@ export function createMetrics(): Metrics {
       help: 'Connections handed from the pixel fast path to node:http (API requests, and pixel requests it does not serve itself)',
       registers: [registry],
     }),
+    watchBacklog(read) {
+      backlog = read;
+    },
     batchSize: new Histogram({
       name: 'openping_commit_batch_size',
       help: 'Hits per group commit',

@@ -107,6 +107,7 @@ export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {
         deps.store ?? openStore(config.db, { floodCapPerHour: config.floodCapPerHour, onError: onStoreError }),
         loadIpData(),
       ]);
+      if (store.pendingBytes) metrics.watchBacklog(() => store.pendingBytes!());
       app = {
         config,
         store,

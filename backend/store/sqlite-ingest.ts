@@ -305,6 +305,19 @@ export class IngestWorker {
     this.kick();
   }
 
+  /** Bytes of durable frames not yet applied. */
+  pendingBytes(): number {
+    const log = this.log;
+    if (!log) return 0;
+    let total = 0;
+    for (let segment = this.ingested.segment; segment <= log.durable.segment; segment++) {
+      const start = segment === this.ingested.segment ? this.ingested.offset : 0;
+      const end = segment === log.durable.segment ? log.durable.offset : (log.sealed.get(segment) ?? 0);
+      total += Math.max(0, end - start);
+    }
+    return total;
+  }
+
   /** Resolves once every hit logged before the call is in the database (or after BARRIER_TIMEOUT_MS). */
   async barrier(): Promise<void> {
     const log = this.log;

@@ -571,6 +571,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       guard();
       sql.ping.get();
     },
+    pendingBytes: () => ingest?.pendingBytes() ?? 0,
     async close() {
       if (closed) return;
       closed = true;

@@ -212,6 +212,8 @@ export interface Store {
   countRate(key: string, windowMs: number, now: number): Promise<number>;
   /** Cheap liveness check of the database (used by /healthz). */
   ping(): Promise<void>;
+  /** SQLite: bytes of recorded hits durable in the hit log but not yet in the database (for /metrics). */
+  pendingBytes?(): number;
   /** Waits for in-flight writes, then closes. Further calls reject. */
   close(): Promise<void>;
 }

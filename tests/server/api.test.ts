@@ -274,6 +274,10 @@ describe('the rest of the surface', () => {
     for (const name of ['openping_hits_total', 'openping_pixel_duration_seconds', 'openping_store_errors_total', 'openping_long_polls']) {
       expect(metrics).toContain(name);
     }
+    // The SQLite hit log's backlog is exported, and nothing recorded stays waiting once the server is idle.
+    expect(metrics).toMatch(/^openping_hit_log_pending_bytes \d+$/m);
+    const pending = async () => /^openping_hit_log_pending_bytes (\d+)$/m.exec(await (await fetch(`${s.url}/metrics`)).text())?.[1];
+    await expect.poll(pending, { timeout: 3_000 }).toBe('0');
     const preflight = await fetch(`${s.url}/v1/trackers/${trackerId()}`, {
       method: 'OPTIONS',
       headers: { origin: 'chrome-extension://abcdefghijklmnopabcdefghijklmnop', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'authorization,content-type' },

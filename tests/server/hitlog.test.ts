@@ -302,6 +302,8 @@ describe('ingest worker', () => {
       await (ingest as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
       for (let i = 2; i <= 5; i++) log.append(JSON.stringify(hitRecord(i)));
       await log.sync();
+      // Logged, durable, and waiting for the worker's restart (a second away): the backlog says so.
+      expect(ingest.pendingBytes()).toBeGreaterThan(4 * 200);
       const started = performance.now();
       await ingest.barrier();
       // In the database itself (not replayed by a later start): the restarted worker applied them.
@@ -309,6 +311,7 @@ describe('ingest worker', () => {
       const n = (reader.prepare('SELECT count(*) AS n FROM hits').get() as { n: number }).n;
       reader.close();
       expect(n).toBe(5);
+      expect(ingest.pendingBytes()).toBe(0);
       expect(performance.now() - started).toBeLessThan(5_000);
       expect(applied.length).toBeGreaterThanOrEqual(2);
     } finally {
