@@ -39,7 +39,7 @@ import {
   type TrackerRecord,
   type TrackerState,
 } from './types.ts';
-import { encodeHitRecord, HitLog, HitLogLock, type HitRecord, type LogRecord } from './hitlog.ts';
+import { comparePositions, encodeHitRecord, HitLog, HitLogLock, type HitRecord, type LogPosition, type LogRecord } from './hitlog.ts';
 import { createIngester, IngestWorker } from './sqlite-ingest.ts';
 
 const HOUR = 3_600_000;
@@ -343,6 +343,27 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
   const applied = async () => {
     if (ingest) await ingest.barrier();
   };
+  /**
+   * Trackers with hits logged but maybe not yet applied: null while their frame
+   * is being written, then the log position that covers them. The pixel loads a
+   * tracker's classifier context on its first fetch (most often a tracker with
+   * nothing in the log); only a tracker that has hits waiting needs to wait for
+   * them, not for the whole backlog, which under load the idle-priority worker
+   * may take its time over.
+   */
+  const unapplied = new Map<string, LogPosition | null>();
+  const UNAPPLIED_SWEEP = 10_000;
+  let sweepAt = UNAPPLIED_SWEEP;
+  const appliedFor = async (tracker: string) => {
+    if (!ingest) return;
+    const at = unapplied.get(tracker);
+    if (at === undefined) return;
+    if (at !== null && comparePositions(at, ingest.ingested) <= 0) {
+      unapplied.delete(tracker);
+      return;
+    }
+    await applied();
+  };
 
   // Flood-cap windows: the event loop decides stored vs dropped (SPEC §3) from memory, loaded
   // from the tracker's row once; the ingester keeps the row's copy current for the next start.
@@ -449,7 +470,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
     },
     async trackerContext(account, tracker, priorLimit) {
       guard();
-      await applied();
+      await appliedFor(tracker);
       guard();
       const row = owned(account, tracker);
       if (!row) return null;
@@ -493,12 +514,22 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
         return outcomes;
       }
       for (const r of records) log.append(r as string);
+      // Applied entries go when looked up; a sweep keeps trackers never looked up again from piling up.
+      if (unapplied.size >= sweepAt) {
+        for (const [tracker, at] of unapplied) if (at !== null && comparePositions(at, ingest!.ingested) <= 0) unapplied.delete(tracker);
+        // Amortised: the next sweep waits until the map has doubled again.
+        sweepAt = Math.max(UNAPPLIED_SWEEP, unapplied.size * 2);
+      }
+      for (const hit of hits) unapplied.set(hit.tracker, null);
       try {
         await log.sync();
       } catch (error) {
         // Counted but not recorded: these trackers' windows start over from the database.
         for (const hit of hits) windows.delete(hit.tracker);
         throw error;
+      } finally {
+        const covered = { ...log.durable };
+        for (const hit of hits) unapplied.set(hit.tracker, covered);
       }
       return outcomes;
     },

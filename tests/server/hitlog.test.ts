@@ -328,6 +328,27 @@ describe('ingest worker', () => {
   });
 });
 
+describe('classifier context', () => {
+  it("waits for a tracker's own logged hits, not for the whole backlog", async () => {
+    await makeTracker();
+    const store = await openSqliteStore(db);
+    try {
+      const other = 'TrackerForHitLog0002';
+      expect(await store.putTracker({ account: ACCOUNT, tracker: other, state: 'sent', sentAt: 1_790_000_000_000, now: 1_790_000_000_000 })).not.toBeNull();
+      const r = hitRecord(1);
+      await store.recordHits([{ id: r[1], account: ACCOUNT, tracker: TRACKER, signals: r[9], classification: { kind: 'open', via: null, reason: r[6], client: null }, geo: null }]);
+      // The log is applied 20 ms after the last hit when quiet: another tracker's context does not ask for it sooner.
+      expect(await store.trackerContext(ACCOUNT, other, 20)).toMatchObject({ prior: [] });
+      expect(store.pendingBytes!()).toBeGreaterThan(0);
+      // This tracker's own context waits for its hit.
+      expect((await store.trackerContext(ACCOUNT, TRACKER, 20))!.prior).toHaveLength(1);
+      expect(store.pendingBytes!()).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('one owner per database', () => {
   it('refuses a second server on a database in use, lets a tool read alongside it, and frees it on close', async () => {
     await makeTracker();
