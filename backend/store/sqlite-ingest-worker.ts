@@ -139,14 +139,12 @@ function ingest(upTo: LogPosition, sealed: Map<number, number> | null): string[]
 }
 
 /** Start-up: everything an earlier run logged goes into the database, then the log is cleared. */
-function replayLog(): number {
+function replayLog(): void {
   const segments = listSegments(path);
   const next = Math.max(position.segment, (segments.at(-1) ?? -1) + 1, 1);
   const end: LogPosition = { segment: next, offset: 0 };
-  let replayed = 0;
   for (;;) {
     const { records, reached, finished } = readUpTo(end, null);
-    replayed += records.filter((r) => r[0] === 0).length;
     ingester.apply(records, reached);
     position = reached;
     retireSegments(finished);
@@ -154,12 +152,11 @@ function replayLog(): number {
   }
   // Segments below the stored position were applied by an earlier run.
   retireSegments(segments.filter((s) => s < next));
-  return replayed;
 }
 
 try {
-  const replayed = replay ? replayLog() : 0;
-  post({ type: 'ready', position, replayed });
+  if (replay) replayLog();
+  post({ type: 'ready', position });
 } catch (error) {
   post({ type: 'error', message: `ingest worker could not start: ${error instanceof Error ? error.message : String(error)}` });
   throw error;

@@ -103,7 +103,7 @@ export function createIngester(db: Database.Database): Ingester {
 
 export type ToWorker = { type: 'ingest'; upTo: LogPosition; sealed: Array<[number, number]> } | { type: 'close'; upTo: LogPosition };
 export type FromWorker =
-  | { type: 'ready'; position: LogPosition; replayed: number }
+  | { type: 'ready'; position: LogPosition }
   | { type: 'ingested'; position: LogPosition; accounts: string[] }
   | { type: 'error'; message: string };
 
@@ -189,18 +189,18 @@ export class IngestWorker {
     path: string,
     onIngested: (accounts: string[]) => void,
     onError: (message: string) => void,
-  ): Promise<{ ingest: IngestWorker; next: number; replayed: number }> {
+  ): Promise<{ ingest: IngestWorker; next: number }> {
     const ingest = new IngestWorker(path, onIngested, onError);
     const ready = await ingest.spawn(true);
     ingest.ingested = ready.position;
-    return { ingest, next: ready.position.segment, replayed: ready.replayed };
+    return { ingest, next: ready.position.segment };
   }
 
   attach(log: HitLog): void {
     this.log = log;
   }
 
-  private spawn(replay: boolean): Promise<{ position: LogPosition; replayed: number }> {
+  private spawn(replay: boolean): Promise<{ position: LogPosition }> {
     const worker = createWorker({ path: this.path, replay });
     this.worker = worker;
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
