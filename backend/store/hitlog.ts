@@ -60,13 +60,20 @@ export type DropRecord = [1, string, string];
 export type LogRecord = HitRecord | DropRecord;
 
 /**
- * The JSON text of a stored hit's record — exactly JSON.stringify of its
- * HitRecord, built by hand because it runs for every pixel on the event loop:
- * ~0.3 µs against ~0.9 µs (2026-11-27, node 20). Strings go through
+ * The JSON text of a stored hit's record, built by hand because it runs for
+ * every pixel on the event loop: ~0.3 µs against ~0.9 µs for JSON.stringify
+ * (2026-11-27, node 20). JSON.parse of it gives exactly what JSON.parse of
+ * JSON.stringify(record) gives, and it is ASCII only: every character past
+ * U+007F is written as a \u escape (RFC 8259 §7). The reasons carry an em dash,
+ * and one such character would make V8 hold the record, the frame joined from
+ * it and the copy into the file as two-byte strings (perf, 2026-11-27:
+ * String::WriteToFlat<uint16_t> and Utf8Length ~3% of the event loop); ASCII
+ * text goes into the frame's buffer as a plain byte copy. Strings go through
  * JSON.stringify unless made only of characters that need no escaping;
  * objects shared by many hits (frozen: a network's info and geo, see
- * pixel.ts NetworkCache) are stringified once. Anything not of the expected
- * shape falls back to JSON.stringify, so the text is always the same.
+ * pixel.ts NetworkCache) and the few texts that repeat (reasons, kinds) are
+ * encoded once. Anything not of the expected shape falls back to
+ * JSON.stringify, escaped the same way.
  */
 export function encodeHitRecord(
   id: string,
@@ -79,23 +86,46 @@ export function encodeHitRecord(
   const c = classification;
   return (
     `[0,${str(id)},${str(account)},${str(tracker)},${str(c.kind)},${str(c.via)},${str(c.reason)},` +
-    `${c.client === null ? 'null' : JSON.stringify(c.client)},${shared(geo)},${signalsJson(signals)}]`
+    `${c.client === null ? 'null' : asciiJson(c.client)},${shared(geo)},${signalsJson(signals)}]`
   );
 }
 
 const PLAIN = /^[A-Za-z0-9 _.,:;/()+=*?!@#$%&'[\]{}|~^<>-]*$/;
+const NON_ASCII = /[\u0080-\uffff]/g;
+const escapeChar = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** JSON.stringify(value) in ASCII: a surrogate pair becomes two escapes, which JSON.parse joins again. */
+export function asciiJson(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text === undefined ? 'null' : text.replace(NON_ASCII, escapeChar);
+}
+
+/** Texts that needed escaping, by value: reasons and the like repeat from a small set. */
+const escaped = new Map<string, string>();
+const ESCAPED_MAX = 1024;
+
 function str(value: string | null | undefined): string {
   if (value === null || value === undefined) return 'null';
-  return PLAIN.test(value) ? `"${value}"` : JSON.stringify(value);
+  if (PLAIN.test(value)) return `"${value}"`;
+  let text = escaped.get(value);
+  if (text === undefined) {
+    text = asciiJson(value);
+    // Only short texts are kept: a long one is most likely a one-off header value.
+    if (value.length <= 200) {
+      if (escaped.size >= ESCAPED_MAX) escaped.clear();
+      escaped.set(value, text);
+    }
+  }
+  return text;
 }
 
 const sharedTexts = new WeakMap<object, string>();
 function shared(value: object | null): string {
   if (value === null) return 'null';
-  if (!Object.isFrozen(value)) return JSON.stringify(value);
+  if (!Object.isFrozen(value)) return asciiJson(value);
   let text = sharedTexts.get(value);
   if (text === undefined) {
-    text = JSON.stringify(value);
+    text = asciiJson(value);
     sharedTexts.set(value, text);
   }
   return text;
@@ -105,10 +135,10 @@ const SIGNAL_KEYS = ['at', 'method', 'userAgent', 'headers', 'network'];
 function signalsJson(signals: HitSignals): string {
   let i = 0;
   for (const key in signals) {
-    if (key !== SIGNAL_KEYS[i++]) return JSON.stringify(signals);
+    if (key !== SIGNAL_KEYS[i++]) return asciiJson(signals);
   }
   const { at, headers } = signals;
-  if (i !== SIGNAL_KEYS.length || !Number.isFinite(at) || typeof headers !== 'object' || headers === null) return JSON.stringify(signals);
+  if (i !== SIGNAL_KEYS.length || !Number.isFinite(at) || typeof headers !== 'object' || headers === null) return asciiJson(signals);
   let h = '';
   for (const key in headers) {
     const value = headers[key as keyof typeof headers];
@@ -161,9 +191,18 @@ export function recycleSegment(dbPath: string, segment: number): void {
 
 /** The checksum of a frame of this segment: a frame left from an earlier use of the file does not match. */
 function frameChecksum(payload: Buffer, segment: number): number {
-  const seed = Buffer.alloc(4);
-  seed.writeUInt32LE(segment >>> 0, 0);
-  return crc32(payload, crc32(seed));
+  return crc32(payload, segmentSeed(segment));
+}
+
+let seedOf = { segment: -1, crc: 0 };
+/** The CRC-32 of the segment number's 4 bytes (little-endian), the seed of its frames' checksums. */
+function segmentSeed(segment: number): number {
+  if (seedOf.segment !== segment) {
+    const seed = Buffer.alloc(4);
+    seed.writeUInt32LE(segment >>> 0, 0);
+    seedOf = { segment, crc: crc32(seed) };
+  }
+  return seedOf.crc;
 }
 
 /** Segment numbers present next to the database, ascending. */
@@ -383,11 +422,13 @@ export class HitLog {
 
   private writeFrame(): void {
     const group = this.takeGroup();
-    const payload = Buffer.from(group.records.join(','), 'utf8');
-    const bytes = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
-    bytes.writeUInt32LE(payload.length, 0);
-    bytes.writeUInt32LE(frameChecksum(payload, this.segment), 4);
-    payload.copy(bytes, FRAME_HEADER);
+    const text = group.records.join(',');
+    const length = Buffer.byteLength(text, 'utf8');
+    const bytes = Buffer.allocUnsafe(FRAME_HEADER + length);
+    // One byte per character: ASCII (as encodeHitRecord writes), whose UTF-8 is its Latin-1, a plain copy.
+    bytes.write(text, FRAME_HEADER, length === text.length ? 'latin1' : 'utf8');
+    bytes.writeUInt32LE(length, 0);
+    bytes.writeUInt32LE(frameChecksum(bytes.subarray(FRAME_HEADER), this.segment), 4);
     const frame: Frame = { segment: this.segment, start: this.offset, end: this.offset + bytes.length, waiters: group.waiters };
     try {
       // Into the page cache only; the durable part is the fdatasync below.
