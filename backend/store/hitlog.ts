@@ -97,7 +97,11 @@ const escapeChar = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4,
 /** JSON.stringify(value) in ASCII: a surrogate pair becomes two escapes, which JSON.parse joins again. */
 export function asciiJson(value: unknown): string {
   const text = JSON.stringify(value);
-  return text === undefined ? 'null' : text.replace(NON_ASCII, escapeChar);
+  if (text === undefined) return 'null';
+  const escapedText = text.replace(NON_ASCII, escapeChar);
+  // V8 builds replace()'s result in its subject's two-byte form even when every character is ASCII now:
+  // a copy through Latin-1 gives the one-byte string the frame can take as a plain copy.
+  return escapedText === text ? text : Buffer.from(escapedText, 'latin1').toString('latin1');
 }
 
 /** Texts that needed escaping, by value: reasons and the like repeat from a small set. */
