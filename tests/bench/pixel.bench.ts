@@ -3,12 +3,15 @@
  * node:http server answering the same GIF and storing nothing (and nginx's
  * empty_gif when nginx is installed), all on 127.0.0.1, at 50 connections.
  * Rounds alternate between the servers so a shared, busy machine hurts all
- * of them alike; the medians and the ratio are printed. Then a fixed number
- * of requests checks recorded hits against answered requests.
+ * of them alike; the medians and the ratio are printed. Beside them, two
+ * floors (durable-floor.ts): the least a server answering only after a
+ * durable write can do here, with and without keeping each hit as an SQLite
+ * row — what the ratio could reach with the pixel's own work at zero cost.
+ * Then a fixed number of requests checks recorded hits against answered requests.
  * Targets (issue 3): ≥ 0.8× bare node:http, p99 ≤ 10 ms, recorded = answered.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -195,9 +198,25 @@ export default async function pixelBench(): Promise<void> {
     );
     script = join(dir, 'rotate.lua');
 
+    // The floor under any durable server here (durable-floor.ts): the same durability with nothing
+    // parsed or classified — once with only the log, once also keeping each hit as an SQLite row.
+    const floorDb = join(dir, 'floor', 'openping.db');
+    const floors: Array<[string, ChildProcess]> = [];
+    for (const sqlite of [false, true]) {
+      const floorDir = join(dir, sqlite ? 'floor' : 'floor-log');
+      mkdirSync(floorDir);
+      const child = spawn(process.execPath, ['--import', 'tsx', 'tests/bench/durable-floor.ts'], {
+        env: { ...process.env, FLOOR_DB: sqlite ? floorDb : join(floorDir, 'openping.db'), FLOOR_SQLITE: sqlite ? '1' : '0' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      floors.push([(await waitForLine(child, /port=(\d+)/, 'durable floor'))[1]!, child]);
+    }
     const targets: Array<[string, string, number?]> = [
       ['bare node:http (nothing stored)', `http://127.0.0.1:${barePort}${path}`, bare.pid],
       ['OpenPing (durable SQLite)', `${oursUrl}${path}`, ours.pid],
+      ['floor: durable log only', `http://127.0.0.1:${floors[0]![0]}${path}`, floors[0]![1].pid],
+      ['floor: durable log + SQLite rows', `http://127.0.0.1:${floors[1]![0]}${path}`, floors[1]![1].pid],
     ];
     if (existsSync(NGINX)) {
       const nginxPort = 20_000 + Math.floor(Math.random() * 20_000);
@@ -229,12 +248,14 @@ export default async function pixelBench(): Promise<void> {
     // (backend/store/hitlog.ts). Each of our rounds waits for that before the next server's round,
     // so its catching up never runs during another server's measurement, and reports how long it took.
     const reader = new Database(db, { readonly: true });
-    const count = () => (reader.prepare('SELECT count(*) AS n FROM hits').get() as { n: number }).n;
-    const settle = async (expected?: number): Promise<number> => {
+    const floorReader = new Database(floorDb, { readonly: true });
+    const countIn = (r: Database.Database) => (r.prepare('SELECT count(*) AS n FROM hits').get() as { n: number }).n;
+    const count = () => countIn(reader);
+    const settle = async (expected?: number, rows = count): Promise<number> => {
       const started = performance.now();
       let last = -1;
       for (;;) {
-        const n = count();
+        const n = rows();
         if (expected !== undefined ? n >= expected : n === last) break;
         if (performance.now() - started > 60_000) break;
         last = n;
@@ -253,6 +274,7 @@ export default async function pixelBench(): Promise<void> {
         const result = await load(url);
         const after = await cpuMicros(pid, tick);
         if (pid === ours.pid) catchUp.push(await settle());
+        if (pid === floors[1]![1].pid) await settle(undefined, () => countIn(floorReader));
         results.get(name)!.push(result);
         if (before !== null && after !== null && result.requests > 0) cpuPerRequest.get(name)!.push((after - before) / result.requests);
       }
@@ -271,6 +293,11 @@ export default async function pixelBench(): Promise<void> {
     const oursRps = summary.get(targets[1]![0])!.rps;
     const bareRps = summary.get(targets[0]![0])!.rps;
     console.log(`OpenPing / bare node:http throughput: ${(oursRps / bareRps).toFixed(2)}× (target ≥ 0.80×)`);
+    console.log(
+      `floors / bare node:http: durable log only ${(summary.get(targets[2]![0])!.rps / bareRps).toFixed(2)}×, ` +
+        `durable log + SQLite rows ${(summary.get(targets[3]![0])!.rps / bareRps).toFixed(2)}× ` +
+        '(durable-floor.ts: nothing parsed, classified or encoded — the most this durability, and this store, leave room for here)',
+    );
     console.log(`OpenPing p99 at ${CONNECTIONS} connections: ${summary.get(targets[1]![0])!.p99.toFixed(2)} ms (target ≤ 10 ms)`);
     console.log(
       `OpenPing: hit log applied to SQLite ${catchUp.map((t) => `${(t / 1000).toFixed(1)} s`).join(', ')} after each round ended ` +
@@ -303,6 +330,7 @@ export default async function pixelBench(): Promise<void> {
       `recorded vs answered: ${recorded} hits stored for ${fixed.requests} answered 200s of ${FIXED_REQUESTS} sent (${recorded === fixed.requests ? 'equal' : 'DIFFERENT'}); autocannon p99 ${fixed.p99} ms`,
     );
     reader.close();
+    floorReader.close();
   } finally {
     for (const child of children) await stop(child);
     rmSync(dir, { recursive: true, force: true });
