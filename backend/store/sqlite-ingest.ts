@@ -125,6 +125,18 @@ const INGEST_BUSY_MS = 1000;
 const INGEST_EAGER_BYTES = 8 * 1024 * 1024;
 /** How long a read waits for logged hits to reach the database before it reads what is there (the worker may be failing). */
 const BARRIER_TIMEOUT_MS = 10_000;
+/**
+ * The bound on the log not yet applied (see room()). Under a steady 52k hits/s
+ * on this 2-core machine the idle-priority worker applied ~20 MB/s of the
+ * ~26 MB/s logged, and the backlog grew by ~6 MB/s (80 MB after 20 s;
+ * 2026-11-27): without a bound, hits that outrun it would grow the log files,
+ * and the time reads wait for them, for as long as they last.
+ */
+export const BACKLOG_MAX_BYTES = 64 * 1024 * 1024;
+/** A stalled writer goes on once the backlog is back under this. */
+const BACKLOG_RESUME_BYTES = 32 * 1024 * 1024;
+/** The longest a stalled writer waits: the worker may be failing, and a pixel must still be answered. */
+const STALL_TIMEOUT_MS = 5_000;
 
 let bundled: string | null = null;
 
@@ -170,6 +182,10 @@ export class IngestWorker {
   private closing = false;
   private log: HitLog | null = null;
   private waiters: Array<{ position: LogPosition; resolve: () => void }> = [];
+  /** Writers waiting in room() for the backlog to shrink. */
+  private stalled: Array<() => void> = [];
+  private backlogMax: number;
+  private backlogResume: number;
   private restartTimer: NodeJS.Timeout | null = null;
   private delay: NodeJS.Timeout | null = null;
   /** When the oldest frame not yet asked for became durable, and when the latest did. */
@@ -182,15 +198,21 @@ export class IngestWorker {
     private path: string,
     private onIngested: (accounts: string[]) => void,
     private onError: (message: string) => void,
-  ) {}
+    backlogMax: number,
+  ) {
+    this.backlogMax = backlogMax;
+    this.backlogResume = Math.min(BACKLOG_RESUME_BYTES, Math.floor(backlogMax / 2));
+  }
 
   /** Starts the worker, which first applies and clears whatever an earlier run left in the log. */
   static async start(
     path: string,
     onIngested: (accounts: string[]) => void,
     onError: (message: string) => void,
+    /** Smaller in tests. */
+    backlogMax = BACKLOG_MAX_BYTES,
   ): Promise<{ ingest: IngestWorker; next: number }> {
-    const ingest = new IngestWorker(path, onIngested, onError);
+    const ingest = new IngestWorker(path, onIngested, onError, backlogMax);
     const ready = await ingest.spawn(true);
     ingest.ingested = ready.position;
     return { ingest, next: ready.position.segment };
@@ -302,7 +324,41 @@ export class IngestWorker {
       for (const w of this.waiters) (comparePositions(w.position, this.ingested) <= 0 ? w.resolve() : still.push(w));
       this.waiters = still;
     }
-    this.kick();
+    if (this.stalled.length > 0 && this.pendingBytes() <= this.backlogResume) this.release();
+    this.kick(this.stalled.length > 0);
+  }
+
+  private release(): void {
+    const stalled = this.stalled;
+    this.stalled = [];
+    for (const resume of stalled) resume();
+  }
+
+  /**
+   * Resolves at once while the log not yet applied is within its bound, and
+   * otherwise once the worker has brought it back under half of it (or after
+   * STALL_TIMEOUT_MS): the writer of new hits waits — a write stall, as
+   * RocksDB's when compaction falls behind — so the log and the time reads
+   * wait for it stay bounded however long hits outrun the worker. While the
+   * writer waits, the event loop takes no CPU from the worker.
+   */
+  room(): Promise<void> {
+    if (this.closing || this.pendingBytes() <= this.backlogMax) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const index = this.stalled.indexOf(resume);
+        if (index >= 0) this.stalled.splice(index, 1);
+        this.onError('the hit log is not being applied; recording on past its bound');
+        resolve();
+      }, STALL_TIMEOUT_MS);
+      timer.unref();
+      const resume = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.stalled.push(resume);
+      this.kick(true);
+    });
   }
 
   /** Bytes of durable frames not yet applied. */
@@ -346,6 +402,7 @@ export class IngestWorker {
   async close(): Promise<void> {
     await this.barrier();
     this.closing = true;
+    this.release();
     if (this.restartTimer) clearTimeout(this.restartTimer);
     if (this.delay) clearTimeout(this.delay);
     const worker = this.worker;

@@ -483,6 +483,11 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
 
     async recordHits(hits) {
       guard();
+      // While the worker is far behind, new hits wait for it (IngestWorker.room: the log stays bounded).
+      if (ingest) {
+        await ingest.room();
+        guard();
+      }
       const outcomes: RecordOutcome[] = [];
       // JSON texts for the log, or the records themselves for an in-memory database.
       const records: Array<string | LogRecord> = [];

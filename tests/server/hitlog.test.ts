@@ -332,6 +332,43 @@ describe('ingest worker', () => {
   });
 });
 
+describe('backlog bound', () => {
+  it('holds new hits back while the log not yet applied is past its bound, until the worker has caught up', async () => {
+    await makeTracker();
+    const errors: string[] = [];
+    const max = 4096;
+    const { ingest, next } = await IngestWorker.start(db, () => undefined, (message) => errors.push(message), max);
+    const log = new HitLog(db, next, () => ingest.kick());
+    ingest.attach(log);
+    try {
+      // Within the bound: no wait.
+      let free = false;
+      void ingest.room().then(() => (free = true));
+      await Promise.resolve();
+      expect(free).toBe(true);
+      // The worker is gone (restarted a second later) while the log grows past the bound.
+      await (ingest as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+      for (let i = 1; i <= 40; i++) log.append(JSON.stringify(hitRecord(i)));
+      await log.sync();
+      expect(ingest.pendingBytes()).toBeGreaterThan(max);
+      const started = performance.now();
+      let resumed = false;
+      const room = ingest.room().then(() => (resumed = true));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(resumed).toBe(false);
+      await room;
+      // Released by the restarted worker's progress (back under half the bound), not by the stall's 5 s timeout.
+      expect(ingest.pendingBytes()).toBeLessThanOrEqual(max / 2);
+      expect(performance.now() - started).toBeLessThan(4_000);
+      expect(errors.filter((e) => e.includes('past its bound'))).toEqual([]);
+    } finally {
+      await log.flush();
+      await ingest.close();
+      log.close();
+    }
+  });
+});
+
 describe('classifier context', () => {
   it("waits for a tracker's own logged hits, not for the whole backlog", async () => {
     await makeTracker();
