@@ -345,11 +345,11 @@ export class IngestWorker {
   room(): Promise<void> {
     if (this.closing || this.pendingBytes() <= this.backlogMax) return Promise.resolve();
     return new Promise((resolve) => {
+      // One message for all the writers waiting, however many groups of hits they are.
       const timer = setTimeout(() => {
-        const index = this.stalled.indexOf(resume);
-        if (index >= 0) this.stalled.splice(index, 1);
+        if (!this.stalled.includes(resume)) return;
         this.onError('the hit log is not being applied; recording on past its bound');
-        resolve();
+        this.release();
       }, STALL_TIMEOUT_MS);
       timer.unref();
       const resume = () => {

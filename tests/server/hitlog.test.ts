@@ -369,6 +369,34 @@ describe('backlog bound', () => {
   });
 });
 
+describe('backlog bound, worker gone for good', () => {
+  it('lets the held hits go after 5 s, with one message, so a pixel is still answered', async () => {
+    await makeTracker();
+    const errors: string[] = [];
+    const max = 4096;
+    const { ingest, next } = await IngestWorker.start(db, () => undefined, (message) => errors.push(message), max);
+    const log = new HitLog(db, next, () => ingest.kick());
+    ingest.attach(log);
+    // The worker dies and is not restarted (as if every restart failed).
+    (ingest as unknown as { restartLater(): void }).restartLater = () => undefined;
+    await (ingest as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    try {
+      for (let i = 1; i <= 40; i++) log.append(JSON.stringify(hitRecord(i)));
+      await log.sync();
+      const started = performance.now();
+      await Promise.all([ingest.room(), ingest.room(), ingest.room()]);
+      const waited = performance.now() - started;
+      expect(waited).toBeGreaterThan(4_500);
+      expect(waited).toBeLessThan(7_000);
+      expect(errors.filter((e) => e.includes('past its bound'))).toHaveLength(1);
+      expect(ingest.pendingBytes()).toBeGreaterThan(max);
+    } finally {
+      await log.flush();
+      log.close();
+    }
+  }, 15_000);
+});
+
 describe('classifier context', () => {
   it("waits for a tracker's own logged hits, not for the whole backlog", async () => {
     await makeTracker();
