@@ -335,15 +335,16 @@ export class IngestWorker {
   }
 
   /**
-   * Resolves at once while the log not yet applied is within its bound, and
-   * otherwise once the worker has brought it back under half of it (or after
+   * Null while the log not yet applied is within its bound (the writer goes
+   * on without a promise turn); otherwise a promise that resolves once the
+   * worker has brought it back under half of it (or after
    * STALL_TIMEOUT_MS): the writer of new hits waits — a write stall, as
    * RocksDB's when compaction falls behind — so the log and the time reads
    * wait for it stay bounded however long hits outrun the worker. While the
    * writer waits, the event loop takes no CPU from the worker.
    */
-  room(): Promise<void> {
-    if (this.closing || this.pendingBytes() <= this.backlogMax) return Promise.resolve();
+  room(): Promise<void> | null {
+    if (this.closing || this.pendingBytes() <= this.backlogMax) return null;
     return new Promise((resolve) => {
       // One message for all the writers waiting, however many groups of hits they are.
       const timer = setTimeout(() => {

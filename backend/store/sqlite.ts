@@ -484,8 +484,9 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
     async recordHits(hits) {
       guard();
       // While the worker is far behind, new hits wait for it (IngestWorker.room: the log stays bounded).
-      if (ingest) {
-        await ingest.room();
+      const stall = ingest?.room();
+      if (stall) {
+        await stall;
         guard();
       }
       const outcomes: RecordOutcome[] = [];
