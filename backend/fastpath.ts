@@ -16,7 +16,8 @@
  * HTTP/1.1 CRLF`, the target visible ASCII starting `/p/` (or absolute-form
  * `http(s)://host[:port]/p/…`), header lines `token: value CRLF` with values of
  * visible ASCII, space and tab, a single non-empty Host, Connection only
- * `keep-alive` or `close`, Content-Length only `0`, no Transfer-Encoding,
+ * `keep-alive` or `close` and Content-Length only `0`, with no tab after them
+ * (llhttp versions read that differently), no Transfer-Encoding,
  * Expect, Upgrade or Proxy-Connection, no repeat of any header read here, at
  * most 100 header lines, the whole head within maxHeaderBytes. When in doubt
  * it hands over.
@@ -141,8 +142,14 @@ function isHostByte(b: number): boolean {
   return (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39) || b === 0x2d || b === 0x2e;
 }
 
-/** Records one header line in out; false: the request is not one for the fast path. */
-function takeHeader(buf: Buffer, name: number, nameEnd: number, value: number, valueEnd: number, out: FastRequest): boolean {
+/** Whether buf[from…to) holds a tab. */
+function hasTab(buf: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (buf[i] === HT) return true;
+  return false;
+}
+
+/** Records one header line in out (its CR at cr); false: the request is not one for the fast path. */
+function takeHeader(buf: Buffer, name: number, nameEnd: number, value: number, valueEnd: number, cr: number, out: FastRequest): boolean {
   switch (nameEnd - name) {
     case 3:
       if (nameIs(buf, name, 'via')) {
@@ -182,7 +189,9 @@ function takeHeader(buf: Buffer, name: number, nameEnd: number, value: number, v
         if (out.userAgent !== undefined) return false;
         out.userAgent = buf.toString('latin1', value, valueEnd);
       } else if (nameIs(buf, name, 'connection')) {
-        if (out.sawConnection) return false;
+        // llhttp versions differ on a tab after the value: Node 20's keeps `close<TAB>` alive, Node 24's
+        // closes (issue 13). node:http decides such heads.
+        if (out.sawConnection || hasTab(buf, valueEnd, cr)) return false;
         out.sawConnection = true;
         if (valueEnd - value === 5 && nameIs(buf, value, 'close')) out.close = true;
         else if (!(valueEnd - value === 10 && nameIs(buf, value, 'keep-alive'))) return false;
@@ -190,7 +199,8 @@ function takeHeader(buf: Buffer, name: number, nameEnd: number, value: number, v
       return true;
     case 14:
       if (nameIs(buf, name, 'content-length')) {
-        if (out.sawLength || valueEnd - value !== 1 || buf[value] !== 0x30) return false;
+        // Node 20's llhttp answers `Content-Length: 0<TAB>` with 400, Node 24's reads 0 (issue 13).
+        if (out.sawLength || valueEnd - value !== 1 || buf[value] !== 0x30 || hasTab(buf, valueEnd, cr)) return false;
         out.sawLength = true;
       }
       return true;
@@ -252,7 +262,7 @@ export function scanHead(buf: Buffer, start: number, maxHeaderBytes: number, out
         if (b < 0x21 || b > 0x7e) return HAND_OVER;
         valueEnd = i + 1;
       }
-      if (!takeHeader(buf, line, nameEnd, value, valueEnd, out)) return HAND_OVER;
+      if (!takeHeader(buf, line, nameEnd, value, valueEnd, cr, out)) return HAND_OVER;
     }
     line = lf + 1;
   }
@@ -610,6 +620,10 @@ class Connection {
       // no unshift (ERR_STREAM_UNSHIFT_AFTER_END_EVENT), so node:http's listener gets the bytes directly.
       this.fp.http.emit('connection', socket);
       if (rest !== null) socket.emit('data', rest);
+      // node:http learns of the end from the socket's 'end' event (lib/_http_server.js socketOnEnd: parser.finish()
+      // answers a head cut short with 400 at once, and the last answer closes); that event has been and gone,
+      // so it is given again. Without it node:http waited for the rest of the head until headersTimeout (408).
+      socket.emit('end');
       return;
     }
     if (rest !== null) socket.unshift(rest);
