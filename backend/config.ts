@@ -28,6 +28,8 @@ export interface Config {
   requestTimeoutMs: number;
   /** Idle time of a kept-alive connection. */
   keepAliveTimeoutMs: number;
+  /** Web origins besides extension origins that may call /v1 from a browser (SPEC §3 CORS). */
+  corsOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -49,6 +51,7 @@ export const DEFAULTS: Config = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
+  corsOrigins: [],
 };
 
 /** Keywords accepted in OPENPING_TRUST_PROXY besides CIDRs and addresses. */
@@ -70,6 +73,26 @@ export function parseTrustProxy(value: string): Cidr[] {
     }
   }
   return cidrs;
+}
+
+/** OPENPING_CORS_ORIGINS: comma-separated http(s) origins, each exactly as a browser sends it in `Origin`. */
+export function parseCorsOrigins(value: string): string[] {
+  const origins: string[] = [];
+  for (const item of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    let origin = 'null';
+    try {
+      const url = new URL(item);
+      if (url.protocol === 'http:' || url.protocol === 'https:') origin = url.origin;
+    } catch {
+      // left as 'null': refused below
+    }
+    // The serialised origin (RFC 6454 §6.1) is what a browser sends; anything more or less would never match.
+    if (origin === 'null' || origin !== item) {
+      throw new ConfigError(`OPENPING_CORS_ORIGINS: "${item}" is not an origin; list origins such as https://app.example.com or http://localhost:3000, separated by commas.`);
+    }
+    origins.push(origin);
+  }
+  return origins;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -104,5 +127,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     accountsPerHour: integer(env, 'OPENPING_ACCOUNTS_PER_HOUR', DEFAULTS.accountsPerHour, 1, 1_000_000),
     floodCapPerHour: integer(env, 'OPENPING_FLOOD_CAP', DEFAULTS.floodCapPerHour, 1000, 1_000_000),
     logLevel: env.OPENPING_LOG_LEVEL?.trim() || DEFAULTS.logLevel,
+    corsOrigins: parseCorsOrigins(env.OPENPING_CORS_ORIGINS ?? ''),
   };
 }

@@ -69,19 +69,31 @@ const PAGE_LIMIT = 500;
 const MAX_WAIT_SECONDS = 25;
 const ID = /^[A-Za-z0-9_-]{16,43}$/;
 
-/** Browsers call /v1 from the extension's own origin (chrome-extension://…); the token, not the origin, authorises. */
-const CORS: Record<string, string> = {
-  'access-control-allow-origin': '*',
+/**
+ * CORS (SPEC §3): the extension calls /v1 from its own origin; a web page anywhere else must neither read
+ * an answer (a new account's token) nor act through its visitors' browsers — `POST /v1/accounts` needs no
+ * preflight, so its Origin is checked, not only left without allow headers. Extension ids: Chrome's are 32
+ * letters a–p (chromium extensions/common/extension_id.h); Firefox's moz-extension host is the add-on's
+ * "Internal UUID" (about:debugging), a random lower-case UUID (Services.uuid.generateUUID).
+ */
+const EXTENSION_ORIGIN = /^(?:chrome-extension:\/\/[a-p]{32}|moz-extension:\/\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+const PREFLIGHT: Record<string, string> = {
   'access-control-allow-methods': 'GET, POST, PUT, DELETE, OPTIONS',
   'access-control-allow-headers': 'Authorization, Content-Type',
   'access-control-max-age': '86400',
 };
 
+/** The request's Origin when it may read /v1 answers; null when there is none or it may not. */
+export function allowedOrigin(origin: string | undefined, extra: readonly string[]): string | null {
+  if (origin === undefined) return null;
+  return EXTENSION_ORIGIN.test(origin) || extra.includes(origin) ? origin : null;
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
   const text = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, {
-    ...CORS,
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
     ...(body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) }),
@@ -199,8 +211,9 @@ const metrics: Handler = async ({ app, res }) => {
   res.end(text);
 };
 
+/** Allow headers only for an allowed origin (the dispatcher has set its access-control-allow-origin). */
 const preflight: Handler = ({ res }) => {
-  sendJson(res, 204, undefined);
+  sendJson(res, 204, undefined, res.hasHeader('access-control-allow-origin') ? PREFLIGHT : {});
 };
 
 const createAccount: Handler = async (ctx) => {
@@ -414,6 +427,17 @@ export function createDispatcher(app: App): (req: IncomingMessage, res: ServerRe
       return;
     }
     const route = found.store as RouteStore;
+    if (url.startsWith('/v1/')) {
+      // Every /v1 answer depends on Origin from here on, errors included (the extension reads their message).
+      res.setHeader('vary', 'Origin');
+      const origin = req.headers.origin;
+      const allowed = allowedOrigin(origin, app.config.corsOrigins);
+      if (allowed !== null) res.setHeader('access-control-allow-origin', allowed);
+      else if (origin !== undefined && method !== 'OPTIONS') {
+        sendError(res, 403, 'forbidden_origin', 'This server answers web pages only from browser extensions and the origins listed in OPENPING_CORS_ORIGINS.');
+        return;
+      }
+    }
     const q = url.indexOf('?');
     const ctx: Ctx = {
       app,

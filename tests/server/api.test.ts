@@ -283,7 +283,7 @@ describe('the rest of the surface', () => {
       headers: { origin: 'chrome-extension://abcdefghijklmnopabcdefghijklmnop', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'authorization,content-type' },
     });
     expect(preflight.status).toBe(204);
-    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('chrome-extension://abcdefghijklmnopabcdefghijklmnop');
     expect(preflight.headers.get('access-control-allow-headers')).toMatch(/Authorization/);
     expect(preflight.headers.get('access-control-allow-methods')).toMatch(/PUT/);
     for (const [method, path] of [['GET', '/'], ['GET', '/v2/events'], ['POST', '/v1/events'], ['GET', '/v1/accounts/me'], ['POST', '/p/a/b.gif']]) {
