@@ -27,6 +27,7 @@ import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { Geo, NewHit, RecordOutcome, Store, TrackerState } from './store/types.ts';
 import type { Cidr } from './ipdata/ip.ts';
+import { cutHeader, sanitizeHeader, type KeptHeader } from './sanitize.ts';
 
 /** The classic transparent 1×1 GIF89a (same bytes as nginx's empty_gif module). */
 export const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
@@ -253,32 +254,10 @@ export class GroupCommit {
   }
 }
 
-function header(req: PixelRequest, name: PixelHeaderName): string | null {
+/** A header as a hit keeps it: cut to HEADER_MAX (which also bounds the sanitiser's work), then every address masked. */
+function kept(req: PixelRequest, name: KeptHeader): string | null {
   const text = req.header(name);
-  if (text === undefined) return null;
-  return text.length > HEADER_MAX ? text.slice(0, HEADER_MAX) : text;
-}
-
-/**
- * A Referer can carry the recipient's webmail path (message ids, folders): only
- * its origin tells anything about who fetched, so only the origin is kept.
- */
-export function refererOrigin(value: string | null): string | null {
-  if (!value) return null;
-  try {
-    const { origin } = new URL(value);
-    return origin === 'null' ? null : origin;
-  } catch {
-    return null;
-  }
-}
-
-/** A Via header may name a proxy by address (RFC 9110 §7.6.3); addresses are masked, the rest kept. */
-export function withoutAddresses(value: string | null): string | null {
-  if (!value) return value;
-  return value
-    .replace(/\b\d{1,3}(?:\.\d{1,3}){3}\b/g, '[address]')
-    .replace(/\[?\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b\]?/gi, (m) => (m.includes('::') || m.split(':').length > 3 ? '[address]' : m));
+  return text === undefined ? null : sanitizeHeader(name, cutHeader(text, HEADER_MAX));
 }
 
 interface Located {
@@ -364,14 +343,15 @@ export async function handlePixel(deps: PixelDeps, req: PixelRequest): Promise<v
     const signals: HitSignals = {
       at: now,
       method: req.method === 'HEAD' ? 'HEAD' : 'GET',
-      userAgent: header(req, 'user-agent'),
+      // Every header value kept goes through the one sanitiser: no address in any notation is stored (sanitize.ts).
+      userAgent: kept(req, 'user-agent'),
       headers: {
-        accept: header(req, 'accept'),
-        acceptLanguage: header(req, 'accept-language'),
-        acceptEncoding: header(req, 'accept-encoding'),
-        referer: refererOrigin(header(req, 'referer')),
-        via: withoutAddresses(header(req, 'via')),
-        from: header(req, 'from'),
+        accept: kept(req, 'accept'),
+        acceptLanguage: kept(req, 'accept-language'),
+        acceptEncoding: kept(req, 'accept-encoding'),
+        referer: kept(req, 'referer'),
+        via: kept(req, 'via'),
+        from: kept(req, 'from'),
       },
       network: located?.network ?? UNKNOWN_NETWORK,
     };
