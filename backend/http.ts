@@ -427,13 +427,15 @@ export function createDispatcher(app: App): (req: IncomingMessage, res: ServerRe
       return;
     }
     const route = found.store as RouteStore;
-    if (url.startsWith('/v1/')) {
-      // Every /v1 answer depends on Origin from here on, errors included (the extension reads their message).
+    const api = url.startsWith('/v1/');
+    // The options page's "Test connection" reads /healthz too; only /v1 acts, so only /v1 refuses.
+    if (api || route.name === 'healthz') {
+      // These answers depend on Origin from here on, errors included (the extension reads their message).
       res.setHeader('vary', 'Origin');
       const origin = req.headers.origin;
       const allowed = allowedOrigin(origin, app.config.corsOrigins);
       if (allowed !== null) res.setHeader('access-control-allow-origin', allowed);
-      else if (origin !== undefined && method !== 'OPTIONS') {
+      else if (api && origin !== undefined && method !== 'OPTIONS') {
         sendError(res, 403, 'forbidden_origin', 'This server answers web pages only from browser extensions and the origins listed in OPENPING_CORS_ORIGINS.');
         return;
       }

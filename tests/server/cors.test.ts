@@ -70,6 +70,10 @@ describe('allowed origins get their own origin back, with Vary: Origin', () => {
       expect(unauthorized.status).toBe(401);
       expect(unauthorized.headers.get('access-control-allow-origin')).toBe(origin);
 
+      const health = await fetch(`${s.url}/healthz`, { headers: { origin } });
+      expect(health.status).toBe(200);
+      expect(health.headers.get('access-control-allow-origin')).toBe(origin);
+
       const pre = await preflight(origin);
       expect(pre.status).toBe(204);
       expect(pre.headers.get('access-control-allow-origin')).toBe(origin);
@@ -123,6 +127,10 @@ describe('other origins', () => {
       expect(corsHeaders(put), origin).toEqual([]);
       const del = await fetch(`${s.url}/v1/accounts/me`, { method: 'DELETE', headers: { origin, ...acc.auth } });
       expect(del.status, origin).toBe(403);
+      // /healthz acts on nothing: answered, but not readable by that page.
+      const health = await fetch(`${s.url}/healthz`, { headers: { origin } });
+      expect(health.status, origin).toBe(200);
+      expect(corsHeaders(health), origin).toEqual([]);
     }
     expect(await s.server.store.getTracker(acc.account, tracker)).toBeNull();
     // The account survived every DELETE above.
