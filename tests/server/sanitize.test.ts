@@ -199,7 +199,8 @@ const ipv6: fc.Arbitrary<Rendered> = fc
   })
   .filter((r) => isIP(r.text.replace(/%.*$/, '')) === 6);
 
-const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}[a-z0-9]$/);
+// Labels that are names, not spelled addresses (`a-0-0-0-0` spells 0.0.0.0 and is masked on purpose).
+const label = fc.stringMatching(/^[a-z][a-z0-9]{0,6}(?:-[a-z][a-z0-9]{0,4})?$/);
 const hostName = fc.tuple(fc.array(label, { minLength: 1, maxLength: 3 }), fc.constantFrom('com', 'net', 'example', 'io', 'de')).map(([labels, tld]) => [...labels, tld].join('.'));
 
 /** [header, template]: `{}` is where the host goes; `host` says whether the grammar puts a host there. */
