@@ -18,6 +18,26 @@ export interface Config {
   accountsPerHour: number;
   /** Stored hits per tracker per clock hour before the rest is only counted (SPEC §3: ≥ 1,000). */
   floodCapPerHour: number;
+  /**
+   * Stored hits per account per clock hour, all its trackers together, before the
+   * rest is only counted; never below floodCapPerHour (default: the higher of the two). 10,000: a person's 1-to-1 mail — even a newsletter-sized
+   * send of a few hundred tracked messages, each opened a few times and prefetched
+   * by proxies and scanners — stays far below it in any hour, while one account
+   * can no longer fill the disk at flood-cap speed on hundreds of trackers
+   * (README "Abuse limits" has the worst case in bytes).
+   */
+  accountHitsPerHour: number;
+  /**
+   * New trackers an account may register per UTC day. 500: one per tracked
+   * message (drafts included), far above what one person sends by hand in a day.
+   */
+  trackersPerDay: number;
+  /**
+   * Self-views per tracker per minute. 10: the extension reports a view each
+   * time the sender's webmail shows the message; nobody opens one message ten
+   * times a minute, and a refused one is retried later by the extension.
+   */
+  selfViewsPerMinute: number;
   logLevel: string;
   /** Largest accepted JSON body, in bytes. */
   maxBodyBytes: number;
@@ -45,6 +65,9 @@ export const DEFAULTS: Config = {
   retentionDays: 180,
   accountsPerHour: 20,
   floodCapPerHour: 1000,
+  accountHitsPerHour: 10_000,
+  trackersPerDay: 500,
+  selfViewsPerMinute: 10,
   logLevel: 'info',
   maxBodyBytes: 16 * 1024,
   maxHeaderBytes: 8 * 1024,
@@ -116,6 +139,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new ConfigError(`OPENPING_PUBLIC_URL must start with http:// or https://; got "${publicUrl}".`);
   }
+  const floodCapPerHour = integer(env, 'OPENPING_FLOOD_CAP', DEFAULTS.floodCapPerHour, 1000, 1_000_000);
+  // At least the flood cap: one tracker's guaranteed hour (SPEC §3) must fit into its account's.
+  const accountHitsPerHour = integer(
+    env,
+    'OPENPING_ACCOUNT_HITS_PER_HOUR',
+    Math.max(DEFAULTS.accountHitsPerHour, floodCapPerHour),
+    floodCapPerHour,
+    100_000_000,
+  );
   return {
     ...DEFAULTS,
     port: integer(env, 'OPENPING_PORT', DEFAULTS.port, 0, 65535),
@@ -125,7 +157,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: parseTrustProxy(env.OPENPING_TRUST_PROXY ?? ''),
     retentionDays: integer(env, 'OPENPING_RETENTION_DAYS', DEFAULTS.retentionDays, 1, 36_500),
     accountsPerHour: integer(env, 'OPENPING_ACCOUNTS_PER_HOUR', DEFAULTS.accountsPerHour, 1, 1_000_000),
-    floodCapPerHour: integer(env, 'OPENPING_FLOOD_CAP', DEFAULTS.floodCapPerHour, 1000, 1_000_000),
+    floodCapPerHour,
+    accountHitsPerHour,
+    trackersPerDay: integer(env, 'OPENPING_TRACKERS_PER_DAY', DEFAULTS.trackersPerDay, 1, 10_000_000),
+    selfViewsPerMinute: integer(env, 'OPENPING_SELF_VIEWS_PER_MINUTE', DEFAULTS.selfViewsPerMinute, 1, 10_000),
     logLevel: env.OPENPING_LOG_LEVEL?.trim() || DEFAULTS.logLevel,
     corsOrigins: parseCorsOrigins(env.OPENPING_CORS_ORIGINS ?? ''),
   };

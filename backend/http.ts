@@ -28,8 +28,8 @@ import {
   type PixelHeaderName,
   type PixelRequest,
 } from './pixel.ts';
-import { relabelTracker } from './relabel.ts';
-import { InvalidCursorError, type Hit, type Store, type TrackerRecord } from './store/types.ts';
+import { relabelNear, relabelTracker } from './relabel.ts';
+import { InvalidCursorError, LimitError, TRACKER_PAGE_LIMIT, type Store, type TrackerRecord } from './store/types.ts';
 
 export interface App {
   config: Config;
@@ -63,6 +63,7 @@ interface Ctx {
 
 type Handler = (ctx: Ctx) => Promise<void> | void;
 
+const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const PAGE_LIMIT = 500;
@@ -167,6 +168,17 @@ const EventsQuery = v.object({
   ),
 });
 
+const TrackerQuery = v.object({
+  after: v.optional(v.pipe(v.string(), v.minLength(1, 'after must not be empty'), v.maxLength(96, 'after is too long'))),
+});
+
+const BAD_CURSOR = () => new HttpError(400, 'bad_cursor', 'The cursor is not one this server handed out.');
+
+/** Seconds until the fixed window containing `now` ends, for Retry-After. */
+function retryAfter(now: number, windowMs: number): Record<string, string> {
+  return { 'retry-after': String(Math.max(1, Math.ceil((windowMs - (now % windowMs)) / 1000))) };
+}
+
 function single(query: URLSearchParams, names: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of names) {
@@ -249,7 +261,12 @@ const putTracker: Handler = async (ctx) => {
     throw new HttpError(400, 'bad_request', 'sentAt must be between 7 days ago and 5 minutes from now.');
   }
   const before = await ctx.app.store.getTracker(account, tracker);
-  const saved = await ctx.app.store.putTracker({ account, tracker, state: body.state, sentAt, now });
+  const saved = await ctx.app.store.putTracker({ account, tracker, state: body.state, sentAt, now }).catch((error: unknown) => {
+    if (error instanceof LimitError) {
+      throw new HttpError(429, 'rate_limited', `This account may register ${ctx.app.config.trackersPerDay} new trackers a day; try again tomorrow.`, retryAfter(now, DAY));
+    }
+    throw error;
+  });
   if (!saved) throw NOT_FOUND();
   ctx.app.contexts.invalidate(account, tracker);
   // Hits that came in before the PUT reached us were judged against `armed`.
@@ -257,13 +274,18 @@ const putTracker: Handler = async (ctx) => {
   sendJson(ctx.res, 200, trackerBody(saved));
 };
 
+/** SPEC §3: at most 500 hits per answer, oldest first; `next` (or null) pages on with `?after=`. */
 const getTracker: Handler = async (ctx) => {
   const account = await authenticate(ctx);
   const tracker = trackerId(ctx);
+  const query = validate(TrackerQuery, single(ctx.query, ['after']), 'Tracker query');
   const record = await ctx.app.store.getTracker(account, tracker);
   if (!record) throw NOT_FOUND();
-  const hits: Hit[] = (await ctx.app.store.trackerHits(account, tracker)).map((s) => s.hit);
-  sendJson(ctx.res, 200, { ...trackerBody(record), hits, dropped: record.dropped });
+  const page = await ctx.app.store.trackerHitsPage(account, tracker, query.after ?? null, TRACKER_PAGE_LIMIT).catch((error: unknown) => {
+    if (error instanceof InvalidCursorError) throw BAD_CURSOR();
+    throw error;
+  });
+  sendJson(ctx.res, 200, { ...trackerBody(record), hits: page.hits, dropped: record.dropped, next: page.next });
 };
 
 const deleteTracker: Handler = async (ctx) => {
@@ -278,11 +300,20 @@ const addSelfView: Handler = async (ctx) => {
   const account = await authenticate(ctx);
   const tracker = trackerId(ctx);
   const body = validate(SelfViewBody, await readJson(ctx), 'Self-view');
-  if (body.at > Date.now() + 5 * 60_000) throw new HttpError(400, 'bad_request', 'at must not be in the future.');
-  if (!(await ctx.app.store.addSelfView(account, tracker, body.at))) throw NOT_FOUND();
-  ctx.app.contexts.invalidate(account, tracker);
-  // Hits recorded before this self-view arrived may be the sender's own (SPEC §3: re-labelled, re-announced).
-  await relabelTracker(ctx.app.store, account, tracker);
+  const now = Date.now();
+  if (body.at > now + 5 * 60_000) throw new HttpError(400, 'bad_request', 'at must not be in the future.');
+  const outcome = await ctx.app.store.addSelfView(account, tracker, body.at, now);
+  if (outcome === null) throw NOT_FOUND();
+  if (outcome === 'limited') {
+    const limit = ctx.app.config.selfViewsPerMinute;
+    throw new HttpError(429, 'rate_limited', `At most ${limit} self-views of one tracker a minute; try again shortly.`, retryAfter(now, MINUTE));
+  }
+  // A self-view inside one already stored changes nothing (SPEC §3: merged).
+  if (outcome !== 'covered') {
+    ctx.app.contexts.invalidate(account, tracker);
+    // Hits recorded before this self-view arrived may be the sender's own (SPEC §3: re-labelled, re-announced).
+    await relabelNear(ctx.app.store, account, tracker, body.at);
+  }
   sendJson(ctx.res, 204, undefined);
 };
 

@@ -104,7 +104,14 @@ export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {
         log.error({ err: message }, 'store: recovering from an error');
       };
       const [store] = await Promise.all([
-        deps.store ?? openStore(config.db, { floodCapPerHour: config.floodCapPerHour, onError: onStoreError }),
+        deps.store ??
+          openStore(config.db, {
+            floodCapPerHour: config.floodCapPerHour,
+            accountHitsPerHour: config.accountHitsPerHour,
+            trackersPerDay: config.trackersPerDay,
+            selfViewsPerMinute: config.selfViewsPerMinute,
+            onError: onStoreError,
+          }),
         loadIpData(),
       ]);
       if (store.pendingBytes) metrics.watchBacklog(() => store.pendingBytes!());

@@ -31,8 +31,16 @@ import { userInfo } from 'node:os';
 import pg from 'pg';
 import type { HitKind, PriorHit } from '../classify/types.ts';
 import {
+  DEFAULT_ACCOUNT_HITS_PER_HOUR,
   DEFAULT_FLOOD_CAP_PER_HOUR,
+  DEFAULT_SELF_VIEWS_PER_MINUTE,
+  DEFAULT_TRACKERS_PER_DAY,
+  decodeHitCursor,
+  encodeHitCursor,
   InvalidCursorError,
+  LimitError,
+  SELF_VIEW_MERGE_MS,
+  selfViewPoints,
   type EventsPage,
   type FeedListener,
   type Hit,
@@ -40,6 +48,7 @@ import {
   type Page,
   type RecordOutcome,
   type Relabel,
+  type SelfViewOutcome,
   type Store,
   type StoreOptions,
   type StoredHit,
@@ -186,6 +195,105 @@ const MIGRATIONS: readonly string[] = [
   END
   $fn$;
   `,
+  `
+  -- A self-view merges the views within a minute of it (SPEC §3): it spans at .. last_at (null: at).
+  ALTER TABLE self_views ADD COLUMN last_at bigint;
+  -- The account's new trackers of its latest UTC day (floor(ms / 86,400,000)), for its daily cap.
+  ALTER TABLE accounts
+    ADD COLUMN trackers_day bigint NOT NULL DEFAULT 0,
+    ADD COLUMN trackers_today bigint NOT NULL DEFAULT 0;
+  -- A tracker's self-views of its latest minute of server time, for the burst limit.
+  ALTER TABLE trackers
+    ADD COLUMN self_view_minute bigint NOT NULL DEFAULT 0,
+    ADD COLUMN self_views_in_minute bigint NOT NULL DEFAULT 0;
+
+  -- Fetches of an account's trackers that passed their flood cap, per clock hour;
+  -- the account stores least(seen, account cap) of them.
+  CREATE TABLE account_windows (
+    account text NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    hour bigint NOT NULL,
+    seen bigint NOT NULL,
+    PRIMARY KEY (account, hour)
+  );
+
+  -- openping_record_hits with the account's cap besides the tracker's: a new
+  -- overload (one more argument), so instances not yet upgraded keep calling
+  -- theirs while the new ones start.
+  CREATE FUNCTION openping_record_hits(
+    p_cap bigint, p_account_cap bigint,
+    p_ids text[], p_accounts text[], p_trackers text[], p_ats bigint[], p_kinds text[], p_vias text[], p_reasons text[],
+    p_clients jsonb[], p_prefixes text[], p_asns bigint[], p_orgs text[], p_geos jsonb[], p_signals jsonb[]
+  ) RETURNS text[] LANGUAGE plpgsql AS $fn$
+  DECLARE
+    v_outcomes text[];
+  BEGIN
+    -- Lock order: accounts, then trackers, each by id (see postgres.ts). Holding
+    -- the account rows until COMMIT is what makes feed positions commit-ordered,
+    -- and what serialises the account windows below.
+    PERFORM 1 FROM accounts WHERE id = ANY(p_accounts) ORDER BY id FOR NO KEY UPDATE;
+    PERFORM 1 FROM trackers WHERE id = ANY(p_trackers) ORDER BY id FOR NO KEY UPDATE;
+    WITH input AS (
+      SELECT * FROM unnest(p_ids, p_accounts, p_trackers, p_ats, p_kinds, p_vias, p_reasons, p_clients, p_prefixes, p_asns, p_orgs, p_geos, p_signals)
+        WITH ORDINALITY AS i(id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo, signals, ord)
+    ), valid AS (
+      SELECT i.*, floor(i.at / 3600000.0)::bigint AS hour
+      FROM input i JOIN trackers t ON t.id = i.tracker AND t.account = i.account
+    ), groups AS (
+      SELECT tracker, hour, count(*) AS n FROM valid GROUP BY tracker, hour
+    ), flood AS (
+      -- Of n fetches added to a window that had seen s, the first
+      -- least(cap, s + n) - least(cap, s) are stored, in batch order.
+      INSERT INTO flood_windows AS f (tracker, hour, seen)
+      SELECT tracker, hour, n FROM groups ORDER BY tracker, hour
+      ON CONFLICT (tracker, hour) DO UPDATE SET seen = f.seen + excluded.seen
+      RETURNING f.tracker, f.hour, f.seen
+    ), passed AS (
+      SELECT v.*, row_number() OVER (PARTITION BY v.tracker, v.hour ORDER BY v.ord)
+                    <= least(p_cap, fl.seen) - least(p_cap, fl.seen - g.n) AS passed
+      FROM valid v JOIN groups g USING (tracker, hour) JOIN flood fl USING (tracker, hour)
+    ), account_groups AS (
+      SELECT account, hour, count(*) AS n FROM passed WHERE passed GROUP BY account, hour
+    ), account_flood AS (
+      -- The same rule over the fetches that passed their tracker's cap, per account.
+      INSERT INTO account_windows AS w (account, hour, seen)
+      SELECT account, hour, n FROM account_groups ORDER BY account, hour
+      ON CONFLICT (account, hour) DO UPDATE SET seen = w.seen + excluded.seen
+      RETURNING w.account, w.hour, w.seen
+    ), admitted AS (
+      SELECT p.ord, row_number() OVER (PARTITION BY p.account, p.hour ORDER BY p.ord)
+                      <= least(p_account_cap, af.seen) - least(p_account_cap, af.seen - ag.n) AS ok
+      FROM passed p JOIN account_groups ag USING (account, hour) JOIN account_flood af USING (account, hour)
+      WHERE p.passed
+    ), decided AS (
+      SELECT p.*, coalesce(a.ok, false) AS stored FROM passed p LEFT JOIN admitted a USING (ord)
+    ), numbered AS (
+      SELECT d.*, a.feed_seq + row_number() OVER (PARTITION BY d.account ORDER BY d.ord) AS seq
+      FROM decided d JOIN accounts a ON a.id = d.account
+      WHERE d.stored
+    ), ins AS (
+      INSERT INTO hits (id, account, tracker, seq, at, kind, via, reason, client, prefix, asn, org, geo, signals)
+      SELECT id, account, tracker, seq, at, kind, via, reason, client, prefix, asn, org, geo, signals FROM numbered
+      RETURNING account, seq
+    ), heads AS (
+      -- This and the next run although nothing reads them: data-modifying WITH parts
+      -- always run to completion (postgresql.org/docs/15/queries-with.html#QUERIES-WITH-MODIFYING).
+      UPDATE accounts a SET feed_seq = m.head
+      FROM (SELECT account, max(seq) AS head FROM ins GROUP BY account) m
+      WHERE a.id = m.account
+      RETURNING a.id
+    ), drops AS (
+      UPDATE trackers t SET dropped = t.dropped + x.k
+      FROM (SELECT tracker, count(*) AS k FROM decided WHERE NOT stored GROUP BY tracker) x
+      WHERE t.id = x.tracker
+      RETURNING t.id
+    )
+    SELECT array_agg(CASE WHEN d.ord IS NULL THEN 'unknown' WHEN d.stored THEN 'stored' ELSE 'dropped' END ORDER BY i.ord)
+    INTO v_outcomes
+    FROM input i LEFT JOIN decided d ON d.ord = i.ord;
+    RETURN v_outcomes;
+  END
+  $fn$;
+  `,
 ];
 
 /** SQL kept as named statements (STYLE §7). */
@@ -196,7 +304,8 @@ const SQL = {
   deleteAccount: 'DELETE FROM accounts WHERE id = $1',
   tracker: `
     SELECT t.account, t.id, t.state, t.sent_at, t.dropped, t.created_at,
-           coalesce((SELECT array_agg(v.at ORDER BY v.at) FROM self_views v WHERE v.tracker = t.id), '{}') AS self_views
+           coalesce((SELECT array_agg(v.at ORDER BY v.at) FROM self_views v WHERE v.tracker = t.id), '{}') AS self_views,
+           coalesce((SELECT array_agg(coalesce(v.last_at, v.at) ORDER BY v.at) FROM self_views v WHERE v.tracker = t.id), '{}') AS self_view_ends
     FROM trackers t WHERE t.id = $1 AND t.account = $2`,
   putTracker: `
     INSERT INTO trackers AS t (id, account, state, sent_at, created_at) VALUES ($1, $2, $3, $4, $5)
@@ -206,11 +315,27 @@ const SQL = {
       WHERE t.account = excluded.account
     RETURNING t.id`,
   deleteTracker: 'DELETE FROM trackers WHERE id = $1 AND account = $2',
-  addSelfView: 'INSERT INTO self_views (tracker, at) SELECT id, $3 FROM trackers WHERE id = $2 AND account = $1',
+  trackerOwner: 'SELECT account FROM trackers WHERE id = $1',
+  /** Counts a new tracker against its account's day; the row stays locked until COMMIT. */
+  countTracker: `
+    UPDATE accounts SET trackers_day = $2,
+                        trackers_today = CASE WHEN trackers_day = $2 THEN trackers_today + 1 ELSE 1 END
+    WHERE id = $1 RETURNING trackers_today`,
+  /** Counts a self-view against its tracker's minute; the row stays locked until COMMIT, so a tracker's self-views take turns. */
+  countSelfView: `
+    UPDATE trackers SET self_view_minute = $3,
+                        self_views_in_minute = CASE WHEN self_view_minute = $3 THEN self_views_in_minute + 1 ELSE 1 END
+    WHERE id = $1 AND account = $2 RETURNING self_views_in_minute`,
+  selfViewNear: `
+    SELECT ctid::text AS row, at, coalesce(last_at, at) AS last FROM self_views
+    WHERE tracker = $1 AND at <= $2::bigint + $3 AND coalesce(last_at, at) >= $2::bigint - $3 ORDER BY at LIMIT 1`,
+  insertSelfView: 'INSERT INTO self_views (tracker, at) VALUES ($1, $2)',
+  widenSelfView: 'UPDATE self_views SET at = $2, last_at = $3 WHERE ctid = $1::tid',
   // The pixel path reads this once per tracker per cache period: one round trip.
   trackerContext: `
     SELECT t.state, t.sent_at,
            coalesce((SELECT array_agg(v.at ORDER BY v.at) FROM self_views v WHERE v.tracker = t.id), '{}') AS self_views,
+           coalesce((SELECT array_agg(coalesce(v.last_at, v.at) ORDER BY v.at) FROM self_views v WHERE v.tracker = t.id), '{}') AS self_view_ends,
            coalesce((SELECT json_agg(json_build_object('at', r.at, 'prefix', r.prefix, 'userAgent', r.signals->>'userAgent', 'kind', r.kind)
                                      ORDER BY r.at, r.id)
                      FROM (SELECT at, id, prefix, signals, kind FROM hits WHERE tracker = t.id ORDER BY at DESC, id DESC LIMIT $3) r),
@@ -219,14 +344,27 @@ const SQL = {
   trackerHits: `
     SELECT id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo, signals
     FROM hits WHERE tracker = $1 AND account = $2 ORDER BY at, id`,
+  // Ids compare byte by byte (COLLATE "C"), as in SQLite, whatever the database's collation:
+  // the cursor's (at, id) must order exactly like the pages.
+  trackerPage: `
+    SELECT id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo
+    FROM hits WHERE tracker = $1 AND account = $2 AND at >= $3 AND (at > $3 OR id COLLATE "C" > $4)
+    ORDER BY at, id COLLATE "C" LIMIT $5`,
+  hitsBetween: `
+    SELECT id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo, signals
+    FROM hits WHERE tracker = $1 AND account = $2 AND at >= $3 AND at <= $4 ORDER BY at, id COLLATE "C"`,
+  hitsBefore: `
+    SELECT id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo, signals
+    FROM hits WHERE tracker = $1 AND account = $2 AND at < $3 ORDER BY at DESC, id COLLATE "C" DESC LIMIT $4`,
   listTrackers: `
     SELECT t.account, t.id, t.state, t.sent_at, t.dropped, t.created_at,
-           coalesce((SELECT array_agg(v.at ORDER BY v.at) FROM self_views v WHERE v.tracker = t.id), '{}') AS self_views
+           coalesce((SELECT array_agg(v.at ORDER BY v.at) FROM self_views v WHERE v.tracker = t.id), '{}') AS self_views,
+           coalesce((SELECT array_agg(coalesce(v.last_at, v.at) ORDER BY v.at) FROM self_views v WHERE v.tracker = t.id), '{}') AS self_view_ends
     FROM trackers t WHERE $1::text IS NULL OR t.id > $1 ORDER BY t.id LIMIT $2`,
   lockAccounts: 'SELECT id, feed_seq FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE',
   recordHits: `
-    SELECT openping_record_hits($1, $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[],
-      $8::text[], $9::jsonb[], $10::text[], $11::bigint[], $12::text[], $13::jsonb[], $14::jsonb[]) AS outcomes`,
+    SELECT openping_record_hits($1::bigint, $2::bigint, $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[],
+      $9::text[], $10::jsonb[], $11::text[], $12::bigint[], $13::text[], $14::jsonb[], $15::jsonb[]) AS outcomes`,
   relabel: `
     UPDATE hits h SET kind = r.kind, via = r.via, reason = r.reason, client = r.client, seq = $2 + r.ord
     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) WITH ORDINALITY AS r(id, kind, via, reason, client, ord)
@@ -248,6 +386,7 @@ const SQL = {
     DELETE FROM hits WHERE id IN (SELECT id FROM hits WHERE at < $1 LIMIT ${RETENTION_CHUNK} FOR UPDATE SKIP LOCKED)`,
   deleteRatesBefore: 'DELETE FROM rate_counters WHERE ends_at < $1',
   deleteFloodBefore: 'DELETE FROM flood_windows WHERE (hour + 1) * 3600000 < $1',
+  deleteAccountWindowsBefore: 'DELETE FROM account_windows WHERE (hour + 1) * 3600000 < $1',
   countRate: `
     INSERT INTO rate_counters AS r (key, win, ends_at, count) VALUES ($1, $2, $3, 1)
     ON CONFLICT (key, win) DO UPDATE SET count = r.count + 1
@@ -306,6 +445,7 @@ interface TrackerRow {
   dropped: number;
   created_at: number;
   self_views: number[];
+  self_view_ends: number[];
 }
 
 interface HitRow {
@@ -328,10 +468,14 @@ function toTracker(row: TrackerRow): TrackerRecord {
     tracker: row.id,
     state: row.state,
     sentAt: row.sent_at,
-    selfViews: row.self_views,
+    selfViews: selfViewSpans(row.self_views, row.self_view_ends),
     dropped: row.dropped,
     createdAt: row.created_at,
   };
+}
+
+function selfViewSpans(starts: number[], ends: number[]): number[] {
+  return selfViewPoints(starts.map((at, i) => [at, ends[i] ?? at] as const));
 }
 
 function toHit(row: HitRow): Hit {
@@ -349,6 +493,12 @@ function toHit(row: HitRow): Hit {
 }
 
 const json = (value: unknown): string | null => (value == null ? null : JSON.stringify(value));
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+
+/** Rolls back putTracker's transaction when another account registered the id first. */
+class TakenMeanwhile extends Error {}
 
 /**
  * Listens on one dedicated connection (a pooled one would be handed to other
@@ -518,6 +668,10 @@ async function migrate(pool: pg.Pool): Promise<void> {
 export async function openPostgresStore(url: string, options: StoreOptions = {}): Promise<Store> {
   fillDefaultUser();
   const floodCap = options.floodCapPerHour ?? DEFAULT_FLOOD_CAP_PER_HOUR;
+  // One tracker's guaranteed hour (SPEC §3) always fits into its account's.
+  const accountCap = Math.max(options.accountHitsPerHour ?? DEFAULT_ACCOUNT_HITS_PER_HOUR, floodCap);
+  const trackersPerDay = options.trackersPerDay ?? DEFAULT_TRACKERS_PER_DAY;
+  const selfViewsPerMinute = options.selfViewsPerMinute ?? DEFAULT_SELF_VIEWS_PER_MINUTE;
   const pool = new pg.Pool({
     connectionString: url,
     types,
@@ -612,6 +766,7 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
   async function writeHits(hits: readonly NewHit[]): Promise<RecordOutcome[]> {
     const args = [
       floodCap,
+      accountCap,
       hits.map((h) => h.id),
       hits.map((h) => h.account),
       hits.map((h) => h.tracker),
@@ -700,9 +855,28 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
 
     async putTracker({ account, tracker, state, sentAt, now }) {
       const at = state === 'sent' ? (sentAt ?? now) : null;
-      const { rows } = await query<{ id: string }>(SQL.putTracker, [tracker, account, state, at, now]);
-      if (rows.length === 0) return null;
-      return store.getTracker(account, tracker);
+      const values = [tracker, account, state, at, now];
+      const { rows: owner } = await query<{ account: string }>(SQL.trackerOwner, [tracker]);
+      if (owner[0]) {
+        if (owner[0].account !== account) return null;
+        await query(SQL.putTracker, values);
+        return store.getTracker(account, tracker);
+      }
+      // A new tracker: counted against its account's day in the same transaction, so a refusal keeps nothing.
+      const made = await track(() =>
+        transaction(async (client) => {
+          const { rows: counted } = await client.query<{ trackers_today: number }>(SQL.countTracker, [account, Math.floor(now / DAY)]);
+          if (counted[0] && counted[0].trackers_today > trackersPerDay) throw new LimitError();
+          const { rows } = await client.query<{ id: string }>(SQL.putTracker, values);
+          // Registered by another account meanwhile: undo the count too.
+          if (rows.length === 0) throw new TakenMeanwhile();
+          return true;
+        }).catch((err: unknown) => {
+          if (err instanceof TakenMeanwhile) return false;
+          throw err;
+        }),
+      );
+      return made ? store.getTracker(account, tracker) : null;
     },
 
     async getTracker(account, tracker) {
@@ -715,17 +889,35 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
       return (rowCount ?? 0) > 0;
     },
 
-    async addSelfView(account, tracker, at) {
-      const { rowCount } = await query(SQL.addSelfView, [account, tracker, at]);
-      return (rowCount ?? 0) > 0;
+    async addSelfView(account, tracker, at, now) {
+      return track(() =>
+        transaction(async (client): Promise<SelfViewOutcome | null> => {
+          const { rows: counted } = await client.query<{ self_views_in_minute: number }>(SQL.countSelfView, [
+            tracker,
+            account,
+            Math.floor(now / MINUTE),
+          ]);
+          if (!counted[0]) return null;
+          if (counted[0].self_views_in_minute > selfViewsPerMinute) return 'limited';
+          const { rows } = await client.query<{ row: string; at: number; last: number }>(SQL.selfViewNear, [tracker, at, SELF_VIEW_MERGE_MS]);
+          const near = rows[0];
+          if (!near) {
+            await client.query(SQL.insertSelfView, [tracker, at]);
+            return 'added';
+          }
+          if (at >= near.at && at <= near.last) return 'covered';
+          await client.query(SQL.widenSelfView, [near.row, Math.min(near.at, at), Math.max(near.last, at)]);
+          return 'merged';
+        }),
+      );
     },
 
     async trackerContext(account, tracker, priorLimit) {
-      const { rows } = await query<{ state: TrackerState; sent_at: number | null; self_views: number[]; prior: PriorHit[] }>(
+      const { rows } = await query<{ state: TrackerState; sent_at: number | null; self_views: number[]; self_view_ends: number[]; prior: PriorHit[] }>(
         { name: 'openping_tracker_context', text: SQL.trackerContext, values: [tracker, account, Math.max(0, priorLimit)] },
       );
       const row = rows[0];
-      return row ? { state: row.state, sentAt: row.sent_at, selfViews: row.self_views, prior: row.prior } : null;
+      return row ? { state: row.state, sentAt: row.sent_at, selfViews: selfViewSpans(row.self_views, row.self_view_ends), prior: row.prior } : null;
     },
 
     async recordHits(hits) {
@@ -741,6 +933,30 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
     async trackerHits(account, tracker) {
       const { rows } = await query<HitRow & { account: string; signals: StoredHit['signals'] }>(SQL.trackerHits, [tracker, account]);
       return rows.map((row) => ({ hit: toHit(row), account: row.account, signals: row.signals }));
+    },
+
+    async trackerHitsPage(account, tracker, after, limit) {
+      const from = after === null ? { at: -1, id: '' } : decodeHitCursor(after);
+      const size = Math.max(1, limit);
+      const { rows } = await query<HitRow>({
+        name: 'openping_tracker_page',
+        text: SQL.trackerPage,
+        values: [tracker, account, from.at, from.id, size + 1],
+      });
+      const more = rows.length > size;
+      if (more) rows.pop();
+      const last = rows.at(-1);
+      return { hits: rows.map(toHit), next: more && last ? encodeHitCursor(last.at, last.id) : null };
+    },
+
+    async trackerHitsNear(account, tracker, from, to, priorLimit) {
+      type Row = HitRow & { account: string; signals: StoredHit['signals'] };
+      const stored = (row: Row): StoredHit => ({ hit: toHit(row), account: row.account, signals: row.signals });
+      const [before, between] = await Promise.all([
+        query<Row>(SQL.hitsBefore, [tracker, account, from, Math.max(0, priorLimit)]),
+        query<Row>(SQL.hitsBetween, [tracker, account, from, to]),
+      ]);
+      return { prior: before.rows.reverse().map(stored), hits: between.rows.map(stored) };
     },
 
     async events(account, after, limit) {
@@ -813,6 +1029,7 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
       }
       await query(SQL.deleteRatesBefore, [cutoff]);
       await query(SQL.deleteFloodBefore, [cutoff]);
+      await query(SQL.deleteAccountWindowsBefore, [cutoff]);
       return deleted;
     },
 

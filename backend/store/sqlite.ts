@@ -24,8 +24,16 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { HitKind } from '../classify/types.ts';
 import {
+  DEFAULT_ACCOUNT_HITS_PER_HOUR,
   DEFAULT_FLOOD_CAP_PER_HOUR,
+  DEFAULT_SELF_VIEWS_PER_MINUTE,
+  DEFAULT_TRACKERS_PER_DAY,
+  decodeHitCursor,
+  encodeHitCursor,
   InvalidCursorError,
+  LimitError,
+  SELF_VIEW_MERGE_MS,
+  selfViewPoints,
   type EventsPage,
   type FeedListener,
   type Hit,
@@ -33,6 +41,7 @@ import {
   type Page,
   type RecordOutcome,
   type Relabel,
+  type SelfViewOutcome,
   type Store,
   type StoreOptions,
   type StoredHit,
@@ -43,6 +52,8 @@ import { comparePositions, encodeHitRecord, HitLog, HitLogLock, type HitRecord, 
 import { createIngester, IngestWorker } from './sqlite-ingest.ts';
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const MINUTE = 60_000;
 
 /** Each entry migrates from version i to i+1; PRAGMA user_version holds the version. */
 const MIGRATIONS: readonly string[] = [
@@ -108,6 +119,13 @@ const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO hit_log (id, segment, byte_offset) VALUES (1, 0, 0);
   `,
+  // A self-view merges the views within a minute of it (SPEC §3): it spans at .. last_at (null: at).
+  // The account's new trackers of its latest UTC day (floor(ms / 86,400,000)), for its daily cap.
+  `
+  ALTER TABLE self_views ADD COLUMN last_at INTEGER;
+  ALTER TABLE accounts ADD COLUMN trackers_day INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE accounts ADD COLUMN trackers_today INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 interface HitRow {
@@ -139,6 +157,14 @@ interface TrackerRow {
 /** A tracker's flood-cap window as the event loop counts it (stored hits of the current hour). */
 interface FloodWindow {
   account: string;
+  hour: number;
+  count: number;
+  /** Its account's window, shared by all its trackers' windows (see accountWindowOf). */
+  owner: AccountWindow | null;
+}
+
+/** An account's stored hits of the current hour, all its trackers together. */
+interface AccountWindow {
   hour: number;
   count: number;
 }
@@ -234,6 +260,10 @@ function ensureFolder(folder: string): void {
 
 export async function openSqliteStore(path: string, options: StoreOptions = {}): Promise<Store> {
   const floodCap = options.floodCapPerHour ?? DEFAULT_FLOOD_CAP_PER_HOUR;
+  // One tracker's guaranteed hour (SPEC §3) always fits into its account's.
+  const accountCap = Math.max(options.accountHitsPerHour ?? DEFAULT_ACCOUNT_HITS_PER_HOUR, floodCap);
+  const trackersPerDay = options.trackersPerDay ?? DEFAULT_TRACKERS_PER_DAY;
+  const selfViewsPerMinute = options.selfViewsPerMinute ?? DEFAULT_SELF_VIEWS_PER_MINUTE;
   if (path !== ':memory:') ensureFolder(dirname(path));
   let db: Database.Database;
   try {
@@ -256,8 +286,24 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
     insertTracker: db.prepare('INSERT INTO trackers (id, account, state, sent_at, created_at) VALUES (?, ?, ?, ?, ?)'),
     sendTracker: db.prepare("UPDATE trackers SET state = 'sent', sent_at = ? WHERE id = ? AND state = 'armed'"),
     deleteTracker: db.prepare('DELETE FROM trackers WHERE id = ? AND account = ?'),
-    selfViews: db.prepare<[string], { at: number }>('SELECT at FROM self_views WHERE tracker = ? ORDER BY at'),
+    selfViews: db.prepare<[string], { at: number; last: number }>(
+      'SELECT at, coalesce(last_at, at) AS last FROM self_views WHERE tracker = ? ORDER BY at',
+    ),
     insertSelfView: db.prepare('INSERT INTO self_views (tracker, at) VALUES (?, ?)'),
+    /** A stored self-view within `merge` ms of `at` (parameters: tracker, at, merge). */
+    selfViewNear: db.prepare<[{ tracker: string; at: number; merge: number }], { rowid: number; at: number; last: number }>(
+      `SELECT rowid, at, coalesce(last_at, at) AS last FROM self_views
+        WHERE tracker = @tracker AND at <= @at + @merge AND coalesce(last_at, at) >= @at - @merge ORDER BY at LIMIT 1`,
+    ),
+    widenSelfView: db.prepare('UPDATE self_views SET at = ?, last_at = ? WHERE rowid = ?'),
+    accountDay: db.prepare<[string], { trackers_day: number; trackers_today: number }>(
+      'SELECT trackers_day, trackers_today FROM accounts WHERE id = ?',
+    ),
+    setAccountDay: db.prepare('UPDATE accounts SET trackers_day = ?, trackers_today = ? WHERE id = ?'),
+    /** Every tracker's flood window of an account: their counts of the same hour add up to the account's. */
+    accountWindows: db.prepare<[string], { id: string; window_hour: number; window_count: number }>(
+      'SELECT id, window_hour, window_count FROM trackers WHERE account = ?',
+    ),
     priorHits: db.prepare<[string, number], { at: number; prefix: string; user_agent: string | null; kind: string }>(
       `SELECT at, prefix, json_extract(signals, '$.userAgent') AS user_agent, kind
          FROM hits WHERE tracker = ? ORDER BY at DESC, seq DESC LIMIT ?`,
@@ -266,6 +312,16 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       'SELECT account, window_hour, window_count FROM trackers WHERE id = ?',
     ),
     trackerHits: db.prepare<[string], HitRow>(`SELECT ${HIT_COLUMNS} FROM hits WHERE tracker = ? ORDER BY at, id`),
+    // `at >= @at` first, so the (tracker, at) index bounds the scan; the rest skips what the cursor covered.
+    trackerPage: db.prepare<[{ tracker: string; at: number; id: string; limit: number }], HitRow>(
+      `SELECT ${HIT_COLUMNS} FROM hits WHERE tracker = @tracker AND at >= @at AND (at > @at OR id > @id) ORDER BY at, id LIMIT @limit`,
+    ),
+    hitsBetween: db.prepare<[string, number, number], HitRow>(
+      `SELECT ${HIT_COLUMNS} FROM hits WHERE tracker = ? AND at >= ? AND at <= ? ORDER BY at, id`,
+    ),
+    hitsBefore: db.prepare<[string, number, number], HitRow>(
+      `SELECT ${HIT_COLUMNS} FROM hits WHERE tracker = ? AND at < ? ORDER BY at DESC, id DESC LIMIT ?`,
+    ),
     events: db.prepare<[string, number, number], HitRow>(
       `SELECT ${HIT_COLUMNS} FROM hits WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?`,
     ),
@@ -374,12 +430,38 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
     if (window === undefined) {
       const row = sql.floodWindow.get(tracker);
       if (!row) return null;
-      window = { account: row.account, hour: row.window_hour, count: row.window_count };
-      if (windows.size >= FLOOD_WINDOWS_MAX) windows.clear();
+      window = { account: row.account, hour: row.window_hour, count: row.window_count, owner: null };
+      if (windows.size >= FLOOD_WINDOWS_MAX) {
+        windows.clear();
+        accountWindows.clear();
+      }
       windows.set(tracker, window);
     }
     return window;
   };
+  // The account's cap (OPENPING_ACCOUNT_HITS_PER_HOUR) needs no state of its own in the database:
+  // each tracker's window counts its stored hits of its latest hour, so an account's stored hits of
+  // an hour are the sum over its trackers' windows of that hour. Loaded once per account, then
+  // counted here; tracker windows held here may be ahead of the database by the log not yet applied.
+  const accountWindows = new Map<string, AccountWindow>();
+  const accountWindowOf = (window: FloodWindow, hour: number): AccountWindow => {
+    let owner = accountWindows.get(window.account);
+    if (owner === undefined) {
+      let count = 0;
+      for (const row of sql.accountWindows.iterate(window.account)) {
+        const held = windows.get(row.id);
+        if (held) count += held.hour === hour ? held.count : 0;
+        else if (row.window_hour === hour) count += row.window_count;
+      }
+      owner = { hour, count };
+      accountWindows.set(window.account, owner);
+    }
+    window.owner = owner;
+    return owner;
+  };
+  const selfViewsOf = (tracker: string): number[] => selfViewPoints(sql.selfViews.all(tracker).map((v) => [v.at, v.last] as const));
+  /** Self-views per tracker in the current minute: a burst limit, so memory is enough (one process owns the file). */
+  const selfViewRates = new Map<string, { minute: number; count: number }>();
   const record = (row: TrackerRow, selfViews: number[]): TrackerRecord => ({
     account: row.account,
     tracker: row.id,
@@ -399,12 +481,30 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       const existing = sql.trackerById.get(input.tracker);
       if (existing && existing.account !== input.account) return null;
       const sentAt = input.state === 'sent' ? (input.sentAt ?? input.now) : null;
-      if (!existing) sql.insertTracker.run(input.tracker, input.account, input.state, sentAt, input.now);
-      else if (input.state === 'sent') sql.sendTracker.run(sentAt, input.tracker);
+      if (!existing) {
+        const day = Math.floor(input.now / DAY);
+        const counted = sql.accountDay.get(input.account);
+        const today = counted && counted.trackers_day === day ? counted.trackers_today : 0;
+        // Thrown inside the transaction: nothing of this call is kept.
+        if (today >= trackersPerDay) throw new LimitError();
+        sql.setAccountDay.run(day, today + 1, input.account);
+        sql.insertTracker.run(input.tracker, input.account, input.state, sentAt, input.now);
+      } else if (input.state === 'sent') sql.sendTracker.run(sentAt, input.tracker);
       const row = sql.trackerById.get(input.tracker)!;
-      return record(row, sql.selfViews.all(input.tracker).map((v) => v.at));
+      return record(row, selfViewsOf(input.tracker));
     },
   );
+
+  const addSelfView = db.transaction((tracker: string, at: number): SelfViewOutcome => {
+    const near = sql.selfViewNear.get({ tracker, at, merge: SELF_VIEW_MERGE_MS });
+    if (!near) {
+      sql.insertSelfView.run(tracker, at);
+      return 'added';
+    }
+    if (at >= near.at && at <= near.last) return 'covered';
+    sql.widenSelfView.run(Math.min(near.at, at), Math.max(near.last, at), near.rowid);
+    return 'merged';
+  });
 
   const relabelBatch = db.transaction((account: string, labels: readonly Relabel[]): number => {
     let changed = 0;
@@ -440,6 +540,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       await applied();
       guard();
       windows.clear();
+      accountWindows.clear();
       return sql.deleteAccount.run(account).changes > 0;
     },
 
@@ -452,7 +553,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       await applied();
       guard();
       const row = owned(account, tracker);
-      return row ? record(row, sql.selfViews.all(tracker).map((v) => v.at)) : null;
+      return row ? record(row, selfViewsOf(tracker)) : null;
     },
     async deleteTracker(account, tracker) {
       guard();
@@ -462,11 +563,19 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       if (deleted) windows.delete(tracker);
       return deleted;
     },
-    async addSelfView(account, tracker, at) {
+    async addSelfView(account, tracker, at, now) {
       guard();
-      if (!owned(account, tracker)) return false;
-      sql.insertSelfView.run(tracker, at);
-      return true;
+      if (!owned(account, tracker)) return null;
+      const minute = Math.floor(now / MINUTE);
+      let rate = selfViewRates.get(tracker);
+      if (!rate || rate.minute !== minute) {
+        if (selfViewRates.size >= FLOOD_WINDOWS_MAX) selfViewRates.clear();
+        rate = { minute, count: 0 };
+        selfViewRates.set(tracker, rate);
+      }
+      if (rate.count >= selfViewsPerMinute) return 'limited';
+      rate.count++;
+      return addSelfView.immediate(tracker, at);
     },
     async trackerContext(account, tracker, priorLimit) {
       guard();
@@ -478,7 +587,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
         .all(tracker, priorLimit)
         .reverse()
         .map((p) => ({ at: p.at, prefix: p.prefix, userAgent: p.user_agent, kind: p.kind as HitKind }));
-      return { state: row.state, sentAt: row.sent_at, selfViews: sql.selfViews.all(tracker).map((v) => v.at), prior };
+      return { state: row.state, sentAt: row.sent_at, selfViews: selfViewsOf(tracker), prior };
     },
 
     async recordHits(hits) {
@@ -503,13 +612,20 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
           window.hour = hour;
           window.count = 0;
         }
-        if (window.count >= floodCap) {
+        let owner = window.owner;
+        if (owner === null || accountWindows.get(window.account) !== owner) owner = accountWindowOf(window, hour);
+        if (owner.hour < hour) {
+          owner.hour = hour;
+          owner.count = 0;
+        }
+        if (window.count >= floodCap || owner.count >= accountCap) {
           outcomes.push('dropped');
           const drop: LogRecord = [1, hit.tracker, hit.account];
           records.push(log ? JSON.stringify(drop) : drop);
           continue;
         }
         window.count++;
+        owner.count++;
         records.push(log ? encodeHitRecord(hit.id, hit.account, hit.tracker, hit.classification, hit.geo, hit.signals) : hitRecord(hit));
         outcomes.push('stored');
       }
@@ -530,8 +646,11 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       try {
         await log.sync();
       } catch (error) {
-        // Counted but not recorded: these trackers' windows start over from the database.
-        for (const hit of hits) windows.delete(hit.tracker);
+        // Counted but not recorded: these trackers' and accounts' windows start over from the database.
+        for (const hit of hits) {
+          windows.delete(hit.tracker);
+          accountWindows.delete(hit.account);
+        }
         throw error;
       } finally {
         const covered = { ...log.durable };
@@ -545,6 +664,30 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       guard();
       if (!owned(account, tracker)) return [];
       return sql.trackerHits.all(tracker).map((row): StoredHit => ({ hit: toHit(row), account: row.account, signals: JSON.parse(row.signals) }));
+    },
+
+    async trackerHitsPage(account, tracker, after, limit) {
+      guard();
+      const from = after === null ? { at: -1, id: '' } : decodeHitCursor(after);
+      await applied();
+      guard();
+      if (!owned(account, tracker)) return { hits: [], next: null };
+      const rows = sql.trackerPage.all({ tracker, at: from.at, id: from.id, limit: limit + 1 });
+      const more = rows.length > limit;
+      if (more) rows.pop();
+      const last = rows.at(-1);
+      return { hits: rows.map(toHit), next: more && last ? encodeHitCursor(last.at, last.id) : null };
+    },
+    async trackerHitsNear(account, tracker, from, to, priorLimit) {
+      guard();
+      await applied();
+      guard();
+      if (!owned(account, tracker)) return { prior: [], hits: [] };
+      const stored = (row: HitRow): StoredHit => ({ hit: toHit(row), account: row.account, signals: JSON.parse(row.signals) });
+      return {
+        prior: sql.hitsBefore.all(tracker, from, Math.max(0, priorLimit)).reverse().map(stored),
+        hits: sql.hitsBetween.all(tracker, from, to).map(stored),
+      };
     },
 
     async events(account, after, limit): Promise<EventsPage> {
@@ -570,7 +713,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       await applied();
       guard();
       const rows = sql.listTrackers.all(after ?? '', limit);
-      const items = rows.map((row) => record(row, sql.selfViews.all(row.id).map((v) => v.at)));
+      const items = rows.map((row) => record(row, selfViewsOf(row.id)));
       return { items, next: rows.length === limit ? rows.at(-1)!.id : null };
     },
     async relabel(account, labels) {

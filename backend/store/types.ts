@@ -8,6 +8,7 @@
  * Times are epoch milliseconds passed in by the caller (the store never reads
  * the clock for data it returns), so tests can drive time.
  */
+import { TIMING } from '../classify/data/timing.ts';
 import type { Classification, HitKind, HitSignals, PriorHit, TrackerContext } from '../classify/types.ts';
 
 export type { Classification, HitKind, HitSignals, PriorHit, TrackerContext };
@@ -48,9 +49,9 @@ export interface TrackerRecord {
   state: TrackerState;
   /** Null while armed. */
   sentAt: number | null;
-  /** Sender's own views (epoch ms), ascending. */
+  /** Sender's own views (epoch ms), ascending, as the classifier takes them (see selfViewPoints). */
   selfViews: number[];
-  /** Fetches counted but not stored because of the flood cap (SPEC §3). */
+  /** Fetches counted but not stored because of the flood cap or the account's hourly cap (SPEC §3). */
   dropped: number;
   createdAt: number;
 }
@@ -69,8 +70,9 @@ export interface NewHit {
 /**
  * Outcome per hit of a batch, in the batch's order:
  * - `stored`:  committed, and appended to the account's events feed;
- * - `dropped`: the tracker exists but its flood cap for the hour (by signals.at) is
- *              reached; only its `dropped` count was incremented (committed too);
+ * - `dropped`: the tracker exists but its flood cap, or its account's cap of stored
+ *              hits, for the hour (by signals.at) is reached; only the tracker's
+ *              `dropped` count was incremented (committed too);
  * - `unknown`: no such tracker under that account (never registered, deleted, or
  *              owned by another account); nothing written.
  */
@@ -100,6 +102,12 @@ export interface StoreOptions {
    * fetches are only counted in `dropped`. SPEC §3 requires at least 1,000.
    */
   floodCapPerHour?: number;
+  /** Hits stored per account per clock hour, all its trackers together; beyond it fetches are counted in their tracker's `dropped`. */
+  accountHitsPerHour?: number;
+  /** Trackers an account may register per UTC day (floor(now / 86_400_000)); beyond it putTracker throws LimitError. */
+  trackersPerDay?: number;
+  /** Self-views per tracker per minute of the server's clock; beyond it addSelfView answers `limited`. */
+  selfViewsPerMinute?: number;
   /**
    * Failures the store works around on its own (SQLite: the hit log's ingest
    * worker failing and restarting), for the server's log and metrics.
@@ -116,6 +124,71 @@ export interface StoreOptions {
 }
 
 export const DEFAULT_FLOOD_CAP_PER_HOUR = 1000;
+/** See Config.accountHitsPerHour (backend/config.ts) for why these defaults. */
+export const DEFAULT_ACCOUNT_HITS_PER_HOUR = 10_000;
+export const DEFAULT_TRACKERS_PER_DAY = 500;
+export const DEFAULT_SELF_VIEWS_PER_MINUTE = 10;
+
+/**
+ * A self-view within this of a stored one is merged into it (SPEC §3): a stored
+ * self-view is a span [first, last] of views, each arriving within a minute of it.
+ */
+export const SELF_VIEW_MERGE_MS = 60_000;
+
+/**
+ * What addSelfView did: `added` a new self-view; `merged` it into a stored one,
+ * which now spans further; found it `covered` by a stored span (nothing changed);
+ * or refused it: the tracker's self-views of this minute (by the server's clock)
+ * passed the limit (`limited`, nothing changed).
+ */
+export type SelfViewOutcome = 'added' | 'merged' | 'covered' | 'limited';
+
+/**
+ * The classifier (backend/classify) takes self-views as instants: a hit from
+ * TIMING.selfBefore before to TIMING.selfAfter after one is the sender's. A
+ * merged span [first, last] is handed over as instants no further apart than
+ * those two windows together, so the hits it explains are exactly those from
+ * selfBefore before `first` to selfAfter after `last`.
+ */
+const SELF_VIEW_STEP_MS = TIMING.selfBefore.ms + TIMING.selfAfter.ms;
+export function selfViewPoints(spans: ReadonlyArray<readonly [number, number]>): number[] {
+  const points: number[] = [];
+  for (const [first, last] of spans) {
+    for (let at = first; at < last; at += SELF_VIEW_STEP_MS) points.push(at);
+    points.push(last);
+  }
+  return points.sort((a, b) => a - b);
+}
+
+/** A page of a tracker's hits (GET /v1/trackers/{t}), oldest first. */
+export interface HitsPage {
+  hits: Hit[];
+  /** Opaque; pass back as `after`. Null when this page holds the last hit. */
+  next: string | null;
+}
+
+/** At most this many hits per GET /v1/trackers/{t} answer (SPEC §3). */
+export const TRACKER_PAGE_LIMIT = 500;
+
+/** Hits of a tracker around a time, with what the classifier needs to label them again. */
+export interface HitsNear {
+  /** Up to `priorLimit` hits before the range, oldest first: the classifier's prior hits. */
+  prior: StoredHit[];
+  /** The hits inside the range, oldest first (by `at`, then id). */
+  hits: StoredHit[];
+}
+
+/** Cursor of GET /v1/trackers/{t}: the last hit's (at, id), the order pages are read in. */
+export function encodeHitCursor(at: number, id: string): string {
+  return `${at}.${id}`;
+}
+
+/** Rejects with InvalidCursorError for anything encodeHitCursor cannot have made. */
+export function decodeHitCursor(cursor: string): { at: number; id: string } {
+  const match = /^(0|[1-9][0-9]{0,15})\.([A-Za-z0-9_-]{1,64})$/.exec(cursor);
+  if (!match || !Number.isSafeInteger(Number(match[1]))) throw new InvalidCursorError();
+  return { at: Number(match[1]), id: match[2]! };
+}
 
 /** Called after a commit that appended to the events feed of these accounts. */
 export type FeedListener = (accounts: ReadonlySet<string>) => void;
@@ -137,7 +210,9 @@ export interface Store {
    * Registers or updates a tracker. The first account to register an id owns it:
    * for any other account this returns null and changes nothing. `sent` is
    * sticky: once sent, a later `armed` keeps state `sent` and the first sentAt;
-   * a repeated `sent` keeps the first sentAt (idempotent PUT).
+   * a repeated `sent` keeps the first sentAt (idempotent PUT). A new tracker
+   * beyond the account's trackersPerDay (by `now`) rejects with LimitError and
+   * changes nothing; updating a tracker the account has is never limited.
    */
   putTracker(input: {
     account: string;
@@ -150,8 +225,12 @@ export interface Store {
   getTracker(account: string, tracker: string): Promise<TrackerRecord | null>;
   /** Erases the tracker, its self-views and hits. False when missing / not owned. */
   deleteTracker(account: string, tracker: string): Promise<boolean>;
-  /** Records a self-view. False when the tracker is missing / not owned. */
-  addSelfView(account: string, tracker: string, at: number): Promise<boolean>;
+  /**
+   * Records a self-view at `at`, merged into a stored one within
+   * SELF_VIEW_MERGE_MS of it; `now` (server clock) counts it against the
+   * tracker's selfViewsPerMinute. Null when the tracker is missing / not owned.
+   */
+  addSelfView(account: string, tracker: string, at: number, now: number): Promise<SelfViewOutcome | null>;
   /**
    * What the classifier needs for a new hit of this tracker: state, sentAt,
    * self-views and up to `priorLimit` most recent stored hits (newest last).
@@ -169,6 +248,17 @@ export interface Store {
   recordHits(hits: readonly NewHit[]): Promise<RecordOutcome[]>;
   /** Every stored hit of a tracker with its signals, oldest first (by `at`, then id). */
   trackerHits(account: string, tracker: string): Promise<StoredHit[]>;
+  /**
+   * One page of a tracker's hits, oldest first (by `at`, then id), at most
+   * `limit`, after the cursor `after` (null: from the first). Stable: hits
+   * recorded meanwhile with a later `at` come on later pages, and pages never
+   * repeat or skip a hit, also among hits of equal `at`. A cursor this store
+   * could not have made rejects with InvalidCursorError. Empty when the tracker
+   * is missing / not owned.
+   */
+  trackerHitsPage(account: string, tracker: string, after: string | null, limit: number): Promise<HitsPage>;
+  /** The tracker's hits with from ≤ at ≤ to, and up to `priorLimit` before them (see HitsNear). */
+  trackerHitsNear(account: string, tracker: string, from: number, to: number, priorLimit: number): Promise<HitsNear>;
 
   // ── events feed ─────────────────────────────────────────────────────────
   /**
@@ -223,6 +313,14 @@ export class InvalidCursorError extends Error {
   constructor(message = 'The cursor is not one this server handed out.') {
     super(message);
     this.name = 'InvalidCursorError';
+  }
+}
+
+/** Thrown by putTracker for a new tracker beyond the account's trackersPerDay (the server answers 429). */
+export class LimitError extends Error {
+  constructor(message = 'This account registered as many trackers today as it may; try again tomorrow.') {
+    super(message);
+    this.name = 'LimitError';
   }
 }
 

@@ -88,7 +88,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const store = await openStore(db);
       try {
         // A rule input changes: the sender's own view, stored without the relabel the HTTP route would do.
-        expect(await store.addSelfView(account.account, tracker, gmailHit.at + 1_000)).toBe(true);
+        expect(await store.addSelfView(account.account, tracker, gmailHit.at + 1_000, gmailHit.at + 1_000)).toBe('added');
         // And a label the current rules would not give, as if written by an older version.
         const old = { kind: 'open' as const, via: null, reason: 'The image was loaded, so the message was probably opened.', client: null };
         expect(await store.relabel(account.account, [{ id: mppHit.id, classification: old }])).toBe(1);

@@ -12,10 +12,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Classification, HitSignals } from '../../backend/classify/types.ts';
-import { InvalidCursorError, type NewHit, type Store, type StoreOptions } from '../../backend/store/types.ts';
+import { InvalidCursorError, LimitError, type NewHit, type Store, type StoreOptions } from '../../backend/store/types.ts';
 
 const id = (bytes = 16) => randomBytes(bytes).toString('base64url');
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 
 function signals(at: number, extra: Partial<HitSignals> = {}): HitSignals {
@@ -102,7 +103,7 @@ export function storeContract(
       expect(armed).toMatchObject({ account: a, tracker, state: 'armed', sentAt: null, dropped: 0, selfViews: [] });
       expect(await store.putTracker({ account: b, tracker, state: 'sent', sentAt: T0, now: T0 })).toBeNull();
       expect(await store.getTracker(b, tracker)).toBeNull();
-      expect(await store.addSelfView(b, tracker, T0)).toBe(false);
+      expect(await store.addSelfView(b, tracker, T0, T0)).toBeNull();
       expect(await store.trackerContext(b, tracker, 5)).toBeNull();
       expect(await store.deleteTracker(b, tracker)).toBe(false);
       expect(await store.getTracker(a, tracker)).toMatchObject({ state: 'armed' });
@@ -125,14 +126,190 @@ export function storeContract(
       const store = await openStore();
       const a = await account(store);
       const tracker = await sentTracker(store, a);
-      expect(await store.addSelfView(a, tracker, T0 + 3000)).toBe(true);
-      expect(await store.addSelfView(a, tracker, T0 + 1000)).toBe(true);
+      expect(await store.addSelfView(a, tracker, T0 + 3000, T0 + 3000)).toBe('added');
+      expect(await store.addSelfView(a, tracker, T0 + 1000, T0 + 3000)).toBe('merged');
       for (let i = 1; i <= 4; i++) await store.recordHits([newHit(a, tracker, T0 + i * 10_000)]);
       const context = await store.trackerContext(a, tracker, 3);
       expect(context).toMatchObject({ state: 'sent', sentAt: T0, selfViews: [T0 + 1000, T0 + 3000] });
       expect(context?.prior.map((p) => p.at)).toEqual([T0 + 20_000, T0 + 30_000, T0 + 40_000]);
       expect(context?.prior[0]).toMatchObject({ prefix: '203.0.113.0/24', kind: 'open' });
       expect((await store.getTracker(a, tracker))?.selfViews).toEqual([T0 + 1000, T0 + 3000]);
+    });
+
+    it('merges a self-view within a minute of a stored one; the merged span still explains every hit near each view', async () => {
+      const store = await openStore();
+      const a = await account(store);
+      const tracker = await sentTracker(store, a);
+      const now = T0 + DAY;
+      expect(await store.addSelfView(a, tracker, T0 + 100_000, now)).toBe('added');
+      expect(await store.addSelfView(a, tracker, T0 + 100_000, now)).toBe('covered');
+      expect(await store.addSelfView(a, tracker, T0 + 130_000, now)).toBe('merged');
+      expect(await store.addSelfView(a, tracker, T0 + 110_000, now)).toBe('covered');
+      // 60 s after the span's end: still merged; the span is now 100 s long.
+      expect(await store.addSelfView(a, tracker, T0 + 190_000, now)).toBe('merged');
+      // Before the span's start, within a minute.
+      expect(await store.addSelfView(a, tracker, T0 + 45_000, now)).toBe('merged');
+      // More than a minute away from every stored one: a self-view of its own.
+      expect(await store.addSelfView(a, tracker, T0 + 251_000, now)).toBe('added');
+      const views = (await store.getTracker(a, tracker))!.selfViews;
+      expect((await store.trackerContext(a, tracker, 0))!.selfViews).toEqual(views);
+      // The classifier takes instants: each covers 10 s before to 30 s after (backend/classify/data/timing.ts),
+      // so the span [45 s, 190 s] is handed over as instants at most 40 s apart, ending on 190 s.
+      expect(views).toEqual([45_000, 85_000, 125_000, 165_000, 190_000, 251_000].map((ms) => T0 + ms));
+    });
+
+    it('refuses self-views of a tracker beyond its limit per minute, and takes them again the next minute', async () => {
+      const store = await openStore({ selfViewsPerMinute: 3 });
+      const a = await account(store);
+      const tracker = await sentTracker(store, a);
+      const other = await sentTracker(store, a);
+      const minute = T0 + DAY;
+      for (let i = 0; i < 3; i++) expect(await store.addSelfView(a, tracker, T0 + i * 600_000, minute + i)).toBe('added');
+      expect(await store.addSelfView(a, tracker, T0 + 9 * 600_000, minute + 59_000)).toBe('limited');
+      expect(await store.addSelfView(a, tracker, T0 + 9 * 600_000, minute + 59_000)).toBe('limited');
+      expect(await store.addSelfView(a, other, T0, minute + 59_000)).toBe('added');
+      expect((await store.getTracker(a, tracker))!.selfViews).toHaveLength(3);
+      expect(await store.addSelfView(a, tracker, T0 + 9 * 600_000, minute + 60_000)).toBe('added');
+      expect((await store.getTracker(a, tracker))!.selfViews).toHaveLength(4);
+    });
+
+    it('pages a tracker\'s hits oldest first, 500 at most, with a cursor stable among equal times', async () => {
+      const store = await openStore({ floodCapPerHour: 100_000 });
+      const a = await account(store);
+      const tracker = await sentTracker(store, a);
+      const other = await sentTracker(store, a);
+      // 1,001 hits: 400 sharing one time, recorded newest-first in batches, so neither the
+      // recording order nor the time alone gives the page order.
+      const hits = Array.from({ length: 1001 }, (_, i) => newHit(a, tracker, T0 + (i < 400 ? 5_000 : 10_000 - i)));
+      for (let i = hits.length; i > 0; i -= 250) await store.recordHits(hits.slice(Math.max(0, i - 250), i).reverse());
+      await store.recordHits([newHit(a, other, T0 + 5_000)]);
+      const expected = [...hits].sort((x, y) => x.signals.at - y.signals.at || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0)).map((h) => h.id);
+      const first = await store.trackerHitsPage(a, tracker, null, 500);
+      expect(first.hits).toHaveLength(500);
+      expect(first.next).toEqual(expect.any(String));
+      // A hit recorded between pages, later than every other, comes on a later page, once.
+      const late = newHit(a, tracker, T0 + 9_999);
+      await store.recordHits([late]);
+      const second = await store.trackerHitsPage(a, tracker, first.next, 500);
+      expect(second.hits).toHaveLength(500);
+      const third = await store.trackerHitsPage(a, tracker, second.next, 500);
+      expect(third.hits).toHaveLength(2);
+      expect(third.next).toBeNull();
+      const read = [...first.hits, ...second.hits, ...third.hits].map((h) => h.id);
+      const withLate = [...hits, late]
+        .sort((x, y) => x.signals.at - y.signals.at || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))
+        .map((h) => h.id);
+      expect(read).toEqual(withLate);
+      expect(expected.every((hitId) => read.includes(hitId))).toBe(true);
+      expect(first.hits[0]).toMatchObject({ tracker, kind: 'open', network: { prefix: '203.0.113.0/24' } });
+      // The same cursor gives the same page again.
+      expect((await store.trackerHitsPage(a, tracker, first.next, 500)).hits.map((h) => h.id)).toEqual(second.hits.map((h) => h.id));
+    });
+
+    it('ends the pages of a tracker at exactly 500 and at 501 hits', async () => {
+      const store = await openStore({ floodCapPerHour: 100_000 });
+      const a = await account(store);
+      const five = await sentTracker(store, a);
+      const more = await sentTracker(store, a);
+      await store.recordHits(Array.from({ length: 500 }, (_, i) => newHit(a, five, T0 + i)));
+      await store.recordHits(Array.from({ length: 501 }, (_, i) => newHit(a, more, T0 + i)));
+      expect(await store.trackerHitsPage(a, five, null, 500)).toMatchObject({ hits: expect.any(Array), next: null });
+      expect((await store.trackerHitsPage(a, five, null, 500)).hits).toHaveLength(500);
+      const first = await store.trackerHitsPage(a, more, null, 500);
+      expect(first.hits).toHaveLength(500);
+      expect(first.next).not.toBeNull();
+      const last = await store.trackerHitsPage(a, more, first.next, 500);
+      expect(last.hits.map((h) => h.at)).toEqual([T0 + 500]);
+      expect(last.next).toBeNull();
+      const empty = await sentTracker(store, a);
+      expect(await store.trackerHitsPage(a, empty, null, 500)).toEqual({ hits: [], next: null });
+    });
+
+    it('rejects a tracker page cursor it did not make, and shows another account nothing', async () => {
+      const store = await openStore();
+      const a = await account(store);
+      const b = await account(store);
+      const tracker = await sentTracker(store, a);
+      await store.recordHits([newHit(a, tracker, T0 + 1), newHit(a, tracker, T0 + 2)]);
+      for (const bad of ['', 'nonsense', '-1.abc', '1e99.abc', '12.', '.abc', '12.a b', '99999999999999999999.abc']) {
+        await expect(store.trackerHitsPage(a, tracker, bad, 500), bad).rejects.toBeInstanceOf(InvalidCursorError);
+      }
+      const page = await store.trackerHitsPage(a, tracker, null, 1);
+      expect(page.hits).toHaveLength(1);
+      expect(await store.trackerHitsPage(b, tracker, null, 500)).toEqual({ hits: [], next: null });
+      expect(await store.trackerHitsPage(b, tracker, page.next, 500)).toEqual({ hits: [], next: null });
+    });
+
+    it('returns the hits of a tracker within a time range, with the prior hits before it', async () => {
+      const store = await openStore();
+      const a = await account(store);
+      const tracker = await sentTracker(store, a);
+      const hits = Array.from({ length: 10 }, (_, i) => newHit(a, tracker, T0 + i * 1000));
+      await store.recordHits(hits);
+      const near = await store.trackerHitsNear(a, tracker, T0 + 5000, T0 + 7000, 3);
+      expect(near.prior.map((s) => s.hit.at)).toEqual([T0 + 2000, T0 + 3000, T0 + 4000]);
+      expect(near.hits.map((s) => s.hit.id)).toEqual(hits.slice(5, 8).map((h) => h.id));
+      expect(near.hits[0]!.signals).toEqual(hits[5]!.signals);
+      const b = await account(store);
+      expect(await store.trackerHitsNear(b, tracker, T0, T0 + 10_000, 3)).toEqual({ prior: [], hits: [] });
+    });
+
+    it('stores at most the account\'s cap of hits per hour over all its trackers, counting the rest as dropped', async () => {
+      const store = await openStore({ floodCapPerHour: 3, accountHitsPerHour: 5 });
+      const a = await account(store);
+      const b = await account(store);
+      const t1 = await sentTracker(store, a);
+      const t2 = await sentTracker(store, a);
+      const tb = await sentTracker(store, b);
+      const hour = T0 + HOUR;
+      const batch = [
+        ...Array.from({ length: 4 }, (_, i) => newHit(a, t1, hour + i)),
+        ...Array.from({ length: 4 }, (_, i) => newHit(a, t2, hour + 10 + i)),
+        newHit(b, tb, hour),
+      ];
+      expect(await store.recordHits(batch)).toEqual([
+        'stored', 'stored', 'stored', 'dropped', // t1's flood cap
+        'stored', 'stored', 'dropped', 'dropped', // the account's cap
+        'stored', // another account is not affected
+      ]);
+      expect((await store.getTracker(a, t1))!.dropped).toBe(1);
+      expect((await store.getTracker(a, t2))!.dropped).toBe(2);
+      const t3 = await sentTracker(store, a);
+      expect(await store.recordHits([newHit(a, t3, hour + 100)])).toEqual(['dropped']);
+      // The count lives in the database: a restarted server (or another instance) keeps it.
+      for (const s of opened.splice(0)) await s.close();
+      const again = await openStore({ floodCapPerHour: 3, accountHitsPerHour: 5 });
+      expect(await again.recordHits([newHit(a, t3, hour + 200)])).toEqual(['dropped']);
+      expect((await again.getTracker(a, t3))!.dropped).toBe(2);
+      // A new clock hour starts a new allowance.
+      expect(await again.recordHits([newHit(a, t3, hour + HOUR), newHit(a, t1, hour + HOUR)])).toEqual(['stored', 'stored']);
+      expect((await again.trackerHits(a, t1)).length + (await again.trackerHits(a, t2)).length).toBe(6);
+    });
+
+    it('registers at most the account\'s cap of new trackers per day; updates and other accounts are not limited', async () => {
+      const store = await openStore({ trackersPerDay: 3 });
+      const a = await account(store);
+      const b = await account(store);
+      const day = T0 + 5 * DAY;
+      const made: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const tracker = id();
+        made.push(tracker);
+        expect(await store.putTracker({ account: a, tracker, state: 'armed', sentAt: null, now: day + i })).toMatchObject({ state: 'armed' });
+      }
+      const refused = id();
+      await expect(store.putTracker({ account: a, tracker: refused, state: 'sent', sentAt: day, now: day + 10 })).rejects.toBeInstanceOf(LimitError);
+      expect(await store.getTracker(a, refused)).toBeNull();
+      // The trackers it has still go from armed to sent.
+      expect(await store.putTracker({ account: a, tracker: made[0]!, state: 'sent', sentAt: day, now: day + 20 })).toMatchObject({ state: 'sent' });
+      expect(await store.putTracker({ account: b, tracker: id(), state: 'armed', sentAt: null, now: day + 20 })).not.toBeNull();
+      // Kept in the database across a restart.
+      for (const s of opened.splice(0)) await s.close();
+      const again = await openStore({ trackersPerDay: 3 });
+      await expect(again.putTracker({ account: a, tracker: refused, state: 'armed', sentAt: null, now: day + 30 })).rejects.toBeInstanceOf(LimitError);
+      // The next UTC day starts a new allowance.
+      const nextDay = Math.floor(day / DAY) * DAY + DAY;
+      expect(await again.putTracker({ account: a, tracker: refused, state: 'armed', sentAt: null, now: nextDay })).toMatchObject({ state: 'armed' });
     });
 
     it('commits a batch in order with a result per hit: stored, unknown (missing or foreign tracker)', async () => {
