@@ -296,13 +296,27 @@ const deleteTracker: Handler = async (ctx) => {
   sendJson(ctx.res, 204, undefined);
 };
 
+/**
+ * Self-view writes run one at a time, each in its own turn of the event loop.
+ * With SQLite a write commits (and fsyncs, synchronous=FULL) on the event loop;
+ * a burst of self-views handled together ran their commits back to back, and
+ * every pixel arriving meanwhile waited for all of them (~300 ms for ten
+ * self-views on this machine, issue 13). Taking turns, a pixel waits for one.
+ */
+let selfViewTurn: Promise<unknown> = Promise.resolve();
+function inTurn<T>(job: () => Promise<T>): Promise<T> {
+  const run = selfViewTurn.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(job);
+  selfViewTurn = run.catch(() => undefined);
+  return run;
+}
+
 const addSelfView: Handler = async (ctx) => {
   const account = await authenticate(ctx);
   const tracker = trackerId(ctx);
   const body = validate(SelfViewBody, await readJson(ctx), 'Self-view');
   const now = Date.now();
   if (body.at > now + 5 * 60_000) throw new HttpError(400, 'bad_request', 'at must not be in the future.');
-  const outcome = await ctx.app.store.addSelfView(account, tracker, body.at, now);
+  const outcome = await inTurn(() => ctx.app.store.addSelfView(account, tracker, body.at, now));
   if (outcome === null) throw NOT_FOUND();
   if (outcome === 'limited') {
     const limit = ctx.app.config.selfViewsPerMinute;
@@ -312,7 +326,7 @@ const addSelfView: Handler = async (ctx) => {
   if (outcome !== 'covered') {
     ctx.app.contexts.invalidate(account, tracker);
     // Hits recorded before this self-view arrived may be the sender's own (SPEC §3: re-labelled, re-announced).
-    await relabelNear(ctx.app.store, account, tracker, body.at);
+    await inTurn(() => relabelNear(ctx.app.store, account, tracker, body.at));
   }
   sendJson(ctx.res, 204, undefined);
 };
