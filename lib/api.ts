@@ -153,6 +153,51 @@ export function postSelfView(creds: Credentials, tracker: string, at: number): P
   });
 }
 
+export interface TrackerView extends TrackerState {
+  /** Every stored hit of the tracker, oldest first. */
+  hits: HitRecord[];
+  /** Fetches the server counted but did not store (its caps). */
+  dropped: number;
+}
+
+/** Pages followed for one tracker at most: 500 hits each (SPEC §3), so 100,000 hits. */
+const MAX_TRACKER_PAGES = 200;
+
+/**
+ * GET /v1/trackers/{tracker}: the tracker and all its hits. The server answers
+ * at most 500 hits at a time with the cursor of the next page (SPEC §3); this
+ * follows `next` until it is null.
+ */
+export async function getTracker(creds: Credentials, tracker: string, signal?: AbortSignal): Promise<TrackerView> {
+  const hits: HitRecord[] = [];
+  let after: string | null = null;
+  for (let pages = 1; ; pages++) {
+    const query: string = after === null ? '' : `?after=${encodeURIComponent(after)}`;
+    const page = await request<Partial<TrackerView> & { next?: unknown }>(
+      creds.server,
+      `/v1/trackers/${encodeURIComponent(tracker)}${query}`,
+      { token: creds.token, signal },
+    );
+    if (!Array.isArray(page.hits)) throw new ApiError('server', 200, 'The tracking server sent a tracker without hits.');
+    hits.push(...page.hits);
+    const next = page.next ?? null;
+    if (next === null) {
+      return {
+        tracker: typeof page.tracker === 'string' ? page.tracker : tracker,
+        state: page.state === 'sent' ? 'sent' : 'armed',
+        sentAt: typeof page.sentAt === 'number' ? page.sentAt : null,
+        hits,
+        dropped: typeof page.dropped === 'number' ? page.dropped : 0,
+      };
+    }
+    // A server that never says null must not keep the worker busy forever.
+    if (typeof next !== 'string' || next === after || pages >= MAX_TRACKER_PAGES) {
+      throw new ApiError('server', 200, `The tracking server's pages of tracker ${tracker} do not come to an end.`);
+    }
+    after = next;
+  }
+}
+
 /** One page of the account's hits after `cursor`; with `wait` > 0 the server holds the call until a hit arrives. */
 export async function getEvents(
   creds: Credentials,

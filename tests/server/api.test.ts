@@ -114,9 +114,10 @@ describe('trackers', () => {
     expect(pixel.status).toBe(200);
     const got = await fetch(`${s.url}/v1/trackers/${tracker}`, { headers: acc.auth });
     expect(got.status).toBe(200);
-    const body = await json<{ hits: Array<Record<string, unknown>>; dropped: number }>(got);
-    expect(Object.keys(body).sort()).toEqual(['dropped', 'hits', 'sentAt', 'state', 'tracker']);
+    const body = await json<{ hits: Array<Record<string, unknown>>; dropped: number; next: string | null }>(got);
+    expect(Object.keys(body).sort()).toEqual(['dropped', 'hits', 'next', 'sentAt', 'state', 'tracker']);
     expect(body.dropped).toBe(0);
+    expect(body.next).toBeNull();
     expect(body.hits).toHaveLength(1);
     expect(Object.keys(body.hits[0]!).sort()).toEqual(['at', 'client', 'geo', 'id', 'kind', 'network', 'reason', 'tracker', 'via']);
     expect(body.hits[0]).toMatchObject({ tracker, network: { prefix: '127.0.0.0/24' } });
@@ -125,6 +126,49 @@ describe('trackers', () => {
     expect((await fetch(`${s.url}/v1/trackers/${tracker}`, { headers: acc.auth })).status).toBe(404);
     expect(await s.server.store.trackerHits(acc.account, tracker)).toEqual([]);
     expect((await fetch(`${s.url}/v1/trackers/${tracker}`, { method: 'DELETE', headers: acc.auth })).status).toBe(404);
+  });
+
+  it('pages the hits of a tracker: 500 at most, oldest first, `next` until null; a bad cursor is 400', async () => {
+    // Its own account: a thousand hits would crowd the other tests' events pages.
+    const acc = await newAccount(s.url);
+    const tracker = trackerId();
+    await putTracker(s.url, acc, tracker);
+    const at = Date.now() - 3_600_000;
+    // 900 hits stored directly (under the flood cap of an hour), 300 of them at one time, recorded newest first.
+    const hits = Array.from({ length: 900 }, (_, i) => ({
+      id: `page${String(1000 - i).padStart(6, '0')}x${String(i % 7)}`,
+      account: acc.account,
+      tracker,
+      signals: { at: at + (i < 300 ? 0 : i), method: 'GET' as const, userAgent: null, headers: {}, network: { prefix: '192.0.2.0/24', family: 4 as const, asn: null, org: null } },
+      classification: { kind: 'bot' as const, via: null, reason: 'No user-agent.', client: null },
+      geo: null,
+    }));
+    await s.server.store.recordHits([...hits].reverse());
+    const read: Array<{ id: string; at: number }> = [];
+    const nexts: Array<string | null> = [];
+    let url = `${s.url}/v1/trackers/${tracker}`;
+    for (;;) {
+      const res = await fetch(url, { headers: acc.auth });
+      expect(res.status).toBe(200);
+      const page = await json<{ hits: Array<{ id: string; at: number }>; next: string | null; dropped: number; state: string }>(res);
+      expect(page.hits.length).toBeLessThanOrEqual(500);
+      expect(page.state).toBe('sent');
+      read.push(...page.hits);
+      nexts.push(page.next);
+      if (page.next === null) break;
+      url = `${s.url}/v1/trackers/${tracker}?after=${encodeURIComponent(page.next)}`;
+    }
+    expect(nexts.map((n) => n === null)).toEqual([false, true]);
+    expect(read.map((h) => h.id)).toEqual(
+      [...hits].sort((x, y) => x.signals.at - y.signals.at || (x.id < y.id ? -1 : 1)).map((h) => h.id),
+    );
+    for (const bad of ['nonsense', '', `${at}.`, '1.2.3']) {
+      const res = await fetch(`${s.url}/v1/trackers/${tracker}?after=${encodeURIComponent(bad)}`, { headers: acc.auth });
+      expect(res.status, bad).toBe(400);
+      expectError(await json(res));
+    }
+    const twice = await fetch(`${s.url}/v1/trackers/${tracker}?after=${nexts[0]}&after=${nexts[0]}`, { headers: acc.auth });
+    expect(twice.status).toBe(400);
   });
 
   it("treats another account's tracker exactly like a missing one (404)", async () => {

@@ -10,6 +10,7 @@ import { installFakeDnr } from './dnr-fake';
 import { parseTrustProxy } from '../../backend/config';
 import { handlers } from '../../lib/background';
 import { closeDb, db } from '../../lib/db';
+import { getTracker } from '../../lib/api';
 import { flushOutbox, pendingEntries } from '../../lib/outbox';
 import { loadIdentity, loadStatus, saveIdentity, saveSettings } from '../../lib/settings';
 import { ensureAccount, stopLivePolling, syncOnce } from '../../lib/sync';
@@ -112,6 +113,38 @@ describe('with the real server', () => {
     await fakeBrowser.notifications.clear(`openping:${id}`);
     expect(await syncOnce()).toMatchObject({ ok: true, applied: 0, notified: 0 });
     expect(await fakeBrowser.notifications.getAll()).toEqual({});
+  });
+
+  it('reads every hit of a tracker by following `next` across the server\'s pages of 500', async () => {
+    const identity = (await ensureAccount())!;
+    const id = tracker();
+    await sendTracked(id, 'Many fetches');
+    // 1,201 hits over two clock hours (under the flood cap of each), stored directly; 400 share one time.
+    const base = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 2 * 3_600_000;
+    const hits = Array.from({ length: 1201 }, (_, i) => ({
+      id: `unitpage${String(i).padStart(5, '0')}`,
+      account: identity.account,
+      tracker: id,
+      signals: {
+        at: i < 400 ? base + 1000 : base + (i < 900 ? 2000 + i : 3_600_000 + i),
+        method: 'GET' as const,
+        userAgent: THUNDERBIRD,
+        headers: {},
+        network: { prefix: '93.184.216.0/24', family: 4 as const, asn: null, org: null },
+      },
+      classification: { kind: 'open' as const, via: null, reason: 'Opened in Thunderbird.', client: null },
+      geo: null,
+    }));
+    expect(new Set(await s.server.store.recordHits([...hits].reverse()))).toEqual(new Set(['stored']));
+    const first = (await (await fetch(`${s.url}/v1/trackers/${id}`, { headers: { authorization: `Bearer ${identity.token}` } })).json()) as {
+      hits: unknown[];
+      next: string | null;
+    };
+    expect(first.hits).toHaveLength(500);
+    expect(first.next).not.toBeNull();
+    const view = await getTracker(identity, id);
+    expect(view).toMatchObject({ tracker: id, state: 'sent', dropped: 0 });
+    expect(view.hits.map((h) => h.id)).toEqual(hits.map((h) => h.id));
   });
 
   it('a self-view arriving after a hit re-labels it: the open disappears, counted once', async () => {
