@@ -29,7 +29,7 @@ import {
   type PixelRequest,
 } from './pixel.ts';
 import { relabelNear, relabelTracker } from './relabel.ts';
-import { InvalidCursorError, LimitError, TRACKER_PAGE_LIMIT, type Store, type TrackerRecord } from './store/types.ts';
+import { InvalidCursorError, LimitError, MAX_SELF_VIEWS_PER_TRACKER, TRACKER_PAGE_LIMIT, type Store, type TrackerRecord } from './store/types.ts';
 
 export interface App {
   config: Config;
@@ -321,6 +321,10 @@ const addSelfView: Handler = async (ctx) => {
   if (outcome === 'limited') {
     const limit = ctx.app.config.selfViewsPerMinute;
     throw new HttpError(429, 'rate_limited', `At most ${limit} self-views of one tracker a minute; try again shortly.`, retryAfter(now, MINUTE));
+  }
+  // For good, unlike a 429: the extension drops a call refused with another 4xx instead of retrying it.
+  if (outcome === 'full') {
+    throw new HttpError(409, 'self_views_full', `This tracker keeps at most ${MAX_SELF_VIEWS_PER_TRACKER} self-views more than a minute apart; this one was not stored.`);
   }
   // A self-view inside one already stored changes nothing (SPEC §3: merged).
   if (outcome !== 'covered') {

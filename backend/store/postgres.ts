@@ -39,6 +39,7 @@ import {
   encodeHitCursor,
   InvalidCursorError,
   LimitError,
+  MAX_SELF_VIEWS_PER_TRACKER,
   SELF_VIEW_MERGE_MS,
   selfViewPoints,
   type EventsPage,
@@ -330,6 +331,7 @@ const SQL = {
     SELECT ctid::text AS row, at, coalesce(last_at, at) AS last FROM self_views
     WHERE tracker = $1 AND at <= $2::bigint + $3 AND coalesce(last_at, at) >= $2::bigint - $3 ORDER BY at LIMIT 1`,
   insertSelfView: 'INSERT INTO self_views (tracker, at) VALUES ($1, $2)',
+  countSelfViews: 'SELECT count(*)::int AS n FROM self_views WHERE tracker = $1',
   widenSelfView: 'UPDATE self_views SET at = $2, last_at = $3 WHERE ctid = $1::tid',
   // The pixel path reads this once per tracker per cache period: one round trip.
   trackerContext: `
@@ -902,6 +904,8 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
           const { rows } = await client.query<{ row: string; at: number; last: number }>(SQL.selfViewNear, [tracker, at, SELF_VIEW_MERGE_MS]);
           const near = rows[0];
           if (!near) {
+            const { rows: held } = await client.query<{ n: number }>(SQL.countSelfViews, [tracker]);
+            if (held[0]!.n >= MAX_SELF_VIEWS_PER_TRACKER) return 'full';
             await client.query(SQL.insertSelfView, [tracker, at]);
             return 'added';
           }

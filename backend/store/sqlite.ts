@@ -32,6 +32,7 @@ import {
   encodeHitCursor,
   InvalidCursorError,
   LimitError,
+  MAX_SELF_VIEWS_PER_TRACKER,
   SELF_VIEW_MERGE_MS,
   selfViewPoints,
   type EventsPage,
@@ -296,6 +297,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
         WHERE tracker = @tracker AND at <= @at + @merge AND coalesce(last_at, at) >= @at - @merge ORDER BY at LIMIT 1`,
     ),
     widenSelfView: db.prepare('UPDATE self_views SET at = ?, last_at = ? WHERE rowid = ?'),
+    countSelfViews: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM self_views WHERE tracker = ?'),
     accountDay: db.prepare<[string], { trackers_day: number; trackers_today: number }>(
       'SELECT trackers_day, trackers_today FROM accounts WHERE id = ?',
     ),
@@ -498,6 +500,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
   const addSelfView = db.transaction((tracker: string, at: number): SelfViewOutcome => {
     const near = sql.selfViewNear.get({ tracker, at, merge: SELF_VIEW_MERGE_MS });
     if (!near) {
+      if (sql.countSelfViews.get(tracker)!.n >= MAX_SELF_VIEWS_PER_TRACKER) return 'full';
       sql.insertSelfView.run(tracker, at);
       return 'added';
     }

@@ -136,12 +136,21 @@ export const DEFAULT_SELF_VIEWS_PER_MINUTE = 10;
 export const SELF_VIEW_MERGE_MS = 60_000;
 
 /**
+ * Self-views a tracker keeps at most (after merging): they are never deleted
+ * while the tracker lives, so without a bound a client could grow them by
+ * selfViewsPerMinute for ever. A sender looks at one sent message a few times,
+ * not hundreds of times more than a minute apart.
+ */
+export const MAX_SELF_VIEWS_PER_TRACKER = 200;
+
+/**
  * What addSelfView did: `added` a new self-view; `merged` it into a stored one,
  * which now spans further; found it `covered` by a stored span (nothing changed);
  * or refused it: the tracker's self-views of this minute (by the server's clock)
- * passed the limit (`limited`, nothing changed).
+ * passed the limit (`limited`), or it would be a new one beyond
+ * MAX_SELF_VIEWS_PER_TRACKER (`full`); then nothing changed.
  */
-export type SelfViewOutcome = 'added' | 'merged' | 'covered' | 'limited';
+export type SelfViewOutcome = 'added' | 'merged' | 'covered' | 'limited' | 'full';
 
 /**
  * The classifier (backend/classify) takes self-views as instants: a hit from

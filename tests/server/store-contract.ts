@@ -173,6 +173,19 @@ export function storeContract(
       expect((await store.getTracker(a, tracker))!.selfViews).toHaveLength(4);
     });
 
+    it('keeps at most 200 self-views of a tracker: a new one beyond is refused as full, merging still works', async () => {
+      const store = await openStore({ selfViewsPerMinute: 1000 });
+      const a = await account(store);
+      const tracker = await sentTracker(store, a);
+      const now = T0 + DAY;
+      for (let i = 0; i < 200; i++) expect(await store.addSelfView(a, tracker, T0 + i * 120_000, now)).toBe('added');
+      expect(await store.addSelfView(a, tracker, T0 + 200 * 120_000, now)).toBe('full');
+      expect(await store.addSelfView(a, tracker, T0 + 199 * 120_000 + 30_000, now)).toBe('merged');
+      expect(await store.addSelfView(a, tracker, T0 + 15_000, now)).toBe('merged');
+      expect(await store.addSelfView(a, tracker, T0 + 10_000, now)).toBe('covered');
+      expect((await store.getTracker(a, tracker))!.selfViews).toHaveLength(202);
+    });
+
     it('pages a tracker\'s hits oldest first, 500 at most, with a cursor stable among equal times', async () => {
       const store = await openStore({ floodCapPerHour: 100_000 });
       const a = await account(store);
