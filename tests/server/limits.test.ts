@@ -4,6 +4,7 @@ import { get } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../backend/config.ts';
 import { openSqliteStore } from '../../backend/store/sqlite.ts';
 import type { Store } from '../../backend/store/types.ts';
 import { json, newAccount, putTracker, startTestServer, trackerId, type Running } from './helpers.ts';
@@ -309,5 +310,27 @@ it('counts hits beyond the account\'s hourly cap as dropped, and refuses new tra
     expect(pages[2]!.dropped).toBeGreaterThan(0);
   } finally {
     await own.stop();
+  }
+});
+
+it('reads the caps from the environment, refusing a bad value with a sentence naming the variable', () => {
+  expect(loadConfig({})).toMatchObject({ accountHitsPerHour: 10_000, trackersPerDay: 500, selfViewsPerMinute: 10 });
+  expect(loadConfig({ OPENPING_ACCOUNT_HITS_PER_HOUR: '2000', OPENPING_TRACKERS_PER_DAY: '50', OPENPING_SELF_VIEWS_PER_MINUTE: '3' })).toMatchObject({
+    accountHitsPerHour: 2000,
+    trackersPerDay: 50,
+    selfViewsPerMinute: 3,
+  });
+  // A flood cap above the default account cap raises the account's default with it.
+  expect(loadConfig({ OPENPING_FLOOD_CAP: '50000' })).toMatchObject({ floodCapPerHour: 50_000, accountHitsPerHour: 50_000 });
+  const bad: Array<[Record<string, string>, string]> = [
+    [{ OPENPING_ACCOUNT_HITS_PER_HOUR: 'lots' }, 'OPENPING_ACCOUNT_HITS_PER_HOUR'],
+    [{ OPENPING_FLOOD_CAP: '5000', OPENPING_ACCOUNT_HITS_PER_HOUR: '4000' }, 'OPENPING_ACCOUNT_HITS_PER_HOUR'],
+    [{ OPENPING_TRACKERS_PER_DAY: '0' }, 'OPENPING_TRACKERS_PER_DAY'],
+    [{ OPENPING_TRACKERS_PER_DAY: '1.5' }, 'OPENPING_TRACKERS_PER_DAY'],
+    [{ OPENPING_SELF_VIEWS_PER_MINUTE: '-1' }, 'OPENPING_SELF_VIEWS_PER_MINUTE'],
+  ];
+  for (const [env, name] of bad) {
+    expect(() => loadConfig(env), JSON.stringify(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^${name} must be a whole number from \\d+ to \\d+; got "[^"]*"\\.$`));
   }
 });
