@@ -23,7 +23,8 @@ async function startInstance(): Promise<Instance> {
   let lines = '';
   const logger = createLogger('warn', { write: (s: string) => void (lines += s) });
   const server = createServer(
-    { port: 0, host: '127.0.0.1', db: db.url, publicUrl: 'https://ping.example', accountsPerHour: 1000 },
+    // The kill -9 test registers one tracker per request, thousands for one account.
+    { port: 0, host: '127.0.0.1', db: db.url, publicUrl: 'https://ping.example', accountsPerHour: 1000, trackersPerDay: 1_000_000 },
     { logger },
   );
   const { url } = await server.listen();
