@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Classification } from '../../backend/classify/types.ts';
 import { openPostgresStore } from '../../backend/store/postgres.ts';
-import type { NewHit, Store, StoreOptions } from '../../backend/store/types.ts';
+import { LimitError, type NewHit, type Store, type StoreOptions } from '../../backend/store/types.ts';
 import { storeContract } from './store-contract.ts';
 import { createTestDatabase, type TestDatabase } from './pg.ts';
 
@@ -188,6 +188,28 @@ describe('PostgreSQL store shared by several instances', () => {
     const key = `accounts:${id()}`;
     const counts = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).countRate(key, 60_000, T0)));
     expect(counts.sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('shares the account caps (hits an hour, new trackers a day, self-views a minute) between instances', async () => {
+    const options = { floodCapPerHour: 10, accountHitsPerHour: 12, trackersPerDay: 4, selfViewsPerMinute: 3 };
+    const a = await openPostgresStore(db.url, options);
+    const b = await openPostgresStore(db.url, options);
+    stores.push(a, b);
+    // setup registers two trackers; two more fill the account's day, on either instance.
+    const { account, trackers } = await setup(a);
+    const made = await Promise.allSettled([id(), id(), id(), id()].map((t, i) =>
+      (i % 2 ? a : b).putTracker({ account, tracker: t, state: 'sent', sentAt: T0, now: T0 }),
+    ));
+    expect(made.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    expect(made.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)).toEqual([expect.any(LimitError), expect.any(LimitError)]);
+    const burst = (store: Store, tracker: string) =>
+      Promise.all(Array.from({ length: 4 }, () => store.recordHits(Array.from({ length: 2 }, () => newHit(account, tracker, T0)))));
+    const outcomes = (await Promise.all([burst(a, trackers[0]!), burst(b, trackers[1]!)])).flat(2);
+    expect(outcomes.filter((o) => o === 'stored')).toHaveLength(12);
+    expect(outcomes.filter((o) => o === 'dropped')).toHaveLength(4);
+    const views = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).addSelfView(account, trackers[0]!, T0 + i * 600_000, T0)));
+    expect(views.filter((v) => v === 'added')).toHaveLength(3);
+    expect(views.filter((v) => v === 'limited')).toHaveLength(3);
   });
 
   it('runs retention from several instances at once without deleting anything twice or failing', async () => {
