@@ -22,14 +22,32 @@ function sameLabel(hit: Hit, c: Classification): boolean {
   return hit.kind === c.kind && hit.via === c.via && hit.reason === c.reason && sameClient(hit.client, c.client);
 }
 
-/** The labels that would change; `prior` for each hit is built from the hits before it, as at record time. */
-export async function relabelsFor(store: Store, tracker: TrackerRecord): Promise<Relabel[]> {
-  return labelsOf(tracker, await store.trackerHits(tracker.account, tracker.tracker), []);
-}
-
 /** Hits classified (and labels written) per turn of the event loop: pixels never wait long behind a relabel. */
 const CHUNK = 200;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The labels that would change; `prior` for each hit is built from the hits before it, as at record time. */
+export async function relabelsFor(store: Store, tracker: TrackerRecord): Promise<Relabel[]> {
+  return labelsInTurns(tracker, await store.trackerHits(tracker.account, tracker.tracker), []);
+}
+
+async function labelsInTurns(tracker: TrackerRecord, stored: readonly StoredHit[], prior: PriorHit[]): Promise<Relabel[]> {
+  const labels: Relabel[] = [];
+  for (let i = 0; i < stored.length; i += CHUNK) {
+    if (i > 0) await nextTurn();
+    labels.push(...labelsOf(tracker, stored.slice(i, i + CHUNK), prior));
+  }
+  return labels;
+}
+
+async function writeInTurns(store: Store, account: string, labels: readonly Relabel[]): Promise<number> {
+  let changed = 0;
+  for (let i = 0; i < labels.length; i += CHUNK) {
+    if (i > 0) await nextTurn();
+    changed += await store.relabel(account, labels.slice(i, i + CHUNK));
+  }
+  return changed;
+}
 
 /**
  * After a self-view at `at` was added or merged: re-labels the hits whose label
@@ -47,17 +65,7 @@ export async function relabelNear(store: Store, account: string, tracker: string
   const reach = Math.max(SELF_VIEW_MERGE_MS, TIMING.selfBefore.ms, TIMING.selfAfter.ms);
   const near = await store.trackerHitsNear(account, tracker, at - reach, at + reach, PRIOR_LIMIT);
   const prior = near.prior.map(({ hit, signals }): PriorHit => ({ at: hit.at, prefix: hit.network.prefix, userAgent: signals.userAgent, kind: hit.kind }));
-  const labels: Relabel[] = [];
-  for (let i = 0; i < near.hits.length; i += CHUNK) {
-    if (i > 0) await nextTurn();
-    labels.push(...labelsOf(record, near.hits.slice(i, i + CHUNK), prior));
-  }
-  let changed = 0;
-  for (let i = 0; i < labels.length; i += CHUNK) {
-    if (i > 0) await nextTurn();
-    changed += await store.relabel(account, labels.slice(i, i + CHUNK));
-  }
-  return changed;
+  return writeInTurns(store, account, await labelsInTurns(record, near.hits, prior));
 }
 
 /** Classifies `stored` (oldest first) after the hits in `prior`, which it extends as it goes. */
@@ -81,6 +89,5 @@ function labelsOf(tracker: TrackerRecord, stored: readonly StoredHit[], prior: P
 export async function relabelTracker(store: Store, account: string, tracker: string): Promise<number> {
   const record = await store.getTracker(account, tracker);
   if (!record) return 0;
-  const labels = await relabelsFor(store, record);
-  return labels.length === 0 ? 0 : store.relabel(account, labels);
+  return writeInTurns(store, account, await relabelsFor(store, record));
 }
