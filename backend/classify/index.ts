@@ -22,42 +22,13 @@
  */
 import { isbot } from 'isbot';
 import { UAParser } from 'ua-parser-js';
-import { cidrContains, parseCidr, type Cidr } from '../ipdata/ip.ts';
-import { NETWORK_PREFIXES, NETWORKS, type NetworkEntry, type NetworkRole } from './data/networks.ts';
+import type { NetworkRole } from './data/networks.ts';
 import { TIMING } from './data/timing.ts';
 import { UA_SIGNATURES, type UaSignature } from './data/user-agents.ts';
+import { networkFacts, type NetworkFacts } from './network.ts';
 import type { Classification, ClientInfo, HitSignals, TrackerContext } from './types.ts';
 
 export type { Classification, HitSignals, TrackerContext } from './types.ts';
-
-/** What the engine needs to know of a network: its role, and the vendor of a security network. */
-type KnownNetwork = Pick<NetworkEntry, 'role' | 'vendor'>;
-
-const NETWORK_BY_ASN: ReadonlyMap<number, KnownNetwork> = new Map(NETWORKS.map((n) => [n.asn, n]));
-
-/** Prefix overrides by ASN, so only hits from those few ASes pay for a prefix check. */
-const PREFIXES_BY_ASN = new Map<number, Array<{ cidr: Cidr; network: KnownNetwork }>>();
-for (const p of NETWORK_PREFIXES) {
-  const cidr = parseCidr(p.cidr);
-  if (!cidr) throw new Error(`classify data: ${p.cidr} is not a CIDR`);
-  const list = PREFIXES_BY_ASN.get(p.asn) ?? [];
-  list.push({ cidr, network: p });
-  PREFIXES_BY_ASN.set(p.asn, list);
-}
-
-function knownNetwork(network: HitSignals['network']): KnownNetwork | undefined {
-  if (network.asn === null) return undefined;
-  const prefixes = PREFIXES_BY_ASN.get(network.asn);
-  if (prefixes) {
-    // The kept prefix ("a.b.c.0/24", "x:y:z::/48") stands for every address in it.
-    const kept = parseCidr(network.prefix);
-    if (kept) {
-      const base = { family: kept.family, bytes: kept.bytes };
-      for (const p of prefixes) if (p.cidr.bits <= kept.bits && cidrContains(p.cidr, base)) return p.network;
-    }
-  }
-  return NETWORK_BY_ASN.get(network.asn);
-}
 
 /**
  * All signatures as one alternation, each in its own capture group (patterns
@@ -136,6 +107,9 @@ function namedClient(signature: UaSignature): ClientInfo {
 const OWNER_NAMES: Record<NetworkRole, string> = {
   google: 'Google',
   yahoo: 'Yahoo',
+  fastmail: 'Fastmail',
+  hey: 'HEY',
+  proton: 'Proton',
   apple: 'Apple',
   'private-relay': 'Apple',
   security: 'a security vendor',
@@ -172,13 +146,18 @@ const REASON = {
   bareMozilla: (org: string | null) =>
     `Identified itself only as "Mozilla/5.0" from ${org ?? 'an unknown network'}, outside Apple's networks — a script, not a person.`,
   self: 'Your own view of this message — not counted.',
-  securityNetwork: (vendor: string) => `Fetched from ${vendor}'s e-mail servers, where security scanners check messages — no person opened it.`,
+  securityNetwork: (vendor: string) => `${vendor}'s e-mail security gateway checked this message — no person opened it.`,
+  bareMozillaSecurity: (vendor: string) =>
+    `Identified itself only as "Mozilla/5.0" from ${vendor}'s e-mail servers, which check messages as they arrive — not Apple, and not a person.`,
+  protonPrefetch:
+    'Proton Mail loaded this through its privacy proxy when the message arrived, before anyone opened it (Proton pre-loads remote images).',
   hosting: (org: string | null) =>
     `Fetched from a data centre (${org ?? 'a hosting provider'}), where scanners and scripts run — not a person reading mail.`,
   tooFast: (gap: number) =>
     `Fetched ${seconds(gap)} after sending — too soon for anyone to have opened it, so it was an automatic check.`,
   gmailOpen: 'Opened in Gmail: Google\'s image proxy fetched the image when the message was opened.',
   yahooOpen: 'Opened in Yahoo Mail or AOL Mail: their image proxy fetched the image when the message was opened.',
+  proxyOpen: (name: string) => `Opened in ${name}: its image proxy fetched the image when the message was opened.`,
   clientOpen: (phrase: string) => `Opened in ${phrase}.`,
   unknownOpen: 'The image was loaded by a program that looks like a mail app or browser, so it counts as an open.',
 } as const;
@@ -187,7 +166,21 @@ const CLAIMS: Record<string, string> = {
   'gmail-proxy': 'Gmail\'s image proxy',
   'yahoo-proxy': 'Yahoo\'s image proxy',
   'gmail-prefetch': 'Gmail\'s background fetcher',
+  'fastmail-proxy': 'Fastmail\'s image proxy',
+  'hey-proxy': 'HEY\'s image proxy',
 };
+
+/** The open reason of a believed proxy, by its via. */
+function proxyOpenReason(via: string | null, name: string): string {
+  if (via === 'gmail-proxy') return REASON.gmailOpen;
+  if (via === 'yahoo-proxy') return REASON.yahooOpen;
+  return REASON.proxyOpen(name);
+}
+
+/** The org to name for a network: a list's operator for rented space ("Google Cloud"), else the AS holder. */
+function orgName(net: NetworkFacts, org: string | null): string | null {
+  return net.hosting && net.operator ? net.operator : org;
+}
 
 function result(kind: Classification['kind'], via: string | null, reason: string, client: ClientInfo | null): Classification {
   return { kind, via, reason, client };
@@ -231,16 +224,25 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
   }
   if (facts === null) return result('bot', null, REASON.empty, null);
 
-  const network = knownNetwork(hit.network);
-  const org = hit.network.org;
+  const net = networkFacts(hit.network);
+  const org = orgName(net, hit.network.org);
 
   // `via` and reason of a hit that would count as an open, if nothing below says otherwise.
   let openVia: string | null = null;
   let openReason: string = REASON.unknownOpen;
   let client: ClientInfo | null = null;
 
+  // Proton Mail pre-loads remote images through its proxy on delivery
+  // (proton.me/support/email-tracker-protection, "pre-load other remote images on
+  // your behalf using a proxy"); it publishes no user-agent, so whatever fetches
+  // from its network is that proxy — unless it claims to be another provider's proxy.
+  if (net.role === 'proton' && signature?.role !== 'proxy') {
+    return result('prefetch', 'proton-proxy', REASON.protonPrefetch, { name: 'Proton Mail', os: null, device: null });
+  }
+
   if (signature) {
-    const fromOwner = signature.owners === undefined || (network !== undefined && signature.owners.includes(network.role));
+    // An operator that publishes no ranges (no `owners`) is believed anywhere but rented servers.
+    const fromOwner = signature.owners === undefined ? !net.hosting : net.role !== null && signature.owners.includes(net.role);
     switch (signature.role) {
       case 'tool':
         return result('bot', null, REASON.tool(signature.client.name), namedClient(signature));
@@ -248,9 +250,15 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
         return result('scanner', signature.via ?? null, REASON.scannerUa(signature.client.name), namedClient(signature));
       case 'prefetch':
         if (!fromOwner) {
+          // A real Outlook open can carry the same bare user-agent as Apple's MPP, and Microsoft's
+          // servers fetch before the recipient does (warmbly/warmbly #564, #569): from a security
+          // vendor's network it is that vendor's check, not a forged Apple fetch.
+          if (signature.via === 'apple-mpp' && net.role === 'security' && net.vendor) {
+            return result('scanner', net.vendor.via, REASON.bareMozillaSecurity(net.vendor.name), null);
+          }
           const reason = signature.via === 'apple-mpp'
             ? REASON.bareMozilla(org)
-            : REASON.forged(CLAIMS[signature.via ?? ''] ?? signature.client.name, OWNER_NAMES[signature.owners![0]!], org, network?.role === 'hosting');
+            : REASON.forged(CLAIMS[signature.via ?? ''] ?? signature.client.name, OWNER_NAMES[signature.owners![0]!], org, net.hosting);
           return result('bot', null, reason, null);
         }
         return result('prefetch', signature.via ?? null,
@@ -258,10 +266,11 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
       case 'proxy':
         if (!fromOwner) {
           const claimed = CLAIMS[signature.via ?? ''] ?? signature.client.name;
-          return result('bot', null, REASON.forged(claimed, OWNER_NAMES[signature.owners![0]!], org, network?.role === 'hosting'), null);
+          const owner = signature.owners ? OWNER_NAMES[signature.owners[0]!] : signature.client.name;
+          return result('bot', null, REASON.forged(claimed, owner, org, net.hosting), null);
         }
         openVia = signature.via ?? null;
-        openReason = signature.via === 'yahoo-proxy' ? REASON.yahooOpen : REASON.gmailOpen;
+        openReason = proxyOpenReason(openVia, signature.client.name);
         client = namedClient(signature);
         break;
       case 'mail-client':
@@ -286,11 +295,11 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
   }
 
   // A believed proxy's network is its owner's, never a security vendor or a host.
-  if (openVia === null && network !== undefined) {
-    if (network.role === 'security') {
-      return result('scanner', network.vendor?.via ?? null, REASON.securityNetwork(network.vendor?.name ?? org ?? 'a security vendor'), client);
+  if (openVia === null) {
+    if (net.role === 'security') {
+      return result('scanner', net.vendor?.via ?? null, REASON.securityNetwork(net.vendor?.name ?? org ?? 'a security vendor'), client);
     }
-    if (network.role === 'hosting') return result('scanner', null, REASON.hosting(org), client);
+    if (net.hosting) return result('scanner', null, REASON.hosting(org), client);
   }
 
   if (sentAt !== null && hit.at - sentAt <= TIMING.tooFast.ms) {

@@ -2,14 +2,19 @@
  * The classifier's knowledge, tested as data (STYLE §9): valid patterns,
  * sorted, no duplicates, every entry with a source and the date it was checked.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NETWORK_PREFIXES, NETWORKS, type NetworkRole } from '../../backend/classify/data/networks.ts';
+import { LIST_META, networkFacts } from '../../backend/classify/network.ts';
+import { normaliseCidrs, parseListFile } from '../../backend/ipdata/cidr-lists.ts';
+import { LIST_SOURCES } from '../../backend/ipdata/list-sources.ts';
 import { loadIpData, lookupNetwork } from '../../backend/ipdata/index.ts';
 import { parseCidr } from '../../backend/ipdata/ip.ts';
 import { TIMING } from '../../backend/classify/data/timing.ts';
 import { UA_SIGNATURES } from '../../backend/classify/data/user-agents.ts';
 
-const ROLES: readonly NetworkRole[] = ['google', 'yahoo', 'apple', 'private-relay', 'security', 'hosting'];
+const ROLES: readonly NetworkRole[] = ['google', 'yahoo', 'fastmail', 'hey', 'proton', 'apple', 'private-relay', 'security', 'hosting'];
+const LISTS_DIR = new URL('../../backend/classify/data/lists/', import.meta.url);
 const DATE = /^20\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 
 function expectSourced(entry: { source: string; checked: string }, label: string) {
@@ -45,8 +50,10 @@ describe('networks data', () => {
     }
   });
 
-  it('has every role the signatures rely on', () => {
-    const present = new Set(NETWORKS.map((n) => n.role));
+  it('has every role the signatures rely on (from the AS table, its prefixes or a published list)', () => {
+    const present = new Set<NetworkRole | null>([...NETWORKS, ...NETWORK_PREFIXES].map((n) => n.role));
+    // Google's own space comes from its published list only (goog.json minus cloud.json).
+    present.add(networkFacts({ prefix: '66.249.93.0/24', asn: 15169 }).role);
     for (const s of UA_SIGNATURES) for (const owner of s.owners ?? []) expect(present, `${s.id} owner ${owner}`).toContain(owner);
   });
 });
@@ -61,16 +68,49 @@ describe('network prefixes data', () => {
   });
 
   it('gives valid, normalised CIDRs inside their AS (per the offline data), with a role, a source and a date', () => {
-    const listed = new Set(NETWORKS.map((n) => n.asn));
     for (const p of NETWORK_PREFIXES) {
       const cidr = parseCidr(p.cidr);
       expect(cidr, p.cidr).not.toBeNull();
-      expect(listed, `${p.cidr}: AS${p.asn} is in NETWORKS`).toContain(p.asn);
+      expect(normaliseCidrs([p.cidr]), p.cidr).toEqual([p.cidr]);
       expect(lookupNetwork(p.cidr.split('/')[0]!)?.asn, p.cidr).toBe(p.asn);
       expect(ROLES).toContain(p.role);
       if (p.role === 'security') expect(p.vendor?.via, p.cidr).toMatch(/^[a-z][a-z0-9-]*$/);
       expectSourced(p, p.cidr);
     }
+  });
+});
+
+describe('published address lists (backend/classify/data/lists)', () => {
+  const files = readdirSync(LISTS_DIR).filter((f) => !f.startsWith('.'));
+
+  it('has one file per list source and no other', () => {
+    expect(files.sort()).toEqual(LIST_SOURCES.map((s) => `${s.name}.txt`).sort());
+    expect(LIST_SOURCES.map((s) => s.name)).toEqual(LIST_SOURCES.map((s) => s.name).sort());
+  });
+
+  it('parses every file, each naming itself, its source, its date and its licence', () => {
+    for (const file of files) {
+      const list = parseListFile(readFileSync(new URL(file, LISTS_DIR), 'utf8'), file);
+      const source = LIST_SOURCES.find((s) => `${s.name}.txt` === file)!;
+      expect(list.meta.name, file).toBe(source.name);
+      expect(list.meta.source, file).toBe(source.url);
+      expect(list.meta.source, file).toMatch(/^https:\/\//);
+      expect(list.meta.licence.length, file).toBeGreaterThan(5);
+      expect(list.meta.retrieved, file).toMatch(DATE);
+      expect(Date.parse(list.meta.retrieved), `${file}: retrieved is not in the future`).toBeLessThanOrEqual(Date.now());
+      expect(list.cidrs.length, file).toBeGreaterThan(0);
+    }
+  });
+
+  it('keeps every file sorted, deduplicated and merged (exactly what normalising it gives)', () => {
+    for (const file of files) {
+      const { cidrs } = parseListFile(readFileSync(new URL(file, LISTS_DIR), 'utf8'), file);
+      expect(normaliseCidrs(cidrs), file).toEqual(cidrs);
+    }
+  });
+
+  it('is what the classifier loaded', () => {
+    expect(LIST_META.map((m) => m.name)).toEqual(LIST_SOURCES.map((s) => s.name));
   });
 });
 
@@ -121,7 +161,9 @@ describe('user-agent signatures data', () => {
       expect(s.client.name.trim(), s.id).not.toBe('');
       expectSourced(s, s.id);
       if (s.role === 'proxy' || s.role === 'prefetch') {
-        expect(s.owners?.length, `${s.id} owners`).toBeGreaterThan(0);
+        // A proxy whose operator publishes no ranges has no owners, and its source says so.
+        if (s.role === 'prefetch' || s.owners !== undefined) expect(s.owners?.length, `${s.id} owners`).toBeGreaterThan(0);
+        else expect(s.source, `${s.id}: why it has no owners`).toMatch(/publishes no ranges/);
         expect(s.via, `${s.id} via`).toMatch(/^[a-z][a-z0-9-]*$/);
       }
     }

@@ -113,6 +113,18 @@ export const UA_SIGNATURES: readonly UaSignature[] = [
     checked: CHECKED,
   },
   {
+    id: 'fastmail-proxy',
+    // Fastmail's image proxy appends its own token to an ordinary Chrome user agent.
+    pattern: String.raw` FastmailUA/\d`,
+    role: 'proxy',
+    via: 'fastmail-proxy',
+    owners: ['fastmail'],
+    client: { name: 'Fastmail' },
+    examples: ['Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.5993.117 Safari/537.36 FastmailUA/1.0'],
+    source: 'fastmail.com/policies/bots (image proxy user agent "… FastmailUA/1.0", fetched when the user opens the message); RESEARCH §7',
+    checked: '2026-12-07',
+  },
+  {
     id: 'gmail-prefetch',
     // The trailing " Mozilla/5.0" after Edge/12.246 is what sets it apart from a real (2015) Edge.
     pattern: String.raw`^Mozilla/5\.0 \(Windows NT 10\.0; Win64; x64\) AppleWebKit/537\.36 \(KHTML, like Gecko\) Chrome/42\.0\.2311\.135 Safari/537\.36 Edge/12\.246 Mozilla/5\.0$`,
@@ -154,6 +166,17 @@ export const UA_SIGNATURES: readonly UaSignature[] = [
     examples: ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36'],
     source: 'developer.chrome.com/docs/chromium/headless (headless mode reports HeadlessChrome in its user-agent)',
     checked: CHECKED,
+  },
+  {
+    id: 'hey-proxy',
+    // HEY publishes no ranges for it (no `owners`): believed anywhere but rented servers (index.ts).
+    pattern: String.raw`^hey\.com/imageproxy `,
+    role: 'proxy',
+    via: 'hey-proxy',
+    client: { name: 'HEY' },
+    examples: ['hey.com/imageproxy Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/134.0.0.0 Safari/537.36'],
+    source: 'hey.com/image-proxy (HEY fetches the images of e-mails its users view, user agent "hey.com/imageproxy Mozilla/5.0 …"; HEY publishes no ranges); RESEARCH §7',
+    checked: '2026-12-07',
   },
   {
     id: 'java-http',
