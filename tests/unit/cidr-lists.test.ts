@@ -1,0 +1,77 @@
+/**
+ * The address-list table (backend/ipdata/cidr-lists.ts): normalising CIDRs,
+ * and answering for a kept /24 or /48 which lists have any address in it.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { buildListTable, listMask, normaliseCidrs, parseListFile } from '../../backend/ipdata/cidr-lists.ts';
+
+describe('normaliseCidrs', () => {
+  it('merges overlaps and neighbours into the fewest aligned blocks, IPv4 first, ascending', () => {
+    expect(normaliseCidrs(['10.0.0.2/31', '10.0.0.0/31', '2001:db8::/33', '2001:db8:8000::/33', '10.0.0.4/30', '10.0.0.1/32'])).toEqual([
+      '10.0.0.0/29', '2001:db8::/32',
+    ]);
+    expect(normaliseCidrs(['10.0.0.1/24'])).toEqual(['10.0.0.0/24']);
+    expect(normaliseCidrs(['10.0.0.1'])).toEqual(['10.0.0.1/32']);
+    expect(normaliseCidrs(['10.0.1.0/24', '10.0.2.0/24'])).toEqual(['10.0.1.0/24', '10.0.2.0/24']);
+    expect(normaliseCidrs(['::/0', '::1/128'])).toEqual(['::/0']);
+    expect(normaliseCidrs(['2a01:111:f400:0:0:0:0:0/48'])).toEqual(['2a01:111:f400::/48']);
+    expect(() => normaliseCidrs(['10.0.0.0/33'])).toThrow(/not a CIDR/);
+  });
+
+  it('is idempotent and keeps exactly the same addresses (property)', () => {
+    const v4 = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 20, max: 32 }))
+      .map(([c, d, bits]) => `10.1.${c}.${d}/${bits}`);
+    fc.assert(fc.property(fc.array(v4, { maxLength: 30 }), (cidrs) => {
+      const once = normaliseCidrs(cidrs);
+      expect(normaliseCidrs(once)).toEqual(once);
+      const covered = (list: string[], host: number) => list.some((c) => {
+        const [addr, bits] = c.split('/');
+        const n = addr!.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+        const size = 2 ** (32 - Number(bits));
+        const x = 10 * 2 ** 24 + 1 * 2 ** 16 + host;
+        return x >= Math.floor(n / size) * size && x < Math.floor(n / size) * size + size;
+      });
+      for (let host = 0; host < 65536; host += 97) expect(covered(once, host)).toBe(covered(cidrs, host));
+    }), { numRuns: 50 });
+  });
+});
+
+describe('listMask', () => {
+  const table = buildListTable([
+    { name: 'relay', cidrs: ['172.224.226.32/31', '2a02:26f7:b000:4000::/64'] },
+    { name: 'all', cidrs: ['34.0.0.0/15', '2001:4860::/32'] },
+    { name: 'cloud', cidrs: ['34.0.0.0/15', '2001:4860:4864::/47'] },
+  ]);
+
+  it('answers for a kept prefix that holds any listed address, IPv4 and IPv6', () => {
+    expect(listMask(table, '172.224.226.0/24')).toBe(1);
+    expect(listMask(table, '172.224.227.0/24')).toBe(0);
+    expect(listMask(table, '2a02:26f7:b000::/48')).toBe(1);
+    expect(listMask(table, '2a02:26f7:b001::/48')).toBe(0);
+    expect(listMask(table, '34.1.255.0/24')).toBe(2 | 4);
+    expect(listMask(table, '34.2.0.0/24')).toBe(0);
+    expect(listMask(table, '2001:4860:4865::/48')).toBe(2 | 4);
+    expect(listMask(table, '2001:4860:4866::/48')).toBe(2);
+    expect(listMask(table, '2001:4860:ffff::/48')).toBe(2);
+    expect(listMask(table, '2001:4861::/48')).toBe(0);
+  });
+
+  it('answers 0 for what is not a prefix', () => {
+    for (const text of ['', 'garbage', '300.1.2.0/24', '1.2/24', '::zz/48', '1.2.3']) expect(listMask(table, text), text).toBe(0);
+  });
+});
+
+describe('parseListFile', () => {
+  const header = '# name: x\n# source: https://example.org/x\n# retrieved: 2026-12-07\n# licence: CC0\n';
+  it('reads the header and the CIDRs', () => {
+    expect(parseListFile(`${header}10.0.0.0/8\n\n2001:db8::/32\n`)).toEqual({
+      meta: { name: 'x', source: 'https://example.org/x', snapshot: null, retrieved: '2026-12-07', licence: 'CC0' },
+      cidrs: ['10.0.0.0/8', '2001:db8::/32'],
+    });
+  });
+  it('says which line is wrong and which header field is missing', () => {
+    expect(() => parseListFile(`${header}10.0.0.0/8\nnope\n`, 'x.txt')).toThrow('x.txt:6: "nope" is not a CIDR');
+    expect(() => parseListFile('# name: x\n10.0.0.0/8\n', 'x.txt')).toThrow(/names no source/);
+  });
+});
