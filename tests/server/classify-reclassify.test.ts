@@ -21,6 +21,8 @@ import { UA } from '../fixtures/classify-corpus.ts';
 import { trackerId } from './helpers.ts';
 import { createTestDatabase } from './pg.ts';
 
+/** fastmail.com/policies/bots: Fastmail's image proxy. */
+const FASTMAIL = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.5993.117 Safari/537.36 FastmailUA/1.0';
 const dir = mkdtempSync(join(tmpdir(), 'openping-reclassify-'));
 const silent = createLogger('error', { write: () => undefined });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,6 +61,10 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     let tracker: string;
     let gmailHit: Hit;
     let mppHit: Hit;
+    /** Apple MPP through a relay prefix Akamai AS20940 announces, and Fastmail's proxy: labelled by the rules before the published lists. */
+    let relayHit: Hit;
+    let fastmailHit: Hit;
+    let tracker2: string;
     /** The feed position after every label written before the command ran. */
     let cursor: string;
 
@@ -81,6 +87,14 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         const read = (await (await fetch(`${url}/v1/trackers/${tracker}`, { headers: auth })).json()) as { hits: Hit[] };
         [gmailHit, mppHit] = read.hits as [Hit, Hit];
         expect([gmailHit.kind, mppHit.kind]).toEqual(['open', 'prefetch']);
+        // A second message, away from the first one's self-view.
+        tracker2 = trackerId();
+        const put2 = await fetch(`${url}/v1/trackers/${tracker2}`, { method: 'PUT', headers: auth, body: JSON.stringify({ state: 'sent', sentAt: Date.now() - 3_600_000 }) });
+        expect(put2.status).toBe(200);
+        expect(await pixel(`${url}/p/${account.account}/${tracker2}.gif`, '172.224.244.8', UA.mpp)).toBe(200);
+        expect(await pixel(`${url}/p/${account.account}/${tracker2}.gif`, '103.168.172.10', FASTMAIL)).toBe(200);
+        const read2 = (await (await fetch(`${url}/v1/trackers/${tracker2}`, { headers: auth })).json()) as { hits: Hit[] };
+        [relayHit, fastmailHit] = read2.hits as [Hit, Hit];
       } finally {
         await server.close();
       }
@@ -91,7 +105,14 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         expect(await store.addSelfView(account.account, tracker, gmailHit.at + 1_000, gmailHit.at + 1_000)).toBe('added');
         // And a label the current rules would not give, as if written by an older version.
         const old = { kind: 'open' as const, via: null, reason: 'The image was loaded, so the message was probably opened.', client: null };
-        expect(await store.relabel(account.account, [{ id: mppHit.id, classification: old }])).toBe(1);
+        // What the rules said before the published lists (AS20940 is not Apple's; FastmailUA was a Chrome).
+        const oldRelay = { kind: 'bot' as const, via: null, reason: 'Identified itself only as "Mozilla/5.0" from Akamai International B.V., outside Apple\'s networks — a script, not a person.', client: null };
+        const oldFastmail = { kind: 'open' as const, via: null, reason: 'Opened in Chrome on Linux.', client: { name: 'Chrome', os: 'Linux', device: 'desktop' } };
+        expect(await store.relabel(account.account, [
+          { id: mppHit.id, classification: old },
+          { id: relayHit.id, classification: oldRelay },
+          { id: fastmailHit.id, classification: oldFastmail },
+        ])).toBe(3);
         let page = await store.events(account.account, null, 1_000);
         while (page.events.length > 0) page = await store.events(account.account, page.cursor, 1_000);
         cursor = page.cursor;
@@ -119,28 +140,32 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const run = await reclassify(['--dry-run']);
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
-      expect(run.stdout).toContain('Would change 2 of 2 stored hits (1 trackers).');
+      expect(run.stdout).toContain('Would change 4 of 4 stored hits (2 trackers).');
       expect(await eventsAfter(cursor)).toEqual([]);
     });
 
     it('relabels the changed hits and the feed carries each once more, same id, new kind', async () => {
       const run = await reclassify();
       expect(run.code).toBe(0);
-      expect(run.stdout).toContain('Changed 2 of 2 stored hits (1 trackers).');
+      expect(run.stdout).toContain('Changed 4 of 4 stored hits (2 trackers).');
       expect(run.stdout).toContain('open → self: 1');
       expect(run.stdout).toContain('open → prefetch: 1');
+      expect(run.stdout).toContain('bot → prefetch: 1');
 
       const events = await eventsAfter(cursor);
-      expect(events.map((e) => e.id).sort()).toEqual([gmailHit.id, mppHit.id].sort());
+      expect(events.map((e) => e.id).sort()).toEqual([gmailHit.id, mppHit.id, relayHit.id, fastmailHit.id].sort());
       const byId = new Map(events.map((e) => [e.id, e]));
       expect(byId.get(gmailHit.id)).toMatchObject({ kind: 'self', via: 'gmail-proxy', at: gmailHit.at, tracker });
       expect(byId.get(mppHit.id)).toMatchObject({ kind: 'prefetch', via: 'apple-mpp', at: mppHit.at, tracker });
+      // The published lists reach stored hits: only the prefix and AS are stored, and the lists are read at classification.
+      expect(byId.get(relayHit.id)).toMatchObject({ kind: 'prefetch', via: 'apple-mpp', at: relayHit.at, tracker: tracker2 });
+      expect(byId.get(fastmailHit.id)).toMatchObject({ kind: 'open', via: 'fastmail-proxy', client: { name: 'Fastmail' }, at: fastmailHit.at, tracker: tracker2 });
     });
 
     it('changes nothing on a second run', async () => {
       const run = await reclassify();
       expect(run.code).toBe(0);
-      expect(run.stdout).toContain('Changed 0 of 2 stored hits (1 trackers).');
+      expect(run.stdout).toContain('Changed 0 of 4 stored hits (2 trackers).');
     });
 
     it('fails with a clear sentence when the store cannot be opened, or on an unknown argument', async () => {
