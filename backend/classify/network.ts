@@ -121,6 +121,24 @@ function factsOf(entry: Pick<NetworkEntry, 'role' | 'vendor'>): NetworkFacts {
  * at most a map lookup by AS.
  */
 export function networkFacts(network: Pick<NetworkInfo, 'prefix' | 'asn'>): NetworkFacts {
+  const cached = FACTS_CACHE.get(network.prefix);
+  if (cached && cached.asn === network.asn) return cached.facts;
+  const facts = lookupFacts(network);
+  // A whole-cache reset keeps the bound with no bookkeeping per hit (as the user-agent cache does).
+  if (FACTS_CACHE.size >= FACTS_CACHE_LIMIT) FACTS_CACHE.clear();
+  FACTS_CACHE.set(network.prefix, { asn: network.asn, facts });
+  return facts;
+}
+
+/**
+ * Hits come from a few networks over and over (a proxy's prefixes, a
+ * gateway's): the answer per kept prefix is cached, so most hits pay one map
+ * lookup instead of parsing the prefix and bisecting.
+ */
+const FACTS_CACHE_LIMIT = 8192;
+const FACTS_CACHE = new Map<string, { asn: number | null; facts: NetworkFacts }>();
+
+function lookupFacts(network: Pick<NetworkInfo, 'prefix' | 'asn'>): NetworkFacts {
   const mask = listMask(LOADED.table, network.prefix);
   if (mask !== 0) for (const m of MEANING_BITS) if (mask & m.bit) return m.facts;
   if (network.asn === null) return UNKNOWN;
