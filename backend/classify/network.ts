@@ -18,7 +18,9 @@
  *   AS8068 and AS8069, which also carry Azure and other services.
  * - Some of Apple's small ranges have no AS in the offline data at all.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { buildListTable, listMask, parseListFile, type ListMeta, type ListTable } from '../ipdata/cidr-lists.ts';
 import { cidrContains, parseCidr, type Cidr } from '../ipdata/ip.ts';
 import { LIST_SOURCES } from '../ipdata/list-sources.ts';
@@ -57,7 +59,17 @@ const LIST_MEANING: ReadonlyArray<{ list: string; facts: Omit<NetworkFacts, 'lis
   { list: 'apple', facts: { role: 'apple', vendor: null, hosting: false, operator: 'Apple' } },
 ];
 
-const LISTS_DIR = new URL('./data/lists/', import.meta.url);
+/**
+ * Beside this module; a bundle of the server (esbuild, as tests/bench/startup.bench.ts
+ * builds one) moves `import.meta.url`, so the checkout's own copy, from the
+ * working directory, is the fallback.
+ */
+function listsDir(): URL {
+  const candidates = [new URL('./data/lists/', import.meta.url), pathToFileURL(join(process.cwd(), 'backend/classify/data/lists/'))];
+  const found = candidates.find((c) => existsSync(new URL(`${LIST_SOURCES[0]!.name}.txt`, c)));
+  if (!found) throw new Error(`classify data: no address lists in ${candidates.map((c) => c.pathname).join(' or ')}; run npm run update-data`);
+  return found;
+}
 
 export interface LoadedLists {
   table: ListTable;
@@ -65,7 +77,7 @@ export interface LoadedLists {
 }
 
 /** Reads every vendored list; a missing or malformed file stops the start with its name. */
-export function loadLists(dir: URL = LISTS_DIR): LoadedLists {
+export function loadLists(dir: URL = listsDir()): LoadedLists {
   const parsed = LIST_SOURCES.map((s) => {
     const file = new URL(`${s.name}.txt`, dir);
     let text: string;
