@@ -48,6 +48,22 @@ const VIA_NAMES: Record<string, string> = {
   'gmail-prefetch': "Gmail's prefetch",
   'yahoo-proxy': "Yahoo's image proxy",
   'apple-mpp': 'Apple Mail Privacy Protection',
+  'fastmail-proxy': "Fastmail's image proxy",
+  'hey-proxy': "HEY's image proxy",
+  'proton-proxy': "Proton Mail's proxy",
+  // Security gateways, by vendor (backend/classify/data/networks.ts, network.ts).
+  'microsoft-defender': 'Microsoft Defender for Office 365',
+  'microsoft-office': 'Microsoft Office',
+  mimecast: 'Mimecast',
+  proofpoint: 'Proofpoint',
+  barracuda: 'Barracuda',
+  cisco: 'Cisco Secure Email',
+  'trend-micro': 'Trend Micro',
+  zix: 'Zix',
+  appriver: 'AppRiver',
+  symantec: 'Symantec Email Security',
+  hornetsecurity: 'Hornetsecurity',
+  retarus: 'Retarus',
 };
 
 export function viaLabel(via: string | null): string | null {
