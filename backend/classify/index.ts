@@ -25,7 +25,7 @@ import { UAParser } from 'ua-parser-js';
 import type { NetworkRole } from './data/networks.ts';
 import { TIMING } from './data/timing.ts';
 import { UA_SIGNATURES, type UaSignature } from './data/user-agents.ts';
-import { networkFacts, type NetworkFacts } from './network.ts';
+import { fromOperator, networkFacts, type NetworkFacts } from './network.ts';
 import type { Classification, ClientInfo, HitSignals, TrackerContext } from './types.ts';
 
 export type { Classification, HitSignals, TrackerContext } from './types.ts';
@@ -241,8 +241,7 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
   }
 
   if (signature) {
-    // An operator that publishes no ranges (no `owners`) is believed anywhere but rented servers.
-    const fromOwner = signature.owners === undefined ? !net.hosting : net.role !== null && signature.owners.includes(net.role);
+    const fromOwner = fromOperator(signature.owners, net);
     switch (signature.role) {
       case 'tool':
         return result('bot', null, REASON.tool(signature.client.name), namedClient(signature));

@@ -166,3 +166,14 @@ function lookupFacts(network: Pick<NetworkInfo, 'prefix' | 'asn'>): NetworkFacts
   const entry = NETWORK_BY_ASN.get(network.asn);
   return entry ? factsOf(entry) : UNKNOWN;
 }
+
+/**
+ * Whether a fetch that claims an operator (a proxy's or MPP's signature,
+ * `owners` = the roles of its networks) comes from that operator's network.
+ * An operator that publishes no ranges (no `owners`, e.g. HEY) is believed
+ * anywhere but on rented servers, where anyone can claim anything.
+ */
+export function fromOperator(owners: readonly NetworkRole[] | undefined, facts: NetworkFacts): boolean {
+  if (owners === undefined) return !facts.hosting;
+  return facts.role !== null && owners.includes(facts.role);
+}
