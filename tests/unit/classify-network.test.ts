@@ -62,6 +62,7 @@ describe('security gateways with a browser user agent', () => {
   it.each([
     ['Microsoft 365 on AS8068 (endpoint list)', '13.107.128.10', 'microsoft-defender', /Microsoft/],
     ['Microsoft 365 on AS8075 (endpoint list)', '52.112.10.10', 'microsoft-defender', /Microsoft/],
+    ['Microsoft AS8069, outside the endpoint list', '20.33.8.10', 'microsoft-defender', /Microsoft/],
     ['Proofpoint AS52129 (its support page\'s ranges)', '91.209.104.10', 'proofpoint', /Proofpoint/],
     ['Mimecast UK AS39588', '62.140.7.10', 'mimecast', /^Mimecast's e-mail security gateway checked this message/],
     ['Mimecast South Africa AS37235', '41.74.193.10', 'mimecast', /Mimecast/],
@@ -74,7 +75,7 @@ describe('security gateways with a browser user agent', () => {
 
 describe('mail providers\' image proxies', () => {
   it('Fastmail\'s proxy from Fastmail\'s network is an open via fastmail-proxy, named Fastmail', () => {
-    for (const ip of ['103.168.172.10', '66.111.4.10']) {
+    for (const ip of ['103.168.172.10', '66.111.4.10', '64.147.123.10']) {
       const c = classify(at(ip, FASTMAIL), sent);
       expect(c, ip).toMatchObject({ kind: 'open', via: 'fastmail-proxy', client: { name: 'Fastmail' } });
       expect(c.reason).toMatch(/Fastmail/);

@@ -82,6 +82,10 @@ export const NETWORKS: readonly NetworkEntry[] = [
   { asn: 7280, org: 'Oath Holdings Inc.', role: 'yahoo', source: `${ASN_DB} "Oath Holdings Inc." (Yahoo/AOL)`, checked: CHECKED },
   { asn: 7583, org: 'MessageLabs - Now Part of Symantec', role: 'security', vendor: SYMANTEC,
     source: `Symantec (Broadcom) Email Security.cloud, formerly MessageLabs; ${ASN_DB} "MessageLabs - Now Part of Symantec"`, checked: CHECKED_DEC },
+  { asn: 8068, org: 'Microsoft Corporation', role: 'security', vendor: MICROSOFT,
+    source: `Microsoft 365 front ends (RESEARCH §7: the Microsoft 365 endpoint list sits in AS8075, 8068 and 8069; e.g. 13.107.128.0/22 in that list); ${ASN_DB} "Microsoft Corporation"`, checked: CHECKED_DEC },
+  { asn: 8069, org: 'Microsoft Corporation', role: 'security', vendor: MICROSOFT,
+    source: `Microsoft 365 service network (RESEARCH §7: ASes 8075, 8068, 8069 of the Microsoft 365 endpoint list); ${ASN_DB} "Microsoft Corporation"`, checked: CHECKED_DEC },
   { asn: 8075, org: 'Microsoft Corporation', role: 'hosting',
     source: `Azure virtual machines share Microsoft's AS; ${ASN_DB} "Microsoft Corporation". its Microsoft 365 ranges come from the published list (lists/microsoft-365.txt, ../network.ts)`,
     checked: CHECKED },
@@ -178,6 +182,8 @@ export interface NetworkPrefix {
 }
 
 export const NETWORK_PREFIXES: readonly NetworkPrefix[] = [
+  { cidr: '64.147.123.0/24', asn: 11403, role: 'fastmail',
+    source: 'Fastmail\'s mail service (messagingengine.com) inside NYI\'s network: public mail headers show wout1–5-smtp.messagingengine.com and wnew4-smtp.messagingengine.com at 64.147.123.18–25 (vger.kernel.org, lists.freedesktop.org archives 2020–2023)', checked: CHECKED_DEC },
   { cidr: '66.111.4.0/24', asn: 11403, role: 'fastmail',
     source: 'Fastmail\'s own range inside NYI\'s network (RESEARCH §7: Fastmail AS151847, 66.111.4.0/24; fastmail.com/policies/bots)', checked: CHECKED_DEC },
 ];
