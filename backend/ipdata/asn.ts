@@ -5,9 +5,10 @@
  * so the arrays are cached once as a v8-serialised file beside node_modules
  * and later starts just read that.
  *
- * IPv6 ranges are kept by their upper 64 bits: the server only ever looks up
- * the first address of a /48, and routed IPv6 blocks are never longer than /64
- * in this data (ranges end in ::ffff:ffff:ffff:ffff).
+ * IPv6 ranges are kept by /48: the server only ever looks up the first
+ * address of a /48 (SPEC §3 keeps no more), so a range is stored as the /48s
+ * whose first address it holds — its start rounded up, its end rounded down,
+ * as plain numbers (48 bits are exact in a double; no BigInt per lookup).
  */
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,14 +21,16 @@ export interface AsnTable {
   v4End: Uint32Array;
   v4Asn: Uint32Array;
   v4Org: Uint32Array;
-  v6Start: BigUint64Array;
-  v6End: BigUint64Array;
+  /** First /48 whose first address is in the range (the start rounded up to a /48). */
+  v6Start: Float64Array;
+  /** Last /48 whose first address is in the range. */
+  v6End: Float64Array;
   v6Asn: Uint32Array;
   v6Org: Uint32Array;
   orgs: string[];
 }
 
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 3;
 const require = createRequire(import.meta.url);
 
 function packageDir(): string {
@@ -76,13 +79,14 @@ function parse(dir: string): AsnTable {
   });
 
   const v6 = rows('asn-ipv6-num.csv');
-  const v6Start = new BigUint64Array(v6.length);
-  const v6End = new BigUint64Array(v6.length);
+  const v6Start = new Float64Array(v6.length);
+  const v6End = new Float64Array(v6.length);
   const v6Asn = new Uint32Array(v6.length);
   const v6Org = new Uint32Array(v6.length);
   v6.forEach(([start, end, asn, name], i) => {
-    v6Start[i] = BigInt(start) >> 64n;
-    v6End[i] = BigInt(end) >> 64n;
+    // By its /64 first (a few ranges start past a /64's first address), then rounded up to a /48.
+    v6Start[i] = Number(((BigInt(start) >> 64n) + 0xffffn) >> 16n);
+    v6End[i] = Number(BigInt(end) >> 80n);
     v6Asn[i] = Number(asn);
     v6Org[i] = org(name);
   });
@@ -117,7 +121,7 @@ export function loadAsnTable(): AsnTable {
 }
 
 /** Index of the last range starting at or before `x`, or -1. */
-function bisect<T extends number | bigint>(starts: ArrayLike<T>, x: T): number {
+function bisect(starts: ArrayLike<number>, x: number): number {
   let lo = 0;
   let hi = starts.length - 1;
   let found = -1;
@@ -139,8 +143,8 @@ export function lookupAsn(table: AsnTable, ip: ParsedIp): { asn: number; org: st
     if (i < 0 || x > table.v4End[i]!) return null;
     return { asn: table.v4Asn[i]!, org: table.v4Org[i] === undefined ? '' : table.orgs[table.v4Org[i]!]! };
   }
-  let x = 0n;
-  for (let k = 0; k < 8; k++) x = (x << 8n) | BigInt(b[k]!);
+  // The /48 the address is in, as a number: exact for the first address of a /48, which is all the server asks.
+  const x = ((b[0]! << 8) | b[1]!) * 2 ** 32 + (((b[2]! << 24) | (b[3]! << 16) | (b[4]! << 8) | b[5]!) >>> 0);
   const i = bisect(table.v6Start, x);
   if (i < 0 || x > table.v6End[i]!) return null;
   return { asn: table.v6Asn[i]!, org: table.orgs[table.v6Org[i]!]! };

@@ -10,8 +10,87 @@ export interface ParsedIp {
   bytes: Uint8Array;
 }
 
+/**
+ * A plain dotted quad ("203.0.113.7": four decimal octets, no leading zeros),
+ * read without net.isIP and split — most addresses are this, and this runs
+ * for every pixel hit. Anything else: null, and the general path decides.
+ */
+function plainIpv4(text: string): ParsedIp | null {
+  if (text.length < 7 || text.length > 15) return null;
+  const bytes = new Uint8Array(4);
+  let octet = 0;
+  let digits = 0;
+  let index = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || octet > 255 || index > 3) return null;
+      bytes[index++] = octet;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return null; // a leading zero
+      octet = octet * 10 + (c - 48);
+      if (++digits > 3) return null;
+    } else return null;
+  }
+  return index === 4 ? { family: 4, bytes } : null;
+}
+
+/**
+ * Plain IPv6 — hex groups and at most one "::", nothing else (no zone, no
+ * brackets, no embedded IPv4) — read without net.isIP. Null for anything
+ * else, and the general path decides. IPv4-mapped addresses need the embedded
+ * form or the general path's check, so the result is only for family 6 when
+ * the first ten bytes are not all zero.
+ */
+function plainIpv6(text: string): ParsedIp | null {
+  if (text.length < 2 || text.length > 39) return null;
+  const bytes = new Uint8Array(16);
+  const groups: number[] = [];
+  let gap = -1;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 58;
+    if (c === 58) {
+      if (digits > 0) {
+        groups.push(value);
+        value = 0;
+        digits = 0;
+        if (i === text.length) break;
+        if (text.charCodeAt(i + 1) === 58) {
+          if (gap >= 0) return null;
+          gap = groups.length;
+          i++;
+          if (i + 1 === text.length) break;
+        } else if (i + 1 === text.length) return null; // a trailing single ":"
+      } else if (i === 0 && text.charCodeAt(1) === 58) {
+        gap = 0;
+        i++;
+        if (i + 1 === text.length) break;
+      } else return null;
+    } else {
+      const hex = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+      if (hex < 0 || ++digits > 4) return null;
+      value = value * 16 + hex;
+    }
+  }
+  if (gap < 0 ? groups.length !== 8 : groups.length > 7) return null;
+  const tail = gap < 0 ? 0 : groups.length - gap;
+  for (let g = 0; g < groups.length; g++) {
+    const at = gap >= 0 && g >= gap ? 8 - tail + (g - gap) : g;
+    bytes[at * 2] = groups[g]! >> 8;
+    bytes[at * 2 + 1] = groups[g]! & 0xff;
+  }
+  for (let k = 0; k < 10; k++) if (bytes[k] !== 0) return { family: 6, bytes };
+  return null;
+}
+
 /** Parses an address as Node reports it or a forwarding header carries it; IPv4-mapped IPv6 becomes IPv4. */
 export function parseIp(input: string): ParsedIp | null {
+  const quick = plainIpv4(input) ?? plainIpv6(input);
+  if (quick) return quick;
   let text = input.trim();
   if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1);
   const zone = text.indexOf('%');
