@@ -21,7 +21,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildListTable, listMask, parseListFile, type ListMeta, type ListTable } from '../ipdata/cidr-lists.ts';
+import { listMask, readListUnits, tableOfUnits, type ListMeta, type ListTable } from '../ipdata/cidr-lists.ts';
 import { cidrContains, parseCidr, type Cidr } from '../ipdata/ip.ts';
 import { LIST_SOURCES } from '../ipdata/list-sources.ts';
 import type { NetworkInfo } from './types.ts';
@@ -86,11 +86,11 @@ export function loadLists(dir: URL = listsDir()): LoadedLists {
     } catch (error) {
       throw new Error(`classify data: cannot read ${file.pathname} (${error instanceof Error ? error.message : String(error)}); run npm run update-data`);
     }
-    const list = parseListFile(text, file.pathname, { validate: false });
+    const list = readListUnits(text, file.pathname);
     if (list.meta.name !== s.name) throw new Error(`classify data: ${file.pathname} names itself "${list.meta.name}"`);
     return list;
   });
-  return { table: buildListTable(parsed.map((p) => ({ name: p.meta.name, cidrs: p.cidrs }))), meta: parsed.map((p) => p.meta) };
+  return { table: tableOfUnits(parsed.map((p) => ({ name: p.meta.name, units: p.units }))), meta: parsed.map((p) => p.meta) };
 }
 
 const LOADED = loadLists();

@@ -35,9 +35,8 @@ export interface ParsedList {
 
 const REQUIRED = ['name', 'source', 'retrieved', 'licence'] as const;
 
-/** Parses a vendored list file; throws with the line number on anything malformed (with `validate`, the default). */
-export function parseListFile(text: string, label = 'list', options: { validate?: boolean } = {}): ParsedList {
-  const validate = options.validate ?? true;
+/** Parses a vendored list file; throws with the line number on anything malformed. */
+export function parseListFile(text: string, label = 'list'): ParsedList {
   const fields = new Map<string, string>();
   const cidrs: string[] = [];
   const lines = text.split('\n');
@@ -49,8 +48,7 @@ export function parseListFile(text: string, label = 'list', options: { validate?
       if (m && cidrs.length === 0) fields.set(m[1]!, m[2]!.trim());
       return;
     }
-    // The loader skips this: buildListTable parses every CIDR anyway.
-    if (validate && !parseCidr(line)) throw new Error(`${label}:${i + 1}: "${line}" is not a CIDR`);
+    if (!parseCidr(line)) throw new Error(`${label}:${i + 1}: "${line}" is not a CIDR`);
     cidrs.push(line);
   });
   for (const key of REQUIRED) {
@@ -151,47 +149,6 @@ export interface ListTable {
 }
 
 /**
- * A CIDR in the plain forms the vendored files hold ("a.b.c.d/n", "x:y::z/n"),
- * parsed without node:net — ~14k of them are read at every start. Null for
- * anything else (then the general parser decides).
- */
-function quickCidr(text: string): Cidr | null {
-  const slash = text.indexOf('/');
-  if (slash < 0) return null;
-  const bits = Number(text.slice(slash + 1));
-  const addr = text.slice(0, slash);
-  if (!Number.isInteger(bits) || bits < 0) return null;
-  if (addr.includes(':')) {
-    if (addr.includes('.') || bits > 128) return null;
-    const halves = addr.split('::');
-    if (halves.length > 2) return null;
-    const head = halves[0] === '' ? [] : halves[0]!.split(':');
-    const tail = halves.length === 2 && halves[1] !== '' ? halves[1]!.split(':') : [];
-    const fill = 8 - head.length - tail.length;
-    if (halves.length === 2 ? fill < 1 : fill !== 0) return null;
-    const groups = [...head, ...Array<string>(fill).fill('0'), ...tail];
-    const bytes = new Uint8Array(16);
-    for (let i = 0; i < 8; i++) {
-      const g = groups[i]!;
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
-      const v = parseInt(g, 16);
-      bytes[i * 2] = v >> 8;
-      bytes[i * 2 + 1] = v & 0xff;
-    }
-    return { family: 6, bytes, bits };
-  }
-  const parts = addr.split('.');
-  if (parts.length !== 4 || bits > 32) return null;
-  const bytes = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return null;
-    bytes[i] = Number(p);
-  }
-  return { family: 4, bytes, bits };
-}
-
-/**
  * The kept prefixes a CIDR touches, as numbers: IPv4 by its upper 24 bits,
  * IPv6 by its upper 48. Plain arithmetic (no BigInt): this runs for every
  * listed range at start-up.
@@ -208,46 +165,211 @@ function unitRange(cidr: Cidr): { start: number; end: number } {
   return { start, end: start + span - 1 };
 }
 
+/** Kept-prefix ranges of one list, flat: [start, end, start, end, …] per family. */
+export interface UnitRanges {
+  v4: number[];
+  v6: number[];
+}
+
+/** Scratch results of scanUnits (no allocation per CIDR: ~14k are read at every start). */
+let scanFamily: 4 | 6 = 4;
+let scanStart = 0;
+let scanEnd = 0;
+const groups = new Uint16Array(8);
+
+/**
+ * Reads the plain CIDR text[from, to) ("a.b.c.d/n" or hex groups with at most
+ * one "::", then "/n") straight into the kept prefixes it touches (scanFamily,
+ * scanStart, scanEnd). False for anything else; the general parser then decides.
+ */
+function scanUnits(text: string, from: number, to: number): boolean {
+  const slash = text.lastIndexOf('/', to - 1);
+  if (slash < from || slash === to - 1 || to - slash > 4) return false;
+  let bits = 0;
+  for (let i = slash + 1; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+    bits = bits * 10 + (c - 48);
+  }
+  const colon = text.indexOf(':', from);
+  let key: number;
+  let unitBits: number;
+  if (colon < 0 || colon > slash) {
+    if (bits > 32) return false;
+    let octet = 0;
+    let digits = 0;
+    let count = 0;
+    key = 0;
+    for (let i = from; i <= slash; i++) {
+      const c = i < slash ? text.charCodeAt(i) : 46;
+      if (c === 46) {
+        if (digits === 0 || octet > 255 || count > 3) return false;
+        if (count < 3) key = key * 256 + octet;
+        count++;
+        octet = 0;
+        digits = 0;
+      } else if (c >= 48 && c <= 57 && digits < 3 && !(digits > 0 && octet === 0)) {
+        octet = octet * 10 + (c - 48);
+        digits++;
+      } else return false;
+    }
+    if (count !== 4) return false;
+    scanFamily = 4;
+    unitBits = 24;
+  } else {
+    if (bits > 128) return false;
+    let n = 0;
+    let gap = -1;
+    let value = 0;
+    let digits = 0;
+    let i = from;
+    if (text.charCodeAt(i) === 58) {
+      // Only "::" may lead.
+      if (text.charCodeAt(i + 1) !== 58) return false;
+      gap = 0;
+      i += 2;
+    }
+    for (; i < slash || (i === slash && (digits > 0 || gap !== n)); i++) {
+      const c = i < slash ? text.charCodeAt(i) : 58;
+      if (c === 58) {
+        if (digits === 0 || n === 8) return false;
+        groups[n++] = value;
+        value = 0;
+        digits = 0;
+        if (i === slash) break;
+        if (text.charCodeAt(i + 1) === 58) {
+          if (gap >= 0) return false;
+          gap = n;
+          i++;
+          if (i + 1 === slash) break; // a trailing "::"
+        }
+      } else {
+        const hex = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+        if (hex < 0 || digits === 4) return false;
+        value = value * 16 + hex;
+        digits++;
+      }
+    }
+    if (gap < 0 ? n !== 8 : n > 7) return false;
+    // The first three groups after expanding "::".
+    const at = (g: number) => (gap < 0 || g < gap ? (g < n ? groups[g]! : 0) : g >= 8 - (n - gap) ? groups[gap + g - (8 - (n - gap))]! : 0);
+    key = at(0) * 2 ** 32 + at(1) * 2 ** 16 + at(2);
+    scanFamily = 6;
+    unitBits = 48;
+  }
+  if (bits >= unitBits) {
+    scanStart = key;
+    scanEnd = key;
+  } else {
+    const span = 2 ** (unitBits - bits);
+    scanStart = Math.floor(key / span) * span;
+    scanEnd = scanStart + span - 1;
+  }
+  return true;
+}
+
+function addUnits(units: UnitRanges, text: string, from: number, to: number, label: string): void {
+  if (!scanUnits(text, from, to)) {
+    const cidr = parseCidr(text.slice(from, to));
+    if (!cidr) throw new Error(`${label}: "${text.slice(from, to)}" is not a CIDR`);
+    const r = unitRange(cidr);
+    scanFamily = cidr.family;
+    scanStart = r.start;
+    scanEnd = r.end;
+  }
+  (scanFamily === 4 ? units.v4 : units.v6).push(scanStart, scanEnd);
+}
+
+/** The kept-prefix ranges of a list of CIDR strings. */
+export function unitsOf(cidrs: readonly string[], label = 'list'): UnitRanges {
+  const units: UnitRanges = { v4: [], v6: [] };
+  for (const c of cidrs) addUnits(units, c, 0, c.length, label);
+  return units;
+}
+
+/**
+ * A vendored list file read straight into kept-prefix ranges: the header as
+ * parseListFile reads it, the body without a string or an object per line
+ * (the loader's path; parseListFile is the checking one).
+ */
+export function readListUnits(text: string, label = 'list'): { meta: ListMeta; units: UnitRanges } {
+  let body = 0;
+  while (body < text.length && text.charCodeAt(body) === 35 /* # */) {
+    const eol = text.indexOf('\n', body);
+    body = eol < 0 ? text.length : eol + 1;
+  }
+  const { meta } = parseListFile(text.slice(0, body), label);
+  const units: UnitRanges = { v4: [], v6: [] };
+  let line = 0;
+  for (let at = body; at < text.length; ) {
+    let eol = text.indexOf('\n', at);
+    if (eol < 0) eol = text.length;
+    let end = eol;
+    if (end > at && text.charCodeAt(end - 1) === 13) end--;
+    line++;
+    if (end > at) addUnits(units, text, at, end, `${label}: body line ${line}`);
+    at = eol + 1;
+  }
+  return { meta, units };
+}
+
 /** Builds the lookup table from lists of CIDRs (at most 32 lists). */
 export function buildListTable(lists: ReadonlyArray<{ name: string; cidrs: readonly string[] }>): ListTable {
+  return tableOfUnits(lists.map((l) => ({ name: l.name, units: unitsOf(l.cidrs, l.name) })));
+}
+
+/** Builds the lookup table from kept-prefix ranges (at most 32 lists). */
+export function tableOfUnits(lists: ReadonlyArray<{ name: string; units: UnitRanges }>): ListTable {
   if (lists.length > 32) throw new Error('at most 32 address lists fit in a mask');
-  const events: Record<4 | 6, Array<{ at: number; bit: number; delta: 1 | -1 }>> = { 4: [], 6: [] };
-  lists.forEach((list, bit) => {
-    for (const text of list.cidrs) {
-      const cidr = quickCidr(text) ?? parseCidr(text);
-      if (!cidr) throw new Error(`${list.name}: "${text}" is not a CIDR`);
-      const { start, end } = unitRange(cidr);
-      events[cidr.family].push({ at: start, bit, delta: 1 }, { at: end + 1, bit, delta: -1 });
-    }
-  });
   const segments = (family: 4 | 6) => {
-    const list = events[family].sort((a, b) => a.at - b.at);
+    // Events as flat numbers: a position, and the list's bit with +1 (a range starts) or −1 (one ended before).
+    const at: number[] = [];
+    const code: number[] = [];
+    lists.forEach((list, bit) => {
+      const flat = family === 4 ? list.units.v4 : list.units.v6;
+      for (let i = 0; i < flat.length; i += 2) {
+        at.push(flat[i]!, flat[i + 1]! + 1);
+        code.push(bit * 2 + 1, bit * 2);
+      }
+    });
+    const order = new Uint32Array(at.length);
+    for (let i = 0; i < order.length; i++) order[i] = i;
+    order.sort((a, b) => at[a]! - at[b]!);
     const counts = new Int32Array(32);
-    const out: Array<{ start: number; end: number; mask: number }> = [];
-    let mask = 0;
-    for (let i = 0; i < list.length; ) {
-      const at = list[i]!.at;
-      for (; i < list.length && list[i]!.at === at; i++) counts[list[i]!.bit]! += list[i]!.delta;
-      const next = i < list.length ? list[i]!.at : at;
-      mask = 0;
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const masks: number[] = [];
+    for (let k = 0; k < order.length; ) {
+      const pos = at[order[k]!]!;
+      for (; k < order.length && at[order[k]!] === pos; k++) {
+        const c = code[order[k]!]!;
+        counts[c >> 1]! += c & 1 ? 1 : -1;
+      }
+      if (k === order.length) break;
+      let mask = 0;
       for (let b = 0; b < 32; b++) if (counts[b]! > 0) mask |= 1 << b;
-      if (mask === 0 || next === at) continue;
-      const last = out[out.length - 1];
-      if (last && last.end === at - 1 && last.mask === mask) last.end = next - 1;
-      else out.push({ start: at, end: next - 1, mask });
+      if (mask === 0) continue;
+      const next = at[order[k]!]!;
+      const last = starts.length - 1;
+      if (last >= 0 && ends[last] === pos - 1 && masks[last] === mask) ends[last] = next - 1;
+      else {
+        starts.push(pos);
+        ends.push(next - 1);
+        masks.push(mask);
+      }
     }
-    return out;
+    return { starts, ends, masks };
   };
   const v4 = segments(4);
   const v6 = segments(6);
   return {
     names: lists.map((l) => l.name),
-    v4Start: Uint32Array.from(v4, (s) => s.start),
-    v4End: Uint32Array.from(v4, (s) => s.end),
-    v4Mask: Uint32Array.from(v4, (s) => s.mask >>> 0),
-    v6Start: Float64Array.from(v6, (s) => s.start),
-    v6End: Float64Array.from(v6, (s) => s.end),
-    v6Mask: Uint32Array.from(v6, (s) => s.mask >>> 0),
+    v4Start: Uint32Array.from(v4.starts),
+    v4End: Uint32Array.from(v4.ends),
+    v4Mask: Uint32Array.from(v4.masks, (m) => m >>> 0),
+    v6Start: Float64Array.from(v6.starts),
+    v6End: Float64Array.from(v6.ends),
+    v6Mask: Uint32Array.from(v6.masks, (m) => m >>> 0),
   };
 }
 

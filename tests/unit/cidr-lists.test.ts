@@ -4,7 +4,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildListTable, listMask, normaliseCidrs, parseListFile } from '../../backend/ipdata/cidr-lists.ts';
+import { readFileSync } from 'node:fs';
+import { buildListTable, cidrRange, listMask, normaliseCidrs, parseListFile, readListUnits, unitsOf } from '../../backend/ipdata/cidr-lists.ts';
+import { parseCidr } from '../../backend/ipdata/ip.ts';
 
 describe('normaliseCidrs', () => {
   it('merges overlaps and neighbours into the fewest aligned blocks, IPv4 first, ascending', () => {
@@ -73,5 +75,46 @@ describe('parseListFile', () => {
   it('says which line is wrong and which header field is missing', () => {
     expect(() => parseListFile(`${header}10.0.0.0/8\nnope\n`, 'x.txt')).toThrow('x.txt:6: "nope" is not a CIDR');
     expect(() => parseListFile('# name: x\n10.0.0.0/8\n', 'x.txt')).toThrow(/names no source/);
+  });
+});
+
+describe('the loader\'s CIDR scanner', () => {
+  /** The kept prefixes a CIDR touches, by the general parser and BigInt arithmetic. */
+  function reference(text: string): [number, number, number] | null {
+    const cidr = parseCidr(text);
+    if (!cidr) return null;
+    const { start, end } = cidrRange(cidr);
+    const shift = cidr.family === 4 ? 8n : 80n;
+    return [cidr.family, Number(start >> shift), Number(end >> shift)];
+  }
+  function scanned(text: string): [number, number, number] | null {
+    try {
+      const u = unitsOf([text]);
+      return u.v4.length > 0 ? [4, u.v4[0]!, u.v4[1]!] : [6, u.v6[0]!, u.v6[1]!];
+    } catch {
+      return null;
+    }
+  }
+
+  it('reads every CIDR form as the general parser does (property), and refuses what it refuses', () => {
+    const group = fc.oneof(fc.integer({ min: 0, max: 0xffff }).map((n) => n.toString(16)), fc.constantFrom('', 'g', '12345', 'ABCD'));
+    const v6 = fc.tuple(fc.array(group, { minLength: 1, maxLength: 9 }), fc.integer({ min: -1, max: 9 }), fc.integer({ min: 0, max: 130 }))
+      .map(([gs, gap, bits]) => `${gap < 0 || gap > gs.length ? gs.join(':') : `${gs.slice(0, gap).join(':')}::${gs.slice(gap).join(':')}`}/${bits}`);
+    const octet = fc.oneof(fc.integer({ min: 0, max: 255 }).map(String), fc.constantFrom('256', '01', '', 'x'));
+    const v4 = fc.tuple(fc.array(octet, { minLength: 3, maxLength: 5 }), fc.integer({ min: 0, max: 34 })).map(([os, bits]) => `${os.join('.')}/${bits}`);
+    fc.assert(fc.property(fc.oneof(v4, v6), (text) => {
+      expect(scanned(text), text).toEqual(reference(text));
+    }), { numRuns: 5000 });
+    for (const text of ['::/0', '::ffff:1.2.3.4/120', '1::2::3/8', ':1::/8', '1:2:3:4:5:6:7:8::/64', '10.0.0.0/8', '10.0.0.0']) {
+      expect(scanned(text), text).toEqual(reference(text));
+    }
+  });
+
+  it('reads a vendored file to the same ranges as its parsed CIDRs', () => {
+    const text = readFileSync(new URL('../../backend/classify/data/lists/microsoft-365.txt', import.meta.url), 'utf8');
+    const { meta, units } = readListUnits(text, 'microsoft-365.txt');
+    expect(meta.name).toBe('microsoft-365');
+    expect(units).toEqual(unitsOf(parseListFile(text).cidrs));
+    expect(() => readListUnits(`${text}nope\n`, 'x.txt')).toThrow(/x\.txt: body line \d+: "nope" is not a CIDR/);
   });
 });
