@@ -8,6 +8,8 @@
  * 2. duplicate  — a retry of a fetch just recorded from the same source is the
  *                 same event, whatever it was (Yahoo retried up to 4×).
  * 3. HEAD       — only link checkers ask for the headers without the image.
+ *    Proton     — anything else from Proton Mail's network is its proxy
+ *                 pre-loading on delivery (it sends no user-agent of its own).
  * 4. user-agent — a signature decides who fetched: a proxy or Apple MPP is
  *                 believed only from its operator's network (else: forged);
  *                 prefetchers, scanners and tools are machines outright.
@@ -16,7 +18,10 @@
  * 5. self       — what would count as an open, close to the sender's own view
  *                 of the message, is the sender's.
  * 6. network    — anything else from a security vendor or a data centre is a
- *                 scanner (people do not read mail from servers).
+ *                 scanner (people do not read mail from servers). Who runs
+ *                 a network comes from the operators' published lists first
+ *                 (Private Relay egress, Google, Google Cloud, Microsoft 365 …),
+ *                 then the AS table: ./network.ts.
  * 7. timing     — anything else within seconds of sending is a scanner.
  * 8. open.
  */
@@ -222,16 +227,7 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
     const scanner = signature?.role === 'scanner' ? signature : null;
     return result('scanner', scanner?.via ?? null, REASON.head, scanner ? namedClient(scanner) : null);
   }
-  if (facts === null) return result('bot', null, REASON.empty, null);
-
   const net = networkFacts(hit.network);
-  const org = orgName(net, hit.network.org);
-
-  // `via` and reason of a hit that would count as an open, if nothing below says otherwise.
-  let openVia: string | null = null;
-  let openReason: string = REASON.unknownOpen;
-  let client: ClientInfo | null = null;
-
   // Proton Mail pre-loads remote images through its proxy on delivery
   // (proton.me/support/email-tracker-protection, "pre-load other remote images on
   // your behalf using a proxy"); it publishes no user-agent, so whatever fetches
@@ -239,6 +235,14 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
   if (net.role === 'proton' && signature?.role !== 'proxy') {
     return result('prefetch', 'proton-proxy', REASON.protonPrefetch, { name: 'Proton Mail', os: null, device: null });
   }
+  if (facts === null) return result('bot', null, REASON.empty, null);
+
+  const org = orgName(net, hit.network.org);
+
+  // `via` and reason of a hit that would count as an open, if nothing below says otherwise.
+  let openVia: string | null = null;
+  let openReason: string = REASON.unknownOpen;
+  let client: ClientInfo | null = null;
 
   if (signature) {
     const fromOwner = fromOperator(signature.owners, net);
