@@ -100,7 +100,7 @@ describe('mail providers\' image proxies', () => {
   it('Proton Mail\'s proxy pre-loads on delivery: a prefetch via proton-proxy, never an open', () => {
     for (const ua of [CHROME_WIN, 'Mozilla/5.0', 'Go-http-client/1.1', null]) {
       const c = classify(at('185.70.42.10', ua, 30_000), sent);
-      expect(c, ua).toMatchObject({ kind: 'prefetch', via: 'proton-proxy' });
+      expect(c, String(ua)).toMatchObject({ kind: 'prefetch', via: 'proton-proxy' });
       expect(c.reason).toMatch(/Proton/);
     }
   });
