@@ -171,9 +171,10 @@ function lookupFacts(network: Pick<NetworkInfo, 'prefix' | 'asn'>): NetworkFacts
  * Whether a fetch that claims an operator (a proxy's or MPP's signature,
  * `owners` = the roles of its networks) comes from that operator's network.
  * An operator that publishes no ranges (no `owners`, e.g. HEY) is believed
- * anywhere but on rented servers, where anyone can claim anything.
+ * anywhere but on rented servers, where anyone can claim anything, and a
+ * mail-security vendor's network, whose fetches are its own checks.
  */
 export function fromOperator(owners: readonly NetworkRole[] | undefined, facts: NetworkFacts): boolean {
-  if (owners === undefined) return !facts.hosting;
+  if (owners === undefined) return !facts.hosting && facts.role !== 'security';
   return facts.role !== null && owners.includes(facts.role);
 }

@@ -94,7 +94,9 @@ describe('mail providers\' image proxies', () => {
       expect(c, ip).toMatchObject({ kind: 'open', via: 'hey-proxy', client: { name: 'HEY' } });
       expect(c.reason).toMatch(/HEY/);
     }
+    // Not from rented servers, nor from a mail-security vendor's network.
     expect(classify(at('3.80.10.10', HEY), sent).kind).toBe('bot');
+    expect(classify(at('62.140.7.10', HEY), sent).kind).toBe('bot');
   });
 
   it('Proton Mail\'s proxy pre-loads on delivery: a prefetch via proton-proxy, never an open', () => {

@@ -169,7 +169,7 @@ export const UA_SIGNATURES: readonly UaSignature[] = [
   },
   {
     id: 'hey-proxy',
-    // HEY publishes no ranges for it (no `owners`): believed anywhere but rented servers (index.ts).
+    // HEY publishes no ranges for it (no `owners`): believed anywhere but rented servers and gateways (network.ts fromOperator).
     pattern: String.raw`^hey\.com/imageproxy `,
     role: 'proxy',
     via: 'hey-proxy',
