@@ -322,34 +322,58 @@ export function buildListTable(lists: ReadonlyArray<{ name: string; cidrs: reado
 export function tableOfUnits(lists: ReadonlyArray<{ name: string; units: UnitRanges }>): ListTable {
   if (lists.length > 32) throw new Error('at most 32 address lists fit in a mask');
   const segments = (family: 4 | 6) => {
-    // Events as flat numbers: a position, and the list's bit with +1 (a range starts) or −1 (one ended before).
-    const at: number[] = [];
-    const code: number[] = [];
+    // Events: a position, and the list's bit × 2 (+ 1 when a range starts there, + 0 when
+    // one ended just before). Sorted packed in one double each (position × 64 + code), a plain
+    // numeric sort — exact while positions stay below 2^47 (all of IPv4; IPv6 below 8000::);
+    // past that, by index.
+    let total = 0;
+    for (const list of lists) total += family === 4 ? list.units.v4.length : list.units.v6.length;
+    const at = new Float64Array(total);
+    const code = new Uint8Array(total);
+    let n = 0;
     lists.forEach((list, bit) => {
       const flat = family === 4 ? list.units.v4 : list.units.v6;
       for (let i = 0; i < flat.length; i += 2) {
-        at.push(flat[i]!, flat[i + 1]! + 1);
-        code.push(bit * 2 + 1, bit * 2);
+        at[n] = flat[i]!;
+        code[n++] = bit * 2 + 1;
+        at[n] = flat[i + 1]! + 1;
+        code[n++] = bit * 2;
       }
     });
-    const order = new Uint32Array(at.length);
-    for (let i = 0; i < order.length; i++) order[i] = i;
-    order.sort((a, b) => at[a]! - at[b]!);
+    let maxAt = 0;
+    for (let i = 0; i < n; i++) if (at[i]! > maxAt) maxAt = at[i]!;
+    if (maxAt < 2 ** 47) {
+      const packed = new Float64Array(n);
+      for (let i = 0; i < n; i++) packed[i] = at[i]! * 64 + code[i]!;
+      packed.sort();
+      for (let i = 0; i < n; i++) {
+        at[i] = Math.floor(packed[i]! / 64);
+        code[i] = packed[i]! - at[i]! * 64;
+      }
+    } else {
+      const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => at[a]! - at[b]!);
+      const at0 = at.slice();
+      const code0 = code.slice();
+      order.forEach((from, to) => {
+        at[to] = at0[from]!;
+        code[to] = code0[from]!;
+      });
+    }
     const counts = new Int32Array(32);
     const starts: number[] = [];
     const ends: number[] = [];
     const masks: number[] = [];
-    for (let k = 0; k < order.length; ) {
-      const pos = at[order[k]!]!;
-      for (; k < order.length && at[order[k]!] === pos; k++) {
-        const c = code[order[k]!]!;
+    for (let k = 0; k < n; ) {
+      const pos = at[k]!;
+      for (; k < n && at[k] === pos; k++) {
+        const c = code[k]!;
         counts[c >> 1]! += c & 1 ? 1 : -1;
       }
-      if (k === order.length) break;
+      if (k === n) break;
       let mask = 0;
       for (let b = 0; b < 32; b++) if (counts[b]! > 0) mask |= 1 << b;
       if (mask === 0) continue;
-      const next = at[order[k]!]!;
+      const next = at[k]!;
       const last = starts.length - 1;
       if (last >= 0 && ends[last] === pos - 1 && masks[last] === mask) ends[last] = next - 1;
       else {

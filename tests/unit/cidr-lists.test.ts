@@ -59,6 +59,18 @@ describe('listMask', () => {
     expect(listMask(table, '2001:4861::/48')).toBe(0);
   });
 
+  it('orders ranges high in the IPv6 space too (past 8000::, where packed sorting stops being exact)', () => {
+    const high = buildListTable([
+      { name: 'ula', cidrs: ['fd00::/8', '2001:db8::/32'] },
+      { name: 'multicast', cidrs: ['ff02::/16', 'fd12:3456::/32'] },
+    ]);
+    expect(listMask(high, 'fd12:3456:1::/48')).toBe(1 | 2);
+    expect(listMask(high, 'fd00:1::/48')).toBe(1);
+    expect(listMask(high, 'ff02:1::/48')).toBe(2);
+    expect(listMask(high, 'ff03::/48')).toBe(0);
+    expect(listMask(high, '2001:db8:1::/48')).toBe(1);
+  });
+
   it('answers 0 for what is not a prefix', () => {
     for (const text of ['', 'garbage', '300.1.2.0/24', '1.2/24', '::zz/48', '1.2.3']) expect(listMask(table, text), text).toBe(0);
   });
@@ -116,5 +128,37 @@ describe('the loader\'s CIDR scanner', () => {
     expect(meta.name).toBe('microsoft-365');
     expect(units).toEqual(unitsOf(parseListFile(text).cidrs));
     expect(() => readListUnits(`${text}nope\n`, 'x.txt')).toThrow(/x\.txt: body line \d+: "nope" is not a CIDR/);
+  });
+});
+
+describe('the table against a plain reading of the lists (property)', () => {
+  it('answers for every kept prefix exactly which lists have an address in it', () => {
+    // Small IPv4 and IPv6 neighbourhoods so that lists overlap, touch and nest often.
+    const v4 = fc.tuple(fc.integer({ min: 0, max: 15 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 18, max: 32 }))
+      .map(([c, d, bits]) => normaliseCidrs([`10.0.${c}.${d}/${bits}`])[0]!);
+    const v6 = fc.tuple(fc.integer({ min: 0, max: 15 }), fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 42, max: 64 }))
+      .map(([c, d, bits]) => normaliseCidrs([`2001:db8:${c.toString(16)}:${d.toString(16)}::/${bits}`])[0]!);
+    const lists = fc.array(fc.array(fc.oneof(v4, v6), { maxLength: 8 }), { minLength: 1, maxLength: 5 });
+    fc.assert(fc.property(lists, (cidrsByList) => {
+      const table = buildListTable(cidrsByList.map((cidrs, i) => ({ name: `l${i}`, cidrs })));
+      const probe = (prefix: string, kept: [bigint, bigint]) => {
+        let expected = 0;
+        cidrsByList.forEach((cidrs, i) => {
+          for (const c of cidrs) {
+            const cidr = parseCidr(c)!;
+            if ((cidr.family === 4) !== !prefix.includes(':')) continue;
+            const { start, end } = cidrRange(cidr);
+            if (start <= kept[1] && end >= kept[0]) expected |= 1 << i;
+          }
+        });
+        expect(listMask(table, prefix), prefix).toBe(expected);
+      };
+      for (let c = 0; c < 16; c++) {
+        const base = (10n << 24n) | (BigInt(c) << 8n);
+        probe(`10.0.${c}.0/24`, [base, base | 0xffn]);
+        const base6 = (0x20010db8n << 96n) | (BigInt(c) << 80n);
+        probe(`2001:db8:${c.toString(16)}::/48`, [base6, base6 | ((1n << 80n) - 1n)]);
+      }
+    }), { numRuns: 300 });
   });
 });
