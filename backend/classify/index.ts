@@ -12,9 +12,14 @@
  *                 pre-loading on delivery (it sends no user-agent of its own).
  * 4. user-agent — a signature decides who fetched: a proxy or Apple MPP is
  *                 believed only from its operator's network (else: forged);
- *                 prefetchers, scanners and tools are machines outright.
- *                 No signature: a `From` header or `isbot` makes it a bot
- *                 (isbot only now: it calls Gmail's proxy a bot).
+ *                 prefetchers, scanners and tools (libraries, headless
+ *                 engines) are machines outright. isbot applies everywhere
+ *                 else: a mail client's signature overrides it only when
+ *                 isbot objects to nothing but the client's own name, and
+ *                 only from a network people use (not a data centre).
+ *                 No signature: a `From` header or `isbot` makes it a bot.
+ *                 isbot reads the user-agent with the device's own
+ *                 description (a phone's model name…) blanked.
  * 5. self       — what would count as an open, close to the sender's own view
  *                 of the message, is the sender's.
  * 6. network    — anything else from a security vendor or a data centre is a
@@ -25,11 +30,11 @@
  * 7. timing     — anything else within seconds of sending is a scanner.
  * 8. open.
  */
-import { isbot } from 'isbot';
+import { isbot, isbotPatterns } from 'isbot';
 import { UAParser } from 'ua-parser-js';
 import type { NetworkRole } from './data/networks.ts';
 import { TIMING } from './data/timing.ts';
-import { UA_SIGNATURES, type UaSignature } from './data/user-agents.ts';
+import { DEVICE_DESCRIPTORS, UA_SIGNATURES, type UaSignature } from './data/user-agents.ts';
 import { fromOperator, networkFacts, type NetworkFacts } from './network.ts';
 import type { Classification, ClientInfo, HitSignals, TrackerContext } from './types.ts';
 
@@ -42,18 +47,55 @@ export type { Classification, HitSignals, TrackerContext } from './types.ts';
  */
 const SIGNATURES_RE = new RegExp(UA_SIGNATURES.map((s) => `(${s.pattern})`).join('|'));
 
-function matchSignature(ua: string): UaSignature | null {
+function matchSignature(ua: string): { signature: UaSignature; start: number; end: number } | null {
   const m = SIGNATURES_RE.exec(ua);
   if (!m) return null;
-  for (let i = 1; i < m.length; i++) if (m[i] !== undefined) return UA_SIGNATURES[i - 1]!;
+  for (let i = 1; i < m.length; i++) {
+    if (m[i] !== undefined) return { signature: UA_SIGNATURES[i - 1]!, start: m.index, end: m.index + m[0].length };
+  }
   return null;
+}
+
+const DEVICE_PARTS = DEVICE_DESCRIPTORS.map((d) => ({ re: new RegExp(d.pattern, 'gi'), replacement: d.replacement }));
+
+/** The user-agent as isbot should read it: the device's own description blanked (data/user-agents.ts). */
+function withoutDeviceParts(ua: string): string {
+  let text = ua;
+  for (const d of DEVICE_PARTS) text = text.replace(d.re, d.replacement);
+  return text;
+}
+
+/**
+ * Whether everything isbot objects to in `text` lies inside the product token
+ * a mail client's signature names (the signature's match, extended to the
+ * end of its token: "eMClient/9.3.6041.0", not just "eMClient/9"). Asked only
+ * on a cache miss of a flagged mail client, so compiling isbot's few matching
+ * patterns here costs nothing in the steady state.
+ */
+function isbotOnlyWithin(text: string, signature: UaSignature): boolean {
+  const m = new RegExp(signature.pattern).exec(text);
+  if (!m) return false;
+  const start = m.index;
+  const end = start + m[0].length + /^[^\s;()]*/.exec(text.slice(start + m[0].length))![0].length;
+  for (const p of isbotPatterns(text)) {
+    for (const hit of text.matchAll(new RegExp(p, 'gi'))) {
+      if (hit.index < start || hit.index + hit[0].length > end) return false;
+    }
+  }
+  return true;
 }
 
 /** What the user-agent alone tells; cached because user-agents repeat and parsing is the costly part. */
 interface UaFacts {
   signature: UaSignature | null;
-  /** isbot's verdict, asked only when no signature matched. */
+  /**
+   * isbot's verdict. Not asked for proxies and prefetchers (their network
+   * decides) nor for scanners and tools (machines anyway); for a mail client,
+   * asked of what its signature does not explain.
+   */
   bot: boolean;
+  /** A mail client's signature explained everything isbot objected to: believed only from a network people use. */
+  overridesIsbot: boolean;
   /** Lazily filled: parsing is skipped when the answer does not show a client. */
   client?: ClientInfo | null;
 }
@@ -64,8 +106,21 @@ const uaCache = new Map<string, UaFacts>();
 function uaFacts(ua: string): UaFacts {
   let facts = uaCache.get(ua);
   if (facts) return facts;
-  const signature = matchSignature(ua);
-  facts = { signature, bot: signature === null && isbot(ua) };
+  const match = matchSignature(ua);
+  const signature = match?.signature ?? null;
+  let bot = false;
+  let overridesIsbot = false;
+  if (match === null) {
+    bot = isbot(withoutDeviceParts(ua));
+  } else if (signature!.role === 'mail-client') {
+    const text = withoutDeviceParts(ua);
+    if (isbot(text)) {
+      // A crawler that borrows a mail client's name ("… Thunderbird/1.0.6 - WebCrawler <url>") still says what it is elsewhere.
+      bot = !isbotOnlyWithin(text, signature!);
+      overridesIsbot = !bot;
+    }
+  }
+  facts = { signature, bot, overridesIsbot };
   // A whole-cache reset keeps the bound with no bookkeeping per hit; the
   // handful of user-agents that matter are back after one miss each.
   if (uaCache.size >= UA_CACHE_LIMIT) uaCache.clear();
@@ -75,7 +130,11 @@ function uaFacts(ua: string): UaFacts {
 
 const OS_NAMES: Record<string, string> = { 'Mac OS': 'macOS', 'Chromium OS': 'ChromeOS' };
 const DESKTOP_OS = new Set(['Windows', 'macOS', 'Linux', 'Ubuntu', 'Debian', 'Fedora', 'ChromeOS']);
-const BROWSER_NAMES: Record<string, string> = { 'Mobile Safari': 'Safari', 'Mobile Firefox': 'Firefox', 'Chrome WebView': 'Chrome' };
+/**
+ * An Android WebView ("; wv)") is whatever app embeds it — a mail app or any
+ * other — so it is named as an app, not as Chrome and not as a mail app.
+ */
+const BROWSER_NAMES: Record<string, string> = { 'Mobile Safari': 'Safari', 'Mobile Firefox': 'Firefox', 'Chrome WebView': 'an Android app' };
 
 function parsedClient(ua: string, known?: UaSignature['client']): ClientInfo {
   const parser = new UAParser(ua);
@@ -277,6 +336,11 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
         client = namedClient(signature);
         break;
       case 'mail-client':
+        if (facts.bot) return result('bot', null, REASON.isbot, null);
+        // isbot flags this client's own name: believed only where people read mail.
+        if (facts.overridesIsbot && (net.hosting || net.role === 'security')) {
+          return result('bot', null, REASON.isbot, null);
+        }
         client = clientOf(ua, facts);
         openReason = REASON.clientOpen(clientPhrase(client) ?? signature.client.name);
         break;

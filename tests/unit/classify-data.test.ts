@@ -11,7 +11,8 @@ import { LIST_SOURCES } from '../../backend/ipdata/list-sources.ts';
 import { loadIpData, lookupNetwork } from '../../backend/ipdata/index.ts';
 import { parseCidr } from '../../backend/ipdata/ip.ts';
 import { TIMING } from '../../backend/classify/data/timing.ts';
-import { UA_SIGNATURES } from '../../backend/classify/data/user-agents.ts';
+import { isbot } from 'isbot';
+import { DEVICE_DESCRIPTORS, UA_SIGNATURES } from '../../backend/classify/data/user-agents.ts';
 
 const ROLES: readonly NetworkRole[] = ['google', 'yahoo', 'fastmail', 'hey', 'proton', 'apple', 'private-relay', 'security', 'hosting'];
 const LISTS_DIR = new URL('../../backend/classify/data/lists/', import.meta.url);
@@ -172,6 +173,40 @@ describe('user-agent signatures data', () => {
   it('knows every intermediary SPEC §3 names', () => {
     const vias = new Set(UA_SIGNATURES.map((s) => s.via));
     for (const via of ['gmail-proxy', 'yahoo-proxy', 'apple-mpp', 'gmail-prefetch']) expect(vias).toContain(via);
+  });
+});
+
+describe('device descriptors data', () => {
+  const blank = (ua: string) => DEVICE_DESCRIPTORS.reduce((text, d) => text.replace(new RegExp(d.pattern, 'gi'), d.replacement), ua);
+
+  it('has ids in order, each pattern compiling, each with a source and a date', () => {
+    const ids = DEVICE_DESCRIPTORS.map((d) => d.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const d of DEVICE_DESCRIPTORS) {
+      expect(() => new RegExp(d.pattern, 'gi'), d.id).not.toThrow();
+      expectSourced(d, d.id);
+    }
+  });
+
+  it('matches each of its examples, which isbot flags as they are and not once the device parts are blanked', () => {
+    for (const d of DEVICE_DESCRIPTORS) {
+      expect(d.examples.length, d.id).toBeGreaterThan(0);
+      for (const example of d.examples) {
+        expect(new RegExp(d.pattern, 'i').test(example), `${d.id}: ${example}`).toBe(true);
+        expect(isbot(example), `isbot flags ${example}`).toBe(true);
+        expect(isbot(blank(example)), `not once blanked: ${blank(example)}`).toBe(false);
+      }
+    }
+  });
+
+  it('leaves a crawler\'s own words outside the device parts for isbot to read', () => {
+    // omrilotan/isbot fixtures/crawlers.yml and matomo-org/device-detector Tests/fixtures/bots.yml
+    for (const crawler of [
+      'Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/41.0.2272.96 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+      'Mozilla/5.0 (X11; U; Linux Core i7-4980HQ; de; rv:32.0; compatible; JobboerseBot; http://www.jobboerse.com/bot.htm) Gecko/20100101 Firefox/38.0',
+    ]) {
+      expect(isbot(blank(crawler)), crawler).toBe(true);
+    }
   });
 });
 

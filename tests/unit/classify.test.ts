@@ -77,7 +77,7 @@ describe('classify: who fetched', () => {
     expect(classify(hit(3_600_000, NET.home, UA.thunderbird), sent()).client).toEqual({ name: 'Thunderbird', os: 'Linux', device: 'desktop' });
     expect(classify(hit(3_600_000, NET.home, UA.chromeWin), sent()).client).toEqual({ name: 'Chrome', os: 'Windows', device: 'desktop' });
     expect(classify(hit(3_600_000, NET.home, UA.safariIphone), sent()).client).toEqual({ name: 'Safari', os: 'iOS', device: 'mobile' });
-    expect(classify(hit(3_600_000, NET.home, UA.androidMail), sent()).reason).toBe('Opened in an Android mail app.');
+    expect(classify(hit(3_600_000, NET.home, UA.androidMail), sent()).reason).toBe('Opened in an Android app.');
   });
 
   it('calls ordinary-looking fetches from security vendors and data centres scanners', () => {
@@ -98,6 +98,77 @@ describe('classify: who fetched', () => {
     expect(classify(hit(3_600_000, NET.home, UA.googlebot), sent()).kind).toBe('bot');
     expect(classify(hit(3_600_000, NET.home, UA.chromeWin, { headers: { from: 'bot@example.org' } }), sent()).kind).toBe('bot');
     for (const ua of [null, '', '   ']) expect(classify(hit(3_600_000, NET.home, ua), sent()).kind).toBe('bot');
+  });
+});
+
+/**
+ * Issue 14, user agents: real user-agents from public fixture lists (sources
+ * beside each), each fetching an hour after sending from a home network unless
+ * said otherwise.
+ */
+describe('classify: real user-agents (issue 14)', () => {
+  const at = (ua: string, network: NetworkInfo = NET.home) => classify(hit(3_600_000, network, ua), sent());
+
+  it('lets isbot speak even when a mail client is named: a crawler that borrows Thunderbird\'s name is a bot', () => {
+    // monperrus/crawler-user-agents (cognitiveSEO's crawler): an old Thunderbird user-agent with " - WebCrawler <url>" appended.
+    const crawler = 'Mozilla/5.0 (Windows; U; Windows NT 5.0; en-US; rv:1.7.10) Gecko/20050716 Thunderbird/1.0.6 - WebCrawler http://cognitiveseo.com/bot.html';
+    expect(at(crawler).kind).toBe('bot');
+    // The real client is still an open in Thunderbird.
+    expect(at(UA.thunderbird)).toMatchObject({ kind: 'open', client: { name: 'Thunderbird' } });
+  });
+
+  it('does not take every Android WebView for a mail app, and lets isbot judge it', () => {
+    // An Android WebView (the "; wv)" token) is any app's embedded browser.
+    const c = at(UA.androidMail);
+    expect(c.kind).toBe('open');
+    expect(c.reason).not.toMatch(/mail app/);
+    expect(c.client).toMatchObject({ os: 'Android', device: 'mobile' });
+    // matomo-org/device-detector Tests/fixtures/bots.yml (Lumar, formerly DeepCrawl): a WebView user-agent with the crawler's URL.
+    const lumar = 'Mozilla/5.0 (Linux; Android 7.0; SM-G892A Build/NRD90M; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/60.0.3112.107 Mobile Safari/537.36 https://deepcrawl.com/bot';
+    expect(at(lumar).kind).toBe('bot');
+  });
+
+  it('calls HTTP libraries and headless tools bots, from a home network too', () => {
+    // matomo-org/device-detector Tests/Parser/Client/fixtures/library.yml
+    for (const ua of [
+      'Mozilla/5.0 (win32) AppleWebKit/537.36 (KHTML, like Gecko) jsdom/15.2.1',
+      'Dart/2.16 (dart:io)',
+      'ReactorNetty/0.9.10.RELEASE',
+      'Mozilla/5.0 (X11; Linux x86_64; rv:21.0) Gecko/20100101 SlimerJS/0.7',
+    ]) {
+      for (const network of [NET.home, NET.home6]) expect(at(ua, network).kind, ua).toBe('bot');
+    }
+  });
+
+  it('knows real mail clients that isbot flags, and believes them only from a network people use', () => {
+    // matomo-org/device-detector Tests/Parser/Client/fixtures/pim.yml
+    const clients: Array<[string, string]> = [
+      ['eMClient/9.3.6041.0', 'eM Client'],
+      ['WindowsMail/17.5.9600.22013', 'Windows Mail'],
+      ['NaverMailApp/2.2.2 (Android 10; SM-G986N)', 'NAVER Mail'],
+      ['Yahoo%20Mail/49268 CFNetwork/1121.2.2 Darwin/19.3.0', 'Yahoo Mail'],
+    ];
+    for (const [ua, name] of clients) {
+      const c = at(ua);
+      expect(c, ua).toMatchObject({ kind: 'open', client: { name } });
+      expect(c.reason).toContain(`Opened in ${name}`);
+      // The same user-agent from a rented server is not a person reading mail.
+      expect(at(ua, NET.aws).kind, ua).not.toBe('open');
+    }
+  });
+
+  it('does not call a phone a bot because its model name contains "bot" or "Discovery"', () => {
+    // matomo-org/device-detector Tests/fixtures (smartphone, tablet): device models inside the platform part.
+    for (const ua of [
+      'Mozilla/5.0 (Linux; Android 7.0; C Bot Tab 100) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/74.0.3729.157 Safari/537.36',
+      'Mozilla/5.0 (Linux; Android 8.1.0; XBot_Senior Build/O11019) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/65.0.3325.109 Mobile Safari/537.36',
+      'Mozilla/5.0 (Linux; U; Android 4.2.2; es-es; Discovery2-DG500C Build/JDQ39) AppleWebKit/534.30 (KHTML, like Gecko) Version/4.0 Mobile Safari/534.30',
+      'Mozilla/5.0 (Linux; Android 5.1; Discovery 102C) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/78.0.3904.62 Safari/537.36',
+    ]) {
+      expect(at(ua), ua).toMatchObject({ kind: 'open', client: { os: 'Android' } });
+    }
+    // The class is the model slot, not the word: "bot" elsewhere still decides.
+    expect(at('Mozilla/5.0 (Linux; Android 7.0; SM-G892A) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/60.0.3112.107 Mobile Safari/537.36 (compatible; ExampleBot/1.0)').kind).toBe('bot');
   });
 });
 

