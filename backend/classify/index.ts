@@ -56,12 +56,16 @@ function matchSignature(ua: string): { signature: UaSignature; start: number; en
   return null;
 }
 
-const DEVICE_PARTS = DEVICE_DESCRIPTORS.map((d) => ({ re: new RegExp(d.pattern, 'gi'), replacement: d.replacement }));
+const DEVICE_PARTS = DEVICE_DESCRIPTORS.map((d) => ({
+  needle: new RegExp(d.needle, 'i'),
+  re: new RegExp(d.pattern, 'gi'),
+  replacement: d.replacement,
+}));
 
 /** The user-agent as isbot should read it: the device's own description blanked (data/user-agents.ts). */
 function withoutDeviceParts(ua: string): string {
   let text = ua;
-  for (const d of DEVICE_PARTS) text = text.replace(d.re, d.replacement);
+  for (const d of DEVICE_PARTS) if (d.needle.test(text)) text = text.replace(d.re, d.replacement);
   return text;
 }
 

@@ -11,6 +11,7 @@ import { LIST_SOURCES } from '../../backend/ipdata/list-sources.ts';
 import { loadIpData, lookupNetwork } from '../../backend/ipdata/index.ts';
 import { parseCidr } from '../../backend/ipdata/ip.ts';
 import { TIMING } from '../../backend/classify/data/timing.ts';
+import { loadUaCases } from '../fixtures/realworld-ua.ts';
 import { isbot } from 'isbot';
 import { DEVICE_DESCRIPTORS, UA_SIGNATURES } from '../../backend/classify/data/user-agents.ts';
 
@@ -195,6 +196,16 @@ describe('device descriptors data', () => {
         expect(new RegExp(d.pattern, 'i').test(example), `${d.id}: ${example}`).toBe(true);
         expect(isbot(example), `isbot flags ${example}`).toBe(true);
         expect(isbot(blank(example)), `not once blanked: ${blank(example)}`).toBe(false);
+      }
+    }
+  });
+
+  it('finds its needle (the quick pre-test) in every real user-agent its pattern matches', () => {
+    for (const d of DEVICE_DESCRIPTORS) {
+      const pattern = new RegExp(d.pattern, 'i');
+      const needle = new RegExp(d.needle, 'i');
+      for (const { ua } of [...d.examples.map((ua) => ({ ua })), ...loadUaCases()]) {
+        if (pattern.test(ua)) expect(needle.test(ua), `${d.id}: ${ua}`).toBe(true);
       }
     }
   });
