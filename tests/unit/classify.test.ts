@@ -140,6 +140,12 @@ describe('classify: real user-agents (issue 14)', () => {
     }
   });
 
+  it('calls PowerShell\'s web cmdlets a tool', () => {
+    // PowerShell/PowerShell PSUserAgent.cs: "Mozilla/5.0 (<platform>; <OS>; <culture>) PowerShell/<version>" (WindowsPowerShell/ in 5.1).
+    expect(at('Mozilla/5.0 (Windows NT; Windows NT 10.0; en-US) WindowsPowerShell/5.1.19041.1682')).toMatchObject({ kind: 'bot', client: { name: 'PowerShell' } });
+    expect(at('Mozilla/5.0 (Windows NT 10.0; Microsoft Windows 10.0.22631; en-US) PowerShell/7.4.1').kind).toBe('bot');
+  });
+
   it('knows real mail clients that isbot flags, and believes them only from a network people use', () => {
     // matomo-org/device-detector Tests/Parser/Client/fixtures/pim.yml
     const clients: Array<[string, string]> = [

@@ -527,6 +527,19 @@ export const UA_SIGNATURES: readonly UaSignature[] = [
     checked: CHECKED_DEC,
   },
   {
+    id: 'powershell',
+    // Invoke-WebRequest / Invoke-RestMethod's default: a browser-like platform part, then the shell's own name.
+    pattern: String.raw`\b(?:Windows)?PowerShell/\d`,
+    role: 'tool',
+    client: { name: 'PowerShell' },
+    examples: [
+      'Mozilla/5.0 (Windows NT; Windows NT 10.0; en-US) WindowsPowerShell/5.1.19041.1682',
+      'Mozilla/5.0 (Windows NT 10.0; Microsoft Windows 10.0.22631; en-US) PowerShell/7.4.1',
+    ],
+    source: 'PowerShell/PowerShell src/…/WebCmdlet/PSUserAgent.cs ("Mozilla/5.0 (<platform>; <OS>; <culture>) PowerShell/<version>"; WindowsPowerShell/ before PR #4914); learn.microsoft.com Invoke-WebRequest -UserAgent',
+    checked: CHECKED_DEC,
+  },
+  {
     id: 'python-http',
     pattern: String.raw`^(?:python-requests/\d|Python-urllib/\d|python-httpx/\d|Python/[\d.]+ aiohttp/\d)`,
     role: 'tool',
