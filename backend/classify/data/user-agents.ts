@@ -800,6 +800,29 @@ export const DEVICE_DESCRIPTORS: readonly DeviceDescriptor[] = [
     checked: CHECKED_DEC,
   },
   {
+    id: 'apple-device-name',
+    // Some iOS apps send nothing but the device's model name ("iPhone12Pro", "iPodTouch7"): a device, all of it.
+    pattern: String.raw`^i(?:Phone|Pad|Pod ?Touch)(?:\d+|X)[A-Za-z0-9]*$`,
+    replacement: '',
+    needle: String.raw`^i(?:Phone|Pad|Pod)`,
+    examples: ['iPhone12Pro', 'iPhone15Plus', 'iPodTouch7', 'iPhone6s'],
+    source: 'matomo-org/device-detector Tests/fixtures (phablet, smartphone, portable_media_player: Mobile Safari entries that are a bare model name)',
+    checked: CHECKED_DEC,
+  },
+  {
+    id: 'uc-browser-ios-form',
+    // UC Browser for iOS describes itself in key(value); pairs: dv (device), pr (product), ov (OS version), ss (screen)…
+    pattern: String.raw`^(?:[a-z]{2}\((?:[^()]|\([^()]*\))*\);)+$`,
+    replacement: '',
+    needle: String.raw`^(?:pf|dv)\(`,
+    examples: [
+      'dv(iPh10,2);pr(UCBrowser/13.9.8.1767);ov(15_4_1);ss(375x667);bt(UC);pm(0);bv(0);nm(0);im(0);nt(2);',
+      'dv(iPh5,2);pr(UCBrowser/11.3.5.1203);ov(10_3_4);ss(320x568);bt(GJ);pm(0);bv(0);nm(0);im(0);nt(1);',
+    ],
+    source: 'matomo-org/device-detector Tests/fixtures (phablet, smartphone: UC Browser on iPhone)',
+    checked: CHECKED_DEC,
+  },
+  {
     id: 'j2me-platform',
     pattern: String.raw`\b(?:Profile/MIDP-[\d.]+|Configuration/CLDC-[\d.]+|JavaPlatform/[\w.-]+|Java/Jbed/[\d.]+)`,
     replacement: '',
