@@ -47,12 +47,10 @@ export type { Classification, HitSignals, TrackerContext } from './types.ts';
  */
 const SIGNATURES_RE = new RegExp(UA_SIGNATURES.map((s) => `(${s.pattern})`).join('|'));
 
-function matchSignature(ua: string): { signature: UaSignature; start: number; end: number } | null {
+function matchSignature(ua: string): UaSignature | null {
   const m = SIGNATURES_RE.exec(ua);
   if (!m) return null;
-  for (let i = 1; i < m.length; i++) {
-    if (m[i] !== undefined) return { signature: UA_SIGNATURES[i - 1]!, start: m.index, end: m.index + m[0].length };
-  }
+  for (let i = 1; i < m.length; i++) if (m[i] !== undefined) return UA_SIGNATURES[i - 1]!;
   return null;
 }
 
@@ -110,17 +108,16 @@ const uaCache = new Map<string, UaFacts>();
 function uaFacts(ua: string): UaFacts {
   let facts = uaCache.get(ua);
   if (facts) return facts;
-  const match = matchSignature(ua);
-  const signature = match?.signature ?? null;
+  const signature = matchSignature(ua);
   let bot = false;
   let overridesIsbot = false;
-  if (match === null) {
+  if (signature === null) {
     bot = isbot(withoutDeviceParts(ua));
-  } else if (signature!.role === 'mail-client') {
+  } else if (signature.role === 'mail-client') {
     const text = withoutDeviceParts(ua);
     if (isbot(text)) {
       // A crawler that borrows a mail client's name ("… Thunderbird/1.0.6 - WebCrawler <url>") still says what it is elsewhere.
-      bot = !isbotOnlyWithin(text, signature!);
+      bot = !isbotOnlyWithin(text, signature);
       overridesIsbot = !bot;
     }
   }
