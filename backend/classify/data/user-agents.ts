@@ -11,8 +11,14 @@
  * checks that each example matches its own signature and no other one, so the
  * order of this list does not matter. Keep it sorted by `id`.
  *
- * Anything no signature matches is a browser or an unknown program: the
- * engine then asks `isbot` as the last resort, and ua-parser-js for names.
+ * Tools are classes where one exists (a package-stamped lone version, a
+ * language runtime named as the platform, headless engines), not single names.
+ *
+ * isbot judges everything no signature matches, and mail clients too: a mail
+ * client's signature overrides isbot only when isbot objects to nothing but
+ * the client's own product token, and only from a network people use (see
+ * ../index.ts). isbot reads the user-agent with DEVICE_DESCRIPTORS (below)
+ * blanked. ua-parser-js gives the names of browsers.
  */
 import type { NetworkRole } from './networks.ts';
 
