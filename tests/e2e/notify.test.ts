@@ -99,7 +99,7 @@ describe('notifications and states end to end', () => {
     expect(shown.message).toContain('Ada Lovelace');
 
     await popup.reload();
-    await expect.poll(() => popup.stateOf('Quarterly plan for Ada'), { timeout: 5_000 }).toBe('opened');
+    await expect.poll(() => popup.stateOf('Quarterly plan for Ada'), { timeout: 20_000 }).toBe('opened');
     await expect.poll(() => popup.row('Quarterly plan for Ada').textContent()).toContain('Opened 1×');
   });
 
