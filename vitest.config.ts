@@ -6,7 +6,11 @@ import { WxtVitest } from 'wxt/testing';
  * - unit:   extension and classifier logic, fast, no browser (WXT's fakeBrowser).
  * - server: the tracking server over a real port, a real SQLite file and a real PostgreSQL.
  * - e2e:    real Chromium with the built extension against the real server.
+ *
+ * Tests wait for events, not clocks; where one polls, expect.poll's default second is too short for a
+ * loaded 2-core machine (issue 13, finding 11), so every project polls for up to 30 s unless a test says.
  */
+const expect = { poll: { timeout: 30_000 } };
 export default defineConfig({
   test: {
     // CI reads the totals of all suites from this report (.ci/run).
@@ -17,6 +21,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['tests/unit/**/*.test.{ts,tsx}'],
+          expect,
           setupFiles: ['fake-indexeddb/auto'],
         },
       },
@@ -24,6 +29,7 @@ export default defineConfig({
         test: {
           name: 'server',
           include: ['tests/server/**/*.test.ts'],
+          expect,
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 30_000,
@@ -33,6 +39,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['tests/e2e/**/*.test.ts'],
+          expect,
           environment: 'node',
           globalSetup: ['tests/e2e/global-setup.ts'],
           fileParallelism: false,

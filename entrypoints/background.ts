@@ -2,5 +2,5 @@ import { defineBackground } from 'wxt/utils/define-background';
 import { startBackground } from '../lib/background';
 
 export default defineBackground(() => {
-  startBackground();
+  void startBackground();
 });

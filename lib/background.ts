@@ -261,7 +261,11 @@ async function onWorkerStart(): Promise<void> {
   kickOutbox();
 }
 
-export function startBackground(): void {
+/**
+ * Wires every listener at once (a service worker must register them in its first turn), then resolves when
+ * the worker's start-up work is done; the entrypoint does not wait, tests do.
+ */
+export function startBackground(): Promise<void> {
   on(handlers);
 
   browser.alarms.onAlarm.addListener((alarm) => {
@@ -269,10 +273,11 @@ export function startBackground(): void {
     if (alarm.name === OUTBOX_ALARM) kickOutbox();
   });
 
+  // Returns its work's promise: Chrome ignores a listener's result, and a caller that awaits the event can await it.
   browser.notifications.onClicked.addListener((id) => {
     const tracker = trackerOfNotification(id);
     if (!tracker) return;
-    void (async () => {
+    return (async () => {
       await openThread(tracker);
       await browser.notifications.clear(id);
       await markSeen(tracker);
@@ -286,5 +291,5 @@ export function startBackground(): void {
     void tick().catch((e) => console.warn('[openping] startup sync failed', e));
   });
 
-  void onWorkerStart().catch((e) => console.warn('[openping] worker start failed', e));
+  return onWorkerStart().catch((e) => console.warn('[openping] worker start failed', e));
 }

@@ -20,6 +20,11 @@ export interface EmailRecord {
   firstOpenAt: number | null;
   lastOpenAt: number | null;
   machineHits: number;
+  /**
+   * Since v4: the machine hits that are Apple Mail Privacy Protection's delivery fetch (kind `prefetch`,
+   * via `apple-mpp`); when they are all of them, the popup says "delivered to Apple Mail" (SPEC §1).
+   */
+  appleMppHits: number;
   /** Opens the user has not looked at in the popup yet (badge). */
   unseenOpens: number;
   /** Epoch ms of the last notification for this email (re-open throttle). */
@@ -58,7 +63,7 @@ export interface OpenPingDB extends DBSchema {
 }
 
 export const DB_NAME = 'openping';
-export const DB_VERSION = 3;
+export const DB_VERSION = 4;
 
 let connection: Promise<IDBPDatabase<OpenPingDB>> | null = null;
 
@@ -66,6 +71,8 @@ export function db(): Promise<IDBPDatabase<OpenPingDB>> {
   if (connection) return connection;
   const opening = openDB<OpenPingDB>(DB_NAME, DB_VERSION, {
     upgrade(database, oldVersion, _newVersion, transaction) {
+      // Record rewrites run one after the other: each reads a record and writes it whole.
+      let rewrites: Promise<unknown> = Promise.resolve();
       if (oldVersion < 1) {
         const emails = database.createObjectStore('emails', { keyPath: 'tracker' });
         emails.createIndex('bySentAt', 'sentAt');
@@ -79,7 +86,7 @@ export function db(): Promise<IDBPDatabase<OpenPingDB>> {
         const emails = transaction.objectStore('emails');
         emails.createIndex('bySortAt', 'sortAt');
         // Records written by v1 lack the v2 fields; fill them so every record is in the index.
-        void emails.openCursor().then(async function fill(cursor): Promise<void> {
+        rewrites = emails.openCursor().then(async function fill(cursor): Promise<void> {
           if (!cursor) return;
           const v = cursor.value as Partial<EmailRecord> & EmailRecord;
           if (typeof v.sortAt !== 'number' || v.lastOpenPlace === undefined) {
@@ -91,6 +98,18 @@ export function db(): Promise<IDBPDatabase<OpenPingDB>> {
       if (oldVersion < 3) {
         // The badge and "mark seen" touch only emails with unseen opens, not all 10,000 (a readwrite scan blocked the popup).
         transaction.objectStore('emails').createIndex('byUnseen', 'unseenOpens');
+      }
+      if (oldVersion < 4) {
+        // Count the Apple MPP hits of the emails already stored, so an Apple Mail reader's email shows it now,
+        // not only after its next hit.
+        const emails = transaction.objectStore('emails');
+        const byTracker = transaction.objectStore('hits').index('byTracker');
+        rewrites = rewrites.then(() => emails.openCursor()).then(async function fill(cursor): Promise<void> {
+          if (!cursor) return;
+          const hits = await byTracker.getAll(cursor.value.tracker);
+          await cursor.update({ ...cursor.value, appleMppHits: hits.filter(isAppleMpp).length });
+          return fill(await cursor.continue());
+        });
       }
     },
     // Another context (popup, options) holding an old version must not block the upgrade forever.
@@ -125,6 +144,11 @@ export async function clearAll(): Promise<void> {
   ]);
 }
 
+/** Apple Mail Privacy Protection's fetch on delivery (SPEC §3 kinds and vias): a machine, never a reader. */
+export function isAppleMpp(hit: Pick<HitRecord, 'kind' | 'via'>): boolean {
+  return hit.kind === 'prefetch' && hit.via === 'apple-mpp';
+}
+
 /** A fresh record for a tracker, before any hit. */
 export function newEmailRecord(tracker: string, fields: Partial<EmailRecord> = {}): EmailRecord {
   const record: EmailRecord = {
@@ -139,6 +163,7 @@ export function newEmailRecord(tracker: string, fields: Partial<EmailRecord> = {
     firstOpenAt: null,
     lastOpenAt: null,
     machineHits: 0,
+    appleMppHits: 0,
     unseenOpens: 0,
     notifiedAt: null,
     sortAt: 0,

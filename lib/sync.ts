@@ -12,7 +12,7 @@ import { browser } from 'wxt/browser';
 import { HIT_KINDS } from '../backend/classify/types';
 import { ApiError, createAccount, getEvents, normalizeServer, type EventsPage } from './api';
 import type { IDBPTransaction } from 'idb';
-import { db, newEmailRecord, type EmailRecord, type HitRecord, type OpenPingDB } from './db';
+import { db, isAppleMpp, newEmailRecord, type EmailRecord, type HitRecord, type OpenPingDB } from './db';
 import { installSelfBlockRules } from './dnr';
 import { decideNotification, deliverPending, pendingKey, updateBadge, type PendingNotification } from './notify';
 import { backoffDelay, clearOutbox, flushOutbox } from './outbox';
@@ -133,10 +133,11 @@ function normalizeHit(h: HitRecord): HitRecord {
 /** Counts of one email recomputed from all its hits (so a re-labelled hit moves between counts, never doubles). */
 export function countsOf(hits: readonly HitRecord[]): Pick<
   EmailRecord,
-  'opens' | 'firstOpenAt' | 'lastOpenAt' | 'machineHits' | 'lastOpenPlace'
+  'opens' | 'firstOpenAt' | 'lastOpenAt' | 'machineHits' | 'appleMppHits' | 'lastOpenPlace'
 > {
   let opens = 0;
   let machineHits = 0;
+  let appleMppHits = 0;
   let first: HitRecord | null = null;
   let last: HitRecord | null = null;
   for (const hit of hits) {
@@ -146,11 +147,13 @@ export function countsOf(hits: readonly HitRecord[]): Pick<
       if (!last || hit.at >= last.at) last = hit;
     } else if (MACHINE_KINDS.has(hit.kind)) {
       machineHits++;
+      if (isAppleMpp(hit)) appleMppHits++;
     }
   }
   return {
     opens,
     machineHits,
+    appleMppHits,
     firstOpenAt: first?.at ?? null,
     lastOpenAt: last?.at ?? null,
     lastOpenPlace: last ? readerPlace(last) : null,

@@ -1,9 +1,11 @@
 import { useSignal } from '@preact/signals';
 import type { EmailRecord, HitRecord } from '../../lib/db';
 import {
+  APPLE_MPP_NOTE,
   KIND_EXPLANATIONS,
   KIND_LABELS,
   emailState,
+  emailSubstate,
   emailTitle,
   formatTime,
   networkOf,
@@ -47,8 +49,9 @@ function HitItem({ hit }: { hit: HitRecord }) {
 export function EmailDetail({ email, hits, onBack, onOpenThread, onStop, onDelete }: Props) {
   const confirming = useSignal(false);
   const state = emailState(email);
+  const substate = emailSubstate(email);
   return (
-    <section class="detail" data-openping="detail" data-state={state}>
+    <section class="detail" data-openping="detail" data-state={state} data-substate={substate ?? undefined}>
       <button type="button" class="link" onClick={onBack}>
         ← All emails
       </button>
@@ -75,7 +78,12 @@ export function EmailDetail({ email, hits, onBack, onOpenThread, onStop, onDelet
           </>
         )}
       </dl>
-      {state === 'delivered' && (
+      {substate === 'apple-mpp' && (
+        <p class="note" data-openping="substate-note">
+          {APPLE_MPP_NOTE}
+        </p>
+      )}
+      {state === 'delivered' && substate === null && (
         <p class="note">
           Only machines have fetched this message so far (listed below, dimmed). It has arrived, but nobody is known to
           have opened it.

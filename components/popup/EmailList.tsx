@@ -1,7 +1,7 @@
 import { useSignal } from '@preact/signals';
 import { useLayoutEffect, useRef } from 'preact/hooks';
 import type { EmailRecord } from '../../lib/db';
-import { emailState, emailTitle, recipientLabel, statusLine, timeAgo } from '../../lib/state/format';
+import { emailState, emailSubstate, emailTitle, recipientLabel, statusLine, timeAgo } from '../../lib/state/format';
 
 /** Fixed row height: the list renders only the rows in view, so 10,000 emails cost what 10 do. */
 export const ROW_HEIGHT = 64;
@@ -17,13 +17,15 @@ interface Props {
 
 export function EmailRow({ email, top, onOpen }: { email: EmailRecord; top: number; onOpen(t: string): void }) {
   const state = emailState(email);
+  const substate = emailSubstate(email);
   const to = recipientLabel(email.recipients);
   return (
     <li
       data-openping="email"
       data-state={state}
+      data-substate={substate ?? undefined}
       data-tracker={email.tracker}
-      class={`row row--${state}`}
+      class={`row row--${state}${substate ? ` row--${substate}` : ''}`}
       style={{ transform: `translateY(${top}px)` }}
     >
       <button type="button" class="row__button" onClick={() => onOpen(email.tracker)}>

@@ -16,6 +16,19 @@ export function emailState(email: Pick<EmailRecord, 'opens' | 'machineHits'>): E
   return 'sent';
 }
 
+/**
+ * What the UI can say beyond the state: `apple-mpp` when an email is `delivered` and every machine hit
+ * is Apple Mail Privacy Protection's fetch on delivery — Apple hides whether it was read (SPEC §1).
+ * The state stays `delivered`; this only words it.
+ */
+export type EmailSubstate = 'apple-mpp';
+
+export function emailSubstate(email: Pick<EmailRecord, 'opens' | 'machineHits' | 'appleMppHits'>): EmailSubstate | null {
+  // Records seeded outside lib/sync (an old backup, a test page) may lack the count: no claim then.
+  const mpp = email.appleMppHits ?? 0;
+  return emailState(email) === 'delivered' && mpp > 0 && mpp === email.machineHits ? 'apple-mpp' : null;
+}
+
 export function ordinal(n: number): string {
   const mod100 = n % 100;
   if (mod100 >= 11 && mod100 <= 13) return `${n}th`;
@@ -111,7 +124,7 @@ export function formatTime(at: number): string {
   return new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
-/** "Opened 3× · last 5 min ago · Berlin, DE" / "Delivered — not opened yet" / "Sent 2 h ago". */
+/** "Opened 3× · last 5 min ago · Berlin, DE" / "Delivered — …" / "Delivered to Apple Mail — …" / "Sent 2 h ago — …". */
 export function statusLine(email: EmailRecord, now = Date.now()): string {
   const state = emailState(email);
   if (state === 'opened') {
@@ -123,9 +136,22 @@ export function statusLine(email: EmailRecord, now = Date.now()): string {
   if (email.sentAt !== null && email.sentAt > now + 60_000 && state === 'sent') {
     return `Scheduled for ${formatTime(email.sentAt)}`;
   }
-  if (state === 'delivered') return 'Delivered — no one is known to have opened it yet';
+  if (state === 'delivered') {
+    return emailSubstate(email) === 'apple-mpp'
+      ? 'Delivered to Apple Mail — Apple hides whether it was read'
+      : 'Delivered — no one is known to have opened it yet';
+  }
   return email.sentAt !== null ? `Sent ${timeAgo(email.sentAt, now)} — not opened yet` : 'Not opened yet';
 }
+
+/**
+ * Under the status of an Apple Mail reader's email (`apple-mpp`), in the detail. MPP loads remote images
+ * on delivery, read or not, through Apple's relay (RESEARCH §1), so its fetches say nothing of reading.
+ */
+export const APPLE_MPP_NOTE =
+  'Apple Mail Privacy Protection loaded the images when this message arrived, whether or not anyone opens it. ' +
+  'It has arrived, but Apple hides whether it was read: Apple Mail will not tell when, or if, it is read, and ' +
+  'its fetches never notify you.';
 
 export const KIND_LABELS: Record<HitRecord['kind'], string> = {
   open: 'Opened',

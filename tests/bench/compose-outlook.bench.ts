@@ -17,14 +17,12 @@ function summary(values: number[]): string {
 }
 
 export default async function composeOutlook(): Promise<void> {
-  process.env.OPENPING_E2E_PORT ??= '18802';
-  // env.ts reads the port at import time: import the harness only after setting it.
   const { default: build } = await import('../e2e/global-setup');
   const { E2E_EXTENSION_DIR } = await import('../e2e/env');
   const { launchExtension, removeServerData, startServer } = await import('../e2e/harness');
   const { OutlookPage, routeOutlook } = await import('../e2e/pages/outlook');
 
-  build();
+  await build();
   const script = readFileSync(join(E2E_EXTENSION_DIR, 'content-scripts/outlook.js'));
   const gz = gzipSync(script, { level: 9 }).length;
   console.log(`content-scripts/outlook.js: ${(script.length / 1000).toFixed(1)} KB, ${(gz / 1000).toFixed(1)} KB gzipped (budget 25.0 KB: ${gz <= 25_000 ? 'within' : 'OVER'})`);

@@ -9,9 +9,6 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { BrowserContext, Page } from 'playwright-core';
 
-// Own port and build folder, so the bench can run next to e2e runs.
-process.env.OPENPING_E2E_PORT ??= '18802';
-
 const ROUNDS = 40;
 const CYCLES = 200;
 

@@ -19,19 +19,46 @@ export interface TestServer {
   output(): string;
 }
 
-async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown = null;
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`${url}/healthz`);
-      if (res.ok) return;
-    } catch (error) {
-      lastError = error;
+/**
+ * Resolves once `child` logs that it listens (backend/server.ts: "OpenPing server listening") and
+ * answers /healthz there. Polling /healthz alone would take another program on the port for our
+ * server; an exit before listening (the port taken, say) fails at once with the server's own words.
+ */
+function waitListening(child: ChildProcess, port: number, output: () => string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error(`The tracking server did not listen on port ${port} within ${timeoutMs} ms:\n${output()}`)), timeoutMs);
+    const onData = () => {
+      // Whole lines only: a chunk may end inside one.
+      const line = output().split('\n').slice(0, -1).find((l) => l.includes('OpenPing server listening'));
+      if (!line) return;
+      child.stdout?.off('data', onData);
+      const url = /"url":"([^"]+)"/.exec(line)?.[1] ?? '(no url)';
+      if (!url.endsWith(`:${port}`)) {
+        finish(new Error(`The tracking server listens at ${url}, not on port ${port} as the e2e build expects.`));
+        return;
+      }
+      fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (res) => finish(res.ok ? null : new Error(`The tracking server on port ${port} answered /healthz with ${res.status}:\n${output()}`)),
+        (error: unknown) => finish(new Error(`The tracking server on port ${port} did not answer /healthz: ${String(error)}`)),
+      );
+    };
+    const onExit = (code: number | null, signal: string | null) =>
+      finish(
+        new Error(
+          `The tracking server for the end-to-end tests exited (${signal ?? `code ${code}`}) before listening on port ${port}` +
+            `${/EADDRINUSE/.test(output()) ? ': another program is using that port' : ''}:\n${output()}`,
+        ),
+      );
+    function finish(error: Error | null) {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+      if (error) reject(error);
+      else resolve();
     }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`The tracking server at ${url} did not become healthy: ${String(lastError)}`);
+    child.stdout?.on('data', onData);
+    child.once('exit', onExit);
+  });
 }
 
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
@@ -39,7 +66,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   let child: ChildProcess | null = null;
   let log = '';
   const launch = async () => {
-    child = spawn(process.execPath, ['--import', 'tsx', 'backend/main.ts'], {
+    const started = spawn(process.execPath, ['--import', 'tsx', 'backend/main.ts'], {
       env: {
         ...process.env,
         OPENPING_PORT: String(E2E_SERVER_PORT),
@@ -47,13 +74,17 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
         OPENPING_PUBLIC_URL: E2E_PUBLIC_URL,
         OPENPING_DB: join(dir, 'openping.db'),
         OPENPING_TRUST_PROXY: 'loopback',
+        // The harness waits for the server's "listening" line, an info message.
+        OPENPING_LOG_LEVEL: 'info',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-    await waitHealthy(E2E_SERVER_URL, 15_000);
+    child = started;
+    // Listeners first, so no output is missed.
+    started.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    started.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    await waitListening(started, E2E_SERVER_PORT, () => log, 60_000);
   };
   const stop = async () => {
     const running = child;

@@ -99,15 +99,18 @@ describe('notifications and states end to end', () => {
     expect(shown.message).toContain('Ada Lovelace');
 
     await popup.reload();
-    await expect.poll(() => popup.stateOf('Quarterly plan for Ada'), { timeout: 5_000 }).toBe('opened');
+    await expect.poll(() => popup.stateOf('Quarterly plan for Ada'), { timeout: 20_000 }).toBe('opened');
     await expect.poll(() => popup.row('Quarterly plan for Ada').textContent()).toContain('Opened 1×');
   });
 
-  it('an Apple Mail Privacy Protection fetch shows delivered and never notifies', async () => {
+  it('an Apple Mail Privacy Protection fetch shows delivered to Apple Mail and never notifies', async () => {
     const tracker = newTracker('applempp');
     await registerSent(tracker, 'Invoice 4711 for Apple user');
     await fetchPixel(tracker, APPLE_MPP_UA, PRIVATE_RELAY_IP);
     await expect.poll(() => popup.stateOf('Invoice 4711 for Apple user'), { timeout: 10_000, interval: 200 }).toBe('delivered');
+    // SPEC §1: the state stays delivered; the sub-state says Apple hides whether it was read.
+    expect(await popup.row('Invoice 4711 for Apple user').getAttribute('data-substate')).toBe('apple-mpp');
+    expect(await popup.row('Invoice 4711 for Apple user').textContent()).toContain('Apple hides whether it was read');
     // A real open afterwards: once its notification is up, any notification decided for the MPP hit would be too.
     const control = newTracker('control');
     await registerSent(control, 'Control message');
@@ -122,7 +125,8 @@ describe('notifications and states end to end', () => {
     await expect.poll(() => popup.hits.count()).toBe(1);
     expect(await popup.hits.first().getAttribute('data-kind')).toBe('prefetch');
     expect(await popup.hits.first().getAttribute('class')).toContain('hit--machine');
-    expect(await popup.detail.textContent()).toContain('nobody is known to have opened it');
+    expect(await popup.detail.getAttribute('data-substate')).toBe('apple-mpp');
+    expect(await popup.detail.textContent()).toContain('Apple hides whether it was read');
     await popup.page.getByText('← All emails').click();
   });
 

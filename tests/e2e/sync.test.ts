@@ -72,7 +72,7 @@ describe('background resilience', () => {
       email: { tracker, webmail: 'outlook', subject: 'Sent while the server was down', recipients: [], sentAt: Date.now(), threadUrl: null },
     });
     expect(answer).toEqual({ queued: true });
-    await expect.poll(() => popup.stateOf('Sent while the server was down'), { timeout: 5_000 }).toBe('sent');
+    await expect.poll(() => popup.stateOf('Sent while the server was down'), { timeout: 20_000 }).toBe('sent');
 
     await killWorker(session, popup);
     await server.restart();

@@ -121,7 +121,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`The server process exited before it was healthy:\n${log}`);
+      throw new Error(`The server process exited before it was healthy on port ${port}${/EADDRINUSE/.test(log) ? ' (another program took that port)' : ''}:\n${log}`);
     }
     try {
       const res = await fetch(`${url}/healthz`);
@@ -131,7 +131,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`The server process was not healthy within ${timeoutMs} ms:\n${log}`);
+      throw new Error(`The server process was not healthy on port ${port} within ${timeoutMs} ms:\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -1,7 +1,7 @@
 import { IDBFactory } from 'fake-indexeddb';
 import { openDB } from 'idb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DB_NAME, closeDb, db } from '../../lib/db';
+import { DB_NAME, DB_VERSION, closeDb, db } from '../../lib/db';
 import { pixelUrlFilter, selfBlockRules } from '../../lib/dnr';
 
 beforeEach(() => {
@@ -26,7 +26,7 @@ describe('db upgrades', () => {
     v1.close();
 
     const d = await db();
-    expect(d.version).toBe(3);
+    expect(d.version).toBe(DB_VERSION);
     expect([...d.transaction('emails').store.indexNames]).toContain('byUnseen');
     const upgraded = await d.get('emails', 'old-one-0000000000001');
     expect(upgraded).toMatchObject({ subject: 'Old', sortAt: 500, lastOpenPlace: null });

@@ -172,7 +172,7 @@ describe('countsOf', () => {
       hit('g', T1, 'duplicate'),
       hit('h', T1, 'presend'),
     ]);
-    expect(counts).toEqual({ opens: 2, machineHits: 3, firstOpenAt: 10, lastOpenAt: 30, lastOpenPlace: 'Berlin, DE' });
+    expect(counts).toEqual({ opens: 2, machineHits: 3, appleMppHits: 1, firstOpenAt: 10, lastOpenAt: 30, lastOpenPlace: 'Berlin, DE' });
   });
 });
 
