@@ -14,7 +14,7 @@ const expect = { poll: { timeout: 30_000 } };
 export default defineConfig({
   test: {
     // CI reads the totals of all suites from this report (.ci/run).
-    reporters: process.env.CI ? ['default', ['json', { outputFile: '.ci/results.json' }]] : ['default'],
+    reporters: process.env.CI ? ['default', ['json', { outputFile: process.env.OPENPING_TEST_REPORT ?? '.ci/results.json' }]] : ['default'],
     projects: [
       {
         plugins: [WxtVitest()],

@@ -14,7 +14,7 @@
  */
 import { closeSync, existsSync, fdatasyncSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import Database from './sqlite-driver.ts';
 import { comparePositions, listSegments, readFrames, recycleSegment, segmentPath, type LogPosition, type LogRecord } from './hitlog.ts';
 import { createIngester, INGEST_BATCH, type FromWorker, type ToWorker, type WorkerData } from './sqlite-ingest.ts';
 import { lowerPriority } from './thread-priority.ts';

@@ -21,7 +21,8 @@
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import Database from './sqlite-driver.ts';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { HitKind } from '../classify/types.ts';
 import {
   DEFAULT_ACCOUNT_HITS_PER_HOUR,
@@ -211,7 +212,7 @@ function toHit(row: HitRow): Hit {
   };
 }
 
-function migrate(db: Database.Database): void {
+function migrate(db: BetterSqlite3.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > MIGRATIONS.length) {
     throw new Error(`The database ${db.name} has schema version ${version}, newer than this server (${MIGRATIONS.length}).`);
@@ -266,7 +267,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
   const trackersPerDay = options.trackersPerDay ?? DEFAULT_TRACKERS_PER_DAY;
   const selfViewsPerMinute = options.selfViewsPerMinute ?? DEFAULT_SELF_VIEWS_PER_MINUTE;
   if (path !== ':memory:') ensureFolder(dirname(path));
-  let db: Database.Database;
+  let db: BetterSqlite3.Database;
   try {
     db = new Database(path, { timeout: 5000 });
   } catch (error) {

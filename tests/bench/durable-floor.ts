@@ -25,7 +25,7 @@ import { closeSync, fdatasync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import Database from '../../backend/store/sqlite-driver.ts';
 import { classify } from '../../backend/classify/index.ts';
 import { encodeHitRecord, type HitRecord } from '../../backend/store/hitlog.ts';
 import { createIngester, INGEST_BATCH } from '../../backend/store/sqlite-ingest.ts';

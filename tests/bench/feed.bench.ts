@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import Database from '../../backend/store/sqlite-driver.ts';
 import { hashToken } from '../../backend/http.ts';
 import { createLogger } from '../../backend/log.ts';
 import { createServer } from '../../backend/server.ts';

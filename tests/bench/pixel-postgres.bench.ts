@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
+import Database from '../../backend/store/sqlite-driver.ts';
 import pg from 'pg';
 import { openPostgresStore } from '../../backend/store/postgres.ts';
 import { createTestDatabase, startServerProcess, type ServerProcess } from '../server/pg.ts';

@@ -16,7 +16,7 @@ import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
+import Database from '../../backend/store/sqlite-driver.ts';
 
 const run = promisify(execFile);
 const WRK = '/usr/bin/wrk';
@@ -249,7 +249,7 @@ export default async function pixelBench(): Promise<void> {
     // so its catching up never runs during another server's measurement, and reports how long it took.
     const reader = new Database(db, { readonly: true });
     const floorReader = new Database(floorDb, { readonly: true });
-    const countIn = (r: Database.Database) => (r.prepare('SELECT count(*) AS n FROM hits').get() as { n: number }).n;
+    const countIn = (r: InstanceType<typeof Database>) => (r.prepare('SELECT count(*) AS n FROM hits').get() as { n: number }).n;
     const count = () => countIn(reader);
     const settle = async (expected?: number, rows = count): Promise<number> => {
       const started = performance.now();

@@ -5,7 +5,7 @@
  * create an account from its visitors' browsers. The pixel sends no CORS headers.
  */
 import { connect } from 'node:net';
-import Database from 'better-sqlite3';
+import Database from '../../backend/store/sqlite-driver.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../backend/config.ts';
 import { json, newAccount, putTracker, startTestServer, trackerId, type Account, type Running } from './helpers.ts';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { comparePositions, encodeHitRecord, HitLog, listFree, listSegments, readFrames, recycleSegment, segmentPath, type HitRecord, type LogPosition, type LogRecord } from '../../backend/store/hitlog.ts';
-import Database from 'better-sqlite3';
+import Database from '../../backend/store/sqlite-driver.ts';
 import fc from 'fast-check';
 import { IngestWorker } from '../../backend/store/sqlite-ingest.ts';
 import { openSqliteStore } from '../../backend/store/sqlite.ts';
