@@ -38,9 +38,10 @@
  * period in a log file, a segment is retired after SEGMENT_MAX_AGE_MS even if
  * not full, and a free file older than that is deleted, not reused.
  */
-import { closeSync, fdatasync, fstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, write, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, write, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import Database from 'better-sqlite3';
 import type { Classification, Geo, HitKind, HitSignals } from './types.ts';
 
 export interface LogPosition {
@@ -223,46 +224,59 @@ export function listSegments(dbPath: string): number[] {
 
 /**
  * One process owns a database's hit log: it replays and deletes segments, so a
- * second one would take the first one's log away under it. The owner holds
- * `<db>-hits.lock`, which names its process id; a lock whose process is gone
- * (a crash) is taken over.
+ * second one would take the first one's log away under it. The owner holds a
+ * lock the kernel releases when the process ends however it ends (kill -9, an
+ * OOM kill, a host crash), never a stored process id: in a container the
+ * server is PID 1 on every start, so a pid left in a file by a killed server
+ * names the new server itself and looked held for good (issue 13).
+ *
+ * The lock is SQLite's own: `<db>-hits.lock` is opened as a small SQLite
+ * database in `locking_mode = EXCLUSIVE` and an exclusive transaction taken
+ * once, which SQLite then holds until the connection closes
+ * (https://www.sqlite.org/pragma.html#pragma_locking_mode) — a POSIX advisory
+ * lock (fcntl F_SETLK) on the file, which the kernel drops with the process
+ * (man 2 fcntl). SQLite also tracks its locks per file within a process
+ * (unixInodeInfo in os_unix.c), so a second store in the same process, or in
+ * a worker thread, is refused too — where plain fcntl locks, owned by the
+ * process, would not see it. Why not a package: flock through `fs-ext` or
+ * `os-lock` means one more native addon to build for each Node version (the
+ * rebuild trouble of issue 13 §10), and `proper-lockfile` is a directory with
+ * a staleness timeout, which a killed server leaves behind for that long;
+ * better-sqlite3 is already here, built for the running Node.
+ *
+ * The file is never deleted, only left unlocked: deleting it while a starting
+ * server has it open would let two servers each lock a different file.
  */
 export class HitLogLock {
-  private constructor(private file: string) {}
+  private constructor(private db: Database.Database) {}
 
-  /** The lock, or the process id that holds it. */
-  static acquire(dbPath: string): HitLogLock | { heldBy: number } {
+  /** The lock, or null when another live process (or another store in this one) holds it. */
+  static acquire(dbPath: string): HitLogLock | null {
     const file = `${dbPath}-hits.lock`;
-    for (let attempt = 0; attempt < 2; attempt++) {
+    for (let attempt = 0; ; attempt++) {
+      const db = new Database(file, { timeout: 0 });
       try {
-        writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
-        return new HitLogLock(file);
+        db.pragma('locking_mode = EXCLUSIVE');
+        // Nothing is ever written: no journal file beside it.
+        db.pragma('journal_mode = OFF');
+        db.exec('BEGIN EXCLUSIVE; COMMIT');
+        return new HitLogLock(db);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        db.close();
+        const code = (error as { code?: string }).code;
+        if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return null;
+        // Earlier versions wrote their process id into this file; such a file holds no lock.
+        if (code === 'SQLITE_NOTADB' && attempt === 0 && /^\d+\s*$/.test(readFileSync(file, 'latin1'))) {
+          unlinkSync(file);
+          continue;
+        }
+        throw new Error(`Cannot take the hit log lock ${file}: ${error instanceof Error ? error.message : String(error)}.`);
       }
-      const holder = Number.parseInt(readFileSync(file, 'utf8'), 10);
-      if (Number.isInteger(holder) && holder > 0 && alive(holder)) return { heldBy: holder };
-      unlinkSync(file);
     }
-    throw new Error(`Could not take the hit log lock ${file}.`);
   }
 
   release(): void {
-    try {
-      unlinkSync(this.file);
-    } catch {
-      // Already gone: nothing to release.
-    }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    this.db.close();
   }
 }
 

@@ -374,14 +374,15 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
   let ingest: IngestWorker | null = null;
   let lock: HitLogLock | null = null;
   if (!inMemory) {
-    const taken = HitLogLock.acquire(path);
-    if (!(taken instanceof HitLogLock)) {
-      if (!options.alongsideServer) {
-        db.close();
-        throw new Error(`The database ${path} is in use by another OpenPing server (process ${taken.heldBy}); stop that one first.`);
-      }
-    } else {
-      lock = taken;
+    try {
+      lock = HitLogLock.acquire(path);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    if (!lock && !options.alongsideServer) {
+      db.close();
+      throw new Error(`The database ${path} is in use by another OpenPing server (it holds ${path}-hits.lock); stop that one first.`);
     }
   }
   if (lock) {
