@@ -280,51 +280,191 @@ export class HitLogLock {
   }
 }
 
+/** A frame or record with a right checksum that is not what the log holds: set aside, never applied. */
+export interface Quarantined {
+  reason: string;
+  /** The record as parsed, or the frame's text when it was not JSON. */
+  record?: unknown;
+  text?: string;
+}
+
 export interface ReadResult {
   records: LogRecord[];
-  /** Offset after the last whole frame read. */
+  /** Offset after the last whole frame read (or after damage skipped up to `end`). */
   offset: number;
-  /** True when reading stopped at a torn or corrupt frame before `end`. */
+  /** True when reading stopped at a torn frame with no whole frame after it (a crash mid-write), before the file's end. */
   torn: boolean;
   /** True when every frame up to `end` was read (false: stopped at maxRecords or a torn frame). */
   done: boolean;
+  /** Whole frames read. */
+  frames: number;
+  /** Damaged stretches skipped to reach a later whole frame: where, how long, and how many frames were read before it. */
+  skips: Array<{ at: number; bytes: number; framesBefore: number }>;
+  quarantined: Quarantined[];
 }
 
 const READ_CHUNK = 4 * 1024 * 1024;
 
 /**
  * Reads whole frames from `from` up to `end` (the file's size when null),
- * stopping early once `maxRecords` records are read or at a torn frame.
+ * stopping early once `maxRecords` records are read.
+ *
+ * A frame that is not whole (a length past the end, a checksum that does not
+ * match) is damage when a whole frame follows it, and the reader goes on from
+ * that frame: a flipped byte or a bad length costs the hits of its own frame,
+ * not those of every later one. Below a given `end` every byte was written as
+ * frames and synced, so damage is skipped up to `end` even when no whole
+ * frame follows. With `end` null (start-up, reading a segment to its last
+ * whole frame) a frame followed by no whole frame is the torn tail a crash
+ * leaves (nobody was answered for it) and reading stops there. A whole frame
+ * is recognised by its checksum, seeded with the segment number, so a frame
+ * left from an earlier use of a recycled file never passes for one.
+ *
+ * A whole frame whose text is not JSON, or a record that is not a record of
+ * the log (checkRecord), goes to `quarantined` instead of stopping anything.
  */
 export function readFrames(fd: number, segment: number, from: number, end: number | null, maxRecords = Number.POSITIVE_INFINITY): ReadResult {
   const limit = end ?? fstatSync(fd).size;
-  const records: LogRecord[] = [];
-  let offset = from;
+  const result: ReadResult = { records: [], offset: from, torn: false, done: false, frames: 0, skips: [], quarantined: [] };
   const header = Buffer.alloc(FRAME_HEADER);
-  while (offset < limit && records.length < maxRecords) {
-    if (limit - offset < FRAME_HEADER || readSync(fd, header, 0, FRAME_HEADER, offset) < FRAME_HEADER) return { records, offset, torn: true, done: false };
-    const length = header.readUInt32LE(0);
-    const checksum = header.readUInt32LE(4);
-    // Zero: the unwritten part of a segment (or a frame torn before its header).
-    if (length === 0 || offset + FRAME_HEADER + length > limit) return { records, offset, torn: true, done: false };
-    const payload = Buffer.allocUnsafe(length);
-    let got = 0;
-    while (got < length) {
-      const n = readSync(fd, payload, got, Math.min(READ_CHUNK, length - got), offset + FRAME_HEADER + got);
-      if (n === 0) return { records, offset, torn: true, done: false };
-      got += n;
+  while (result.offset < limit && result.records.length < maxRecords) {
+    const offset = result.offset;
+    const payload = wholeFrame(fd, segment, offset, limit, header);
+    if (payload === null) {
+      const next = nextWholeFrame(fd, segment, offset + 1, limit);
+      if (next === null && end === null) {
+        result.torn = true;
+        return result;
+      }
+      const to = next ?? limit;
+      result.skips.push({ at: offset, bytes: to - offset, framesBefore: result.frames });
+      result.offset = to;
+      continue;
     }
-    if (frameChecksum(payload, segment) !== checksum) return { records, offset, torn: true, done: false };
-    let parsed: unknown;
+    result.frames++;
+    result.offset = offset + FRAME_HEADER + payload.length;
+    let parsed: unknown[];
     try {
-      parsed = JSON.parse(`[${payload.toString('utf8')}]`);
+      parsed = JSON.parse(`[${payload.toString('utf8')}]`) as unknown[];
     } catch {
-      return { records, offset, torn: true, done: false };
+      result.quarantined.push({ reason: 'the frame is not JSON', text: payload.toString('utf8') });
+      continue;
     }
-    for (const record of parsed as LogRecord[]) records.push(record);
-    offset += FRAME_HEADER + length;
+    for (const record of parsed) {
+      const wrong = checkRecord(record);
+      if (wrong === null) result.records.push(record as LogRecord);
+      else result.quarantined.push({ reason: wrong, record });
+    }
   }
-  return { records, offset, torn: false, done: offset >= limit };
+  result.done = result.offset >= limit;
+  return result;
+}
+
+/** The payload of the whole frame at `offset`, or null when there is none there. */
+function wholeFrame(fd: number, segment: number, offset: number, limit: number, header: Buffer): Buffer | null {
+  if (limit - offset < FRAME_HEADER || readSync(fd, header, 0, FRAME_HEADER, offset) < FRAME_HEADER) return null;
+  const length = header.readUInt32LE(0);
+  // Zero: the unwritten part of a segment (or a frame torn before its header).
+  if (length === 0 || offset + FRAME_HEADER + length > limit) return null;
+  const payload = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, payload, got, Math.min(READ_CHUNK, length - got), offset + FRAME_HEADER + got);
+    if (n === 0) return null;
+    got += n;
+  }
+  return frameChecksum(payload, segment) === header.readUInt32LE(4) ? payload : null;
+}
+
+/**
+ * The offset of the first whole frame at or after `from` (below `limit`), or
+ * null. Each offset is tried in turn; most fail at once on the length (JSON
+ * text read as a length is beyond 500 MB, zeros are 0), so the checksum is
+ * computed only where a frame header could be.
+ */
+function nextWholeFrame(fd: number, segment: number, from: number, limit: number): number | null {
+  if (limit - from < FRAME_HEADER) return null;
+  const bytes = Buffer.allocUnsafe(limit - from);
+  let got = 0;
+  while (got < bytes.length) {
+    const n = readSync(fd, bytes, got, Math.min(READ_CHUNK, bytes.length - got), from + got);
+    if (n === 0) break;
+    got += n;
+  }
+  for (let at = 0; at + FRAME_HEADER < got; at++) {
+    const length = bytes.readUInt32LE(at);
+    if (length === 0 || at + FRAME_HEADER + length > got) continue;
+    const payload = bytes.subarray(at + FRAME_HEADER, at + FRAME_HEADER + length);
+    if (frameChecksum(payload, segment) === bytes.readUInt32LE(at + 4)) return from + at;
+  }
+  return null;
+}
+
+const isText = (v: unknown): v is string => typeof v === 'string';
+const isTextOrNull = (v: unknown) => v === null || typeof v === 'string';
+const isObjectOrNull = (v: unknown) => v === null || (typeof v === 'object' && !Array.isArray(v));
+
+/**
+ * Null when `record` is a record the ingester can apply (HitRecord,
+ * DropRecord), else why not. Only this process writes the log, so anything
+ * else is damage that happened to keep a right checksum, or a file put there
+ * by hand: it is quarantined rather than stopping start-up (issue 13).
+ */
+export function checkRecord(record: unknown): string | null {
+  if (!Array.isArray(record)) return 'not a record (an array)';
+  if (record[0] === 1) return record.length === 3 && isText(record[1]) && isText(record[2]) ? null : 'a drop record of the wrong shape';
+  if (record[0] !== 0) return 'a record of an unknown type';
+  if (record.length !== 10) return 'a hit record of the wrong length';
+  const [, id, account, tracker, kind, via, reason, client, geo, signals] = record as unknown[];
+  if (!isText(id) || !isText(account) || !isText(tracker) || !isText(kind) || !isTextOrNull(via) || !isText(reason)) return 'a hit record with a wrong field';
+  if (!isObjectOrNull(client) || !isObjectOrNull(geo) || signals === null || !isObjectOrNull(signals)) return 'a hit record with a wrong field';
+  const { at, network } = signals as { at?: unknown; network?: unknown };
+  if (typeof at !== 'number' || !Number.isFinite(at) || network === null || !isObjectOrNull(network)) return 'a hit record with wrong signals';
+  const { prefix, asn, org } = network as { prefix?: unknown; asn?: unknown; org?: unknown };
+  if (!isText(prefix) || !(asn === null || typeof asn === 'number') || !isTextOrNull(org)) return 'a hit record with a wrong network';
+  return null;
+}
+
+/** Where a damaged segment is kept aside (./sqlite-ingest-worker.ts), instead of being recycled. */
+export function corruptPath(dbPath: string, segment: number): string {
+  return `${segmentPath(dbPath, segment)}.corrupt`;
+}
+
+/** Where records that cannot be applied are set aside, one file per UTC day, as JSON lines. */
+export function quarantinePath(dbPath: string, now = Date.now()): string {
+  return `${dbPath}-hits.quarantine.${new Date(now).toISOString().slice(0, 10)}`;
+}
+
+/**
+ * Retention for what was set aside (damaged segments, quarantined records):
+ * a file last written before `cutoff` holds only hits from before it, since a
+ * hit is logged when it arrives and never rewritten. A damaged segment that
+ * was a recycled file may also hold frames of the file's earlier use, at most
+ * SEGMENT_MAX_AGE_MS older than its own first frame, which is itself at most
+ * SEGMENT_MAX_AGE_MS older than its last write: so such files go that much
+ * earlier, and no hit in them outlives the retention period.
+ * (A quarantined record is dated by when it was set aside; a hit replayed
+ * long after it arrived can be older than that.)
+ */
+export function deleteSetAsideBefore(dbPath: string, cutoff: number): number {
+  const prefix = `${basename(dbPath)}-hits.`;
+  let deleted = 0;
+  for (const name of readdirSync(dirname(dbPath))) {
+    if (!name.startsWith(prefix)) continue;
+    const rest = name.slice(prefix.length);
+    const margin = /^\d{8,}\.corrupt$/.test(rest) ? 2 * SEGMENT_MAX_AGE_MS : /^quarantine\.\d{4}-\d{2}-\d{2}$/.test(rest) ? 0 : null;
+    if (margin === null) continue;
+    const file = join(dirname(dbPath), name);
+    try {
+      if (statSync(file).mtimeMs < cutoff + margin) {
+        unlinkSync(file);
+        deleted++;
+      }
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return deleted;
 }
 
 interface Frame {

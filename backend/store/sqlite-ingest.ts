@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import { comparePositions, type HitLog, type LogPosition, type LogRecord } from './hitlog.ts';
+import { comparePositions, type HitLog, type LogPosition, type LogRecord, type Quarantined } from './hitlog.ts';
 
 const HOUR = 3_600_000;
 
@@ -17,8 +17,14 @@ const HOUR = 3_600_000;
 export const INGEST_BATCH = 2000;
 
 export interface Ingester {
-  /** Applies the records (and moves the stored position, when given) in one transaction; returns the accounts whose feed grew. */
-  apply(records: readonly LogRecord[], position: LogPosition | null): string[];
+  /**
+   * Applies the records (and moves the stored position, when given) in one
+   * transaction; returns the accounts whose feed grew. A record the database
+   * refuses (a constraint, a value it cannot bind) is skipped and handed to
+   * `refused` inside the transaction, before it commits; other failures (a
+   * full disk, I/O) fail the whole call.
+   */
+  apply(records: readonly LogRecord[], position: LogPosition | null, refused?: (entries: Quarantined[]) => void): string[];
   position(): LogPosition;
 }
 
@@ -42,8 +48,9 @@ export function createIngester(db: Database.Database): Ingester {
     position: db.prepare<[], LogPosition>('SELECT segment, byte_offset AS offset FROM hit_log WHERE id = 1'),
     setPosition: db.prepare('UPDATE hit_log SET segment = ?, byte_offset = ? WHERE id = 1'),
   };
-  const apply = db.transaction((records: readonly LogRecord[], position: LogPosition | null): string[] => {
+  const apply = db.transaction((records: readonly LogRecord[], position: LogPosition | null, refused?: (entries: Quarantined[]) => void): string[] => {
     const accounts = new Set<string>();
+    const skipped: Quarantined[] = [];
     // A tracker deleted after its hits were logged is gone with its hits: they are skipped.
     const windows = new Map<string, Window | null>();
     const windowOf = (tracker: string, account: string): Window | null => {
@@ -70,24 +77,35 @@ export function createIngester(db: Database.Database): Ingester {
         window.window_hour = hour;
         window.window_count = 0;
       }
-      window.window_count++;
       const n = signals.network;
-      sql.insertHit.run(
-        id,
-        account,
-        tracker,
-        signals.at,
-        kind,
-        via,
-        reason,
-        client === null ? null : JSON.stringify(client),
-        n.prefix,
-        n.asn,
-        n.org,
-        geo === null ? null : JSON.stringify(geo),
-        JSON.stringify(signals),
-      );
+      try {
+        sql.insertHit.run(
+          id,
+          account,
+          tracker,
+          signals.at,
+          kind,
+          via,
+          reason,
+          client === null ? null : JSON.stringify(client),
+          n.prefix,
+          n.asn,
+          n.org,
+          geo === null ? null : JSON.stringify(geo),
+          JSON.stringify(signals),
+        );
+      } catch (error) {
+        if (!refusedRecord(error)) throw error;
+        // A failed statement is undone alone; the transaction goes on (https://www.sqlite.org/lang_conflict.html, ABORT).
+        skipped.push({ reason: `the database refused it: ${(error as Error).message}`, record });
+        continue;
+      }
+      window.window_count++;
       accounts.add(account);
+    }
+    if (skipped.length > 0) {
+      if (!refused) throw new Error(`The database refused a hit: ${skipped[0]!.reason}.`);
+      refused(skipped);
     }
     for (const [tracker, window] of windows) {
       if (window) sql.countWindow.run(window.window_hour, window.window_count, window.dropped, tracker);
@@ -96,9 +114,20 @@ export function createIngester(db: Database.Database): Ingester {
     return [...accounts];
   });
   return {
-    apply: (records, position) => apply.immediate(records, position),
+    apply: (records, position, refused) => apply.immediate(records, position, refused),
     position: () => sql.position.get()!,
   };
+}
+
+/**
+ * An error that is about the record, not the database: a constraint (a hit
+ * id already stored) or a value better-sqlite3 cannot bind. A full disk or an
+ * I/O error must fail the batch instead, so it is retried.
+ */
+function refusedRecord(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') return code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG';
+  return error instanceof TypeError || error instanceof RangeError;
 }
 
 export type ToWorker = { type: 'ingest'; upTo: LogPosition; sealed: Array<[number, number]> } | { type: 'close'; upTo: LogPosition };

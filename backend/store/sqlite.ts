@@ -50,7 +50,7 @@ import {
   type TrackerRecord,
   type TrackerState,
 } from './types.ts';
-import { comparePositions, encodeHitRecord, HitLog, HitLogLock, type HitRecord, type LogPosition, type LogRecord } from './hitlog.ts';
+import { comparePositions, deleteSetAsideBefore, encodeHitRecord, HitLog, HitLogLock, type HitRecord, type LogPosition, type LogRecord } from './hitlog.ts';
 import { createIngester, IngestWorker } from './sqlite-ingest.ts';
 
 const HOUR = 3_600_000;
@@ -745,6 +745,8 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
         guard();
       }
       sql.deleteOldRates.run(cutoff);
+      // Damaged segments and quarantined records kept aside hold hits too.
+      if (log) deleteSetAsideBefore(path, cutoff);
       return deleted;
     },
     async countRate(key, windowMs, now) {
