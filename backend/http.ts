@@ -28,8 +28,9 @@ import {
   type PixelHeaderName,
   type PixelRequest,
 } from './pixel.ts';
+import { health } from './health.ts';
 import { relabelNear, relabelTracker } from './relabel.ts';
-import { InvalidCursorError, LimitError, MAX_SELF_VIEWS_PER_TRACKER, TRACKER_PAGE_LIMIT, type Store, type TrackerRecord } from './store/types.ts';
+import { InvalidCursorError, LimitError, MAX_SELF_VIEWS_PER_TRACKER, StoreUnavailableError, TRACKER_PAGE_LIMIT, type Store, type TrackerRecord } from './store/types.ts';
 
 export interface App {
   config: Config;
@@ -212,9 +213,9 @@ function trackerBody(t: TrackerRecord) {
 
 // ── handlers ───────────────────────────────────────────────────────────────
 
-const health: Handler = async ({ app, res }) => {
-  await app.store.ping();
-  sendJson(res, 200, { ok: true });
+const healthz: Handler = async ({ app, res }) => {
+  const { status, body } = await health(app);
+  sendJson(res, status, body);
 };
 
 const metrics: Handler = async ({ app, res }) => {
@@ -415,7 +416,7 @@ type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS';
 
 function routes(): Array<[Method[], string, string, Handler]> {
   return [
-    [['GET'], '/healthz', 'healthz', health],
+    [['GET'], '/healthz', 'healthz', healthz],
     [['GET'], '/metrics', 'metrics', metrics],
     [['OPTIONS'], '/v1/*', 'preflight', preflight],
     [['POST'], '/v1/accounts', 'accounts', createAccount],
@@ -444,6 +445,12 @@ export function createDispatcher(app: App): (req: IncomingMessage, res: ServerRe
   const fail = (res: ServerResponse, route: string, error: unknown) => {
     if (error instanceof HttpError) {
       sendError(res, error.status, error.code, error.message, error.headers);
+      return;
+    }
+    if (error instanceof StoreUnavailableError) {
+      // Said at once (Store.failing; /healthz says why): a client retries later rather than wait for a disk.
+      app.metrics.storeErrors.inc({ operation: route });
+      sendError(res, 503, 'store_failing', 'The server cannot store anything right now; try again in a minute.', { 'retry-after': '60' });
       return;
     }
     app.metrics.storeErrors.inc({ operation: route });

@@ -103,6 +103,7 @@ export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {
         metrics.storeErrors.inc({ operation: 'ingest' });
         log.error({ err: message }, 'store: recovering from an error');
       };
+      const onStoreRecovered = (message: string) => log.warn({ detail: message }, 'store: working again');
       const [store] = await Promise.all([
         deps.store ??
           openStore(config.db, {
@@ -111,6 +112,7 @@ export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {
             trackersPerDay: config.trackersPerDay,
             selfViewsPerMinute: config.selfViewsPerMinute,
             onError: onStoreError,
+            onRecovered: onStoreRecovered,
           }),
         loadIpData(),
       ]);

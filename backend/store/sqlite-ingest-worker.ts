@@ -256,8 +256,8 @@ port.on('message', (message: ToWorker) => {
     const accounts = ingest(message.upTo, new Map(message.sealed));
     post({ type: 'ingested', position, accounts });
   } catch (error) {
-    post({ type: 'error', message: `ingest failed: ${error instanceof Error ? error.message : String(error)}` });
-    // Nothing was applied; the event loop asks again after its next frame or restart.
-    setTimeout(() => post({ type: 'ingested', position, accounts: [] }), 1000);
+    post({ type: 'failed', message: `ingest failed: ${error instanceof Error ? error.message : String(error)}` });
+    // Nothing was applied; the event loop asks again a second later (a full disk fails at once, every time).
+    setTimeout(() => post({ type: 'retry' }), 1000);
   }
 });

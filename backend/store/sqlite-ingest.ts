@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { StoreUnavailableError } from './types.ts';
 import { comparePositions, type HitLog, type LogPosition, type LogRecord, type Quarantined } from './hitlog.ts';
 
 const HOUR = 3_600_000;
@@ -134,6 +135,10 @@ export type ToWorker = { type: 'ingest'; upTo: LogPosition; sealed: Array<[numbe
 export type FromWorker =
   | { type: 'ready'; position: LogPosition }
   | { type: 'ingested'; position: LogPosition; accounts: string[] }
+  /** An ingest request failed, nothing of it applied; `retry` follows when the worker takes requests again. */
+  | { type: 'failed'; message: string }
+  | { type: 'retry' }
+  /** Something to log (damage found in the log); the worker goes on. */
   | { type: 'error'; message: string };
 
 export interface WorkerData {
@@ -210,7 +215,7 @@ export class IngestWorker {
   private busy = false;
   private closing = false;
   private log: HitLog | null = null;
-  private waiters: Array<{ position: LogPosition; resolve: () => void }> = [];
+  private waiters: Array<{ position: LogPosition; resolve: () => void; reject: (error: unknown) => void }> = [];
   /** Writers waiting in room() for the backlog to shrink. */
   private stalled: Array<() => void> = [];
   private backlogMax: number;
@@ -222,12 +227,19 @@ export class IngestWorker {
   private lastFrame = 0;
   private exited: Promise<void> = Promise.resolve();
   ingested: LogPosition = { segment: 0, offset: 0 };
+  /**
+   * Why logged hits cannot be applied now (the last request failed, or the
+   * worker is gone), or null. Meanwhile reads that need them fail at once
+   * (barrier) instead of waiting BARRIER_TIMEOUT_MS for each.
+   */
+  failure: string | null = null;
 
   private constructor(
     private path: string,
     private onIngested: (accounts: string[]) => void,
     private onError: (message: string) => void,
     backlogMax: number,
+    private onRecovered: (message: string) => void,
   ) {
     this.backlogMax = backlogMax;
     this.backlogResume = Math.min(BACKLOG_RESUME_BYTES, Math.floor(backlogMax / 2));
@@ -240,8 +252,10 @@ export class IngestWorker {
     onError: (message: string) => void,
     /** Smaller in tests. */
     backlogMax = BACKLOG_MAX_BYTES,
+    /** Said when applying works again after `failure`. */
+    onRecovered: (message: string) => void = () => undefined,
   ): Promise<{ ingest: IngestWorker; next: number }> {
-    const ingest = new IngestWorker(path, onIngested, onError, backlogMax);
+    const ingest = new IngestWorker(path, onIngested, onError, backlogMax, onRecovered);
     const ready = await ingest.spawn(true);
     ingest.ingested = ready.position;
     return { ingest, next: ready.position.segment };
@@ -262,14 +276,24 @@ export class IngestWorker {
           started = true;
           resolve(message);
         } else if (message.type === 'ingested') {
+          this.setFailure(null);
           this.done(message.position, message.accounts);
+        } else if (message.type === 'failed') {
+          this.setFailure(message.message);
+          this.onError(message.message);
+        } else if (message.type === 'retry') {
+          this.busy = false;
+          this.kick(true);
         } else {
           this.onError(message.message);
         }
       });
       worker.once('error', (error) => {
         if (!started) reject(new Error(`The SQLite ingest worker failed to start: ${error.message}`));
-        else this.onError(`ingest worker failed: ${error.message}`);
+        else {
+          this.setFailure(`the ingest worker failed: ${error.message}`);
+          this.onError(`ingest worker failed: ${error.message}`);
+        }
       });
       worker.once('exit', (code) => {
         if (this.worker === worker) this.worker = null;
@@ -280,6 +304,19 @@ export class IngestWorker {
     });
   }
 
+  private setFailure(failure: string | null): void {
+    const was = this.failure;
+    this.failure = failure;
+    if (failure !== null && this.waiters.length > 0) {
+      // Reads waiting for hits that cannot be applied now fail at once.
+      const waiters = this.waiters;
+      this.waiters = [];
+      const error = new StoreUnavailableError(`logged hits cannot be applied to the database: ${failure}`);
+      for (const w of waiters) w.reject(error);
+    }
+    if (failure === null && was !== null) this.onRecovered(`logged hits are applied again (after: ${was})`);
+  }
+
   private restartLater(): void {
     if (this.restartTimer || this.closing) return;
     this.restartTimer = setTimeout(() => {
@@ -288,10 +325,13 @@ export class IngestWorker {
       this.spawn(false).then(
         ({ position }) => {
           if (comparePositions(position, this.ingested) > 0) this.ingested = position;
+          this.setFailure(null);
           this.kick();
         },
         (error: unknown) => {
-          this.onError(error instanceof Error ? error.message : String(error));
+          const message = error instanceof Error ? error.message : String(error);
+          this.setFailure(message);
+          this.onError(message);
           this.restartLater();
         },
       );
@@ -404,14 +444,19 @@ export class IngestWorker {
     return total;
   }
 
-  /** Resolves once every hit logged before the call is in the database (or after BARRIER_TIMEOUT_MS). */
+  /**
+   * Resolves once every hit logged before the call is in the database (or
+   * after BARRIER_TIMEOUT_MS); rejects with StoreUnavailableError at once
+   * while they cannot be applied (`failure`).
+   */
   async barrier(): Promise<void> {
     const log = this.log;
     if (!log) return;
     await log.flush();
     const target = log.durable;
     if (comparePositions(target, this.ingested) <= 0) return;
-    await new Promise<void>((resolve) => {
+    if (this.failure !== null) throw new StoreUnavailableError(`logged hits cannot be applied to the database: ${this.failure}`);
+    await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.onError('logged hits did not reach the database in time; reading what is there');
         resolve();
@@ -423,6 +468,10 @@ export class IngestWorker {
           clearTimeout(timer);
           resolve();
         },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
       });
       this.kick(true);
     });
@@ -430,7 +479,8 @@ export class IngestWorker {
 
   /** Applies everything logged, then stops the worker (which deletes the applied log). */
   async close(): Promise<void> {
-    await this.barrier();
+    // What cannot be applied now stays in the log for the next start.
+    await this.barrier().catch(() => undefined);
     this.closing = true;
     this.release();
     if (this.restartTimer) clearTimeout(this.restartTimer);

@@ -36,6 +36,7 @@ import {
   MAX_SELF_VIEWS_PER_TRACKER,
   SELF_VIEW_MERGE_MS,
   selfViewPoints,
+  StoreUnavailableError,
   type EventsPage,
   type FeedListener,
   type Hit,
@@ -52,6 +53,7 @@ import {
 } from './types.ts';
 import { comparePositions, deleteSetAsideBefore, encodeHitRecord, HitLog, HitLogLock, type HitRecord, type LogPosition, type LogRecord } from './hitlog.ts';
 import { createIngester, IngestWorker } from './sqlite-ingest.ts';
+import { isStorageError, StoreFailures, withFailures } from './failing.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -347,6 +349,8 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
        ON CONFLICT (key, window) DO UPDATE SET count = count + 1 RETURNING count`,
     ),
     ping: db.prepare('SELECT 1'),
+    /** A write that changes nothing: whether this connection can write again (./failing.ts). */
+    probe: db.prepare('UPDATE hit_log SET byte_offset = byte_offset WHERE id = 1'),
   };
 
   const listeners = new Set<FeedListener>();
@@ -385,10 +389,11 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       throw new Error(`The database ${path} is in use by another OpenPing server (it holds ${path}-hits.lock); stop that one first.`);
     }
   }
+  const onError = options.onError ?? ((message: string) => console.error(`OpenPing SQLite store: ${message}`));
+  const onRecovered = options.onRecovered ?? ((message: string) => console.error(`OpenPing SQLite store: ${message}`));
   if (lock) {
-    const onError = options.onError ?? ((message: string) => console.error(`OpenPing SQLite store: ${message}`));
     try {
-      const started = await IngestWorker.start(path, (accounts) => notify(new Set(accounts)), onError);
+      const started = await IngestWorker.start(path, (accounts) => notify(new Set(accounts)), onError, undefined, onRecovered);
       ingest = started.ingest;
       const worker = ingest;
       log = new HitLog(path, started.next, () => worker.kick());
@@ -399,6 +404,36 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       throw error;
     }
   }
+  /**
+   * What cannot store now (./failing.ts): `log`, the hit log's frames (a pixel's, or the probe's);
+   * `database`, this connection's writes (the API's); and the ingest worker's own failure.
+   * A probe frame is a drop record of no tracker, which the ingester skips.
+   */
+  const failures = new StoreFailures(
+    async (sources) => {
+      if (sources.has('database')) {
+        try {
+          sql.probe.run();
+          failures.clear('database');
+        } catch (error) {
+          if (!isStorageError(error)) throw error;
+          failures.mark('database', `the database cannot be written: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+      if (sources.has('log') && log && !closed) {
+        log.append(JSON.stringify([1, '', '']));
+        try {
+          await log.sync();
+          failures.clear('log');
+        } catch (error) {
+          failures.mark('log', logFailure(error));
+        }
+      }
+    },
+    () => ingest?.failure ?? null,
+    { failing: onError, recovered: onRecovered },
+  );
+  const logFailure = (error: unknown) => `the hit log cannot be written: ${error instanceof Error ? error.message : String(error)}`;
   /** Waits until every hit logged so far is in the database (reads and deletions of hits call it first). */
   const applied = async () => {
     if (ingest) await ingest.barrier();
@@ -422,7 +457,12 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       unapplied.delete(tracker);
       return;
     }
-    await applied();
+    try {
+      await applied();
+    } catch (error) {
+      // The worker cannot apply them now (a full disk): the pixel classifies on what the database holds rather than wait.
+      if (!(error instanceof StoreUnavailableError)) throw error;
+    }
   };
 
   // Flood-cap windows: the event loop decides stored vs dropped (SPEC §3) from memory, loaded
@@ -650,12 +690,14 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       for (const hit of hits) unapplied.set(hit.tracker, null);
       try {
         await log.sync();
+        failures.clear('log');
       } catch (error) {
         // Counted but not recorded: these trackers' and accounts' windows start over from the database.
         for (const hit of hits) {
           windows.delete(hit.tracker);
           accountWindows.delete(hit.account);
         }
+        failures.mark('log', logFailure(error));
         throw error;
       } finally {
         const covered = { ...log.durable };
@@ -759,9 +801,11 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       sql.ping.get();
     },
     pendingBytes: () => ingest?.pendingBytes() ?? 0,
+    failing: () => failures.message(),
     async close() {
       if (closed) return;
       closed = true;
+      failures.stop();
       listeners.clear();
       try {
         await log?.flush();
@@ -773,5 +817,5 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
       }
     },
   };
-  return store;
+  return withFailures(store, failures);
 }

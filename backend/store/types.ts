@@ -121,6 +121,8 @@ export interface StoreOptions {
    * server owns fails with a sentence saying so.
    */
   alongsideServer?: boolean;
+  /** SQLite: said once when a failing part of the store (see Store.failing) works again. Default: stderr. */
+  onRecovered?: (message: string) => void;
 }
 
 export const DEFAULT_FLOOD_CAP_PER_HOUR = 1000;
@@ -313,6 +315,12 @@ export interface Store {
   ping(): Promise<void>;
   /** SQLite: bytes of recorded hits durable in the hit log but not yet in the database (for /metrics). */
   pendingBytes?(): number;
+  /**
+   * Why the store cannot store now (a full disk, I/O errors), or null when it
+   * can (SQLite; /healthz answers 503 with `store-failing` meanwhile). While it
+   * is failing the API's methods reject at once with StoreUnavailableError.
+   */
+  failing?(): string | null;
   /** Waits for in-flight writes, then closes. Further calls reject. */
   close(): Promise<void>;
 }
@@ -330,6 +338,14 @@ export class LimitError extends Error {
   constructor(message = 'This account registered as many trackers today as it may; try again tomorrow.') {
     super(message);
     this.name = 'LimitError';
+  }
+}
+
+/** Thrown while the store cannot store (see Store.failing); the server answers 503. */
+export class StoreUnavailableError extends Error {
+  constructor(readonly reason: string) {
+    super(`The store cannot store now: ${reason}`);
+    this.name = 'StoreUnavailableError';
   }
 }
 

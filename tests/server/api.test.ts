@@ -313,7 +313,7 @@ describe('events', () => {
 
 describe('the rest of the surface', () => {
   it('answers health, metrics, CORS preflight and unknown routes', async () => {
-    expect(await json(await fetch(`${s.url}/healthz`))).toEqual({ ok: true });
+    expect(await json(await fetch(`${s.url}/healthz`))).toEqual({ ok: true, warnings: [] });
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
     for (const name of ['openping_hits_total', 'openping_pixel_duration_seconds', 'openping_store_errors_total', 'openping_long_polls']) {
       expect(metrics).toContain(name);
