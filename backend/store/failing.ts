@@ -91,37 +91,27 @@ export function isStorageError(error: unknown): boolean {
   return /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/.test(code) || code === 'ENOSPC' || code === 'EIO' || code === 'EDQUOT' || code === 'EROFS';
 }
 
-/** Store methods the API calls; the pixel's (recordHits, trackerContext) and housekeeping ones stay as they are. */
-const API_METHODS = [
-  'createAccount',
-  'accountByTokenHash',
-  'deleteAccount',
-  'putTracker',
-  'getTracker',
-  'deleteTracker',
-  'addSelfView',
-  'trackerHits',
-  'events',
-  'relabel',
-  'countRate',
-] as const;
+/**
+ * Store methods that stay as they are: the pixel's (it answers its GIF
+ * whatever happens and reads what the database holds), the synchronous ones,
+ * and housekeeping. Every other method is the API's, also methods added later
+ * (each returns a promise).
+ */
+const UNGUARDED = new Set(['recordHits', 'trackerContext', 'subscribe', 'ping', 'pendingBytes', 'failing', 'close', 'deleteHitsBefore', 'listTrackers']);
 
 /**
  * The store with its API methods failing at once (StoreUnavailableError,
  * answered 503) while it is failing, and a storage error from one of them
- * (the database's own writes) marked as the `database` source. Any method
- * not listed passes through unchanged, so methods added to the Store later
- * keep working (and fail as they did).
+ * (the database's own writes) marked as the `database` source.
  */
 export function withFailures(store: Store, failures: StoreFailures): Store {
   const wrapped: Store = { ...store };
-  for (const name of API_METHODS) {
-    const method = store[name] as (...args: unknown[]) => Promise<unknown>;
-    if (typeof method !== 'function') continue;
+  for (const [name, method] of Object.entries(store)) {
+    if (typeof method !== 'function' || UNGUARDED.has(name)) continue;
     (wrapped as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
       failures.admit();
       try {
-        return await method.apply(store, args);
+        return await (method as (...a: unknown[]) => Promise<unknown>).apply(store, args);
       } catch (error) {
         if (!isStorageError(error)) throw error;
         const message = `the database cannot be written: ${error instanceof Error ? error.message : String(error)}`;

@@ -38,7 +38,7 @@
  * period in a log file, a segment is retired after SEGMENT_MAX_AGE_MS even if
  * not full, and a free file older than that is deleted, not reused.
  */
-import { closeSync, fdatasync, fstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, write, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, write, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import Database from 'better-sqlite3';
@@ -555,7 +555,7 @@ export class HitLog {
         // A new segment only once the old one's frames have settled (its end is then known).
         if (this.inFlight.length > 0) return;
         try {
-          this.rotate();
+          if (!this.restartEmpty()) this.rotate();
         } catch (error) {
           // No segment to write to (no descriptors or space left): these hits fail, the next group tries again.
           this.fail(this.takeGroup(), new Error(`Hit log: cannot start a new segment: ${error instanceof Error ? error.message : String(error)}`));
@@ -653,6 +653,28 @@ export class HitLog {
       this.flushers = [];
       for (const f of flushers) f();
     }
+  }
+
+  /**
+   * After a failure in a segment that holds nothing durable, writing starts
+   * over in the same file, emptied, rather than in a new one: on a full disk
+   * every group of hits fails, and each would otherwise leave a segment file
+   * behind (which the worker, failing too, cannot retire). Emptied, the file
+   * keeps no frame of the failed groups that a reader could take for one.
+   */
+  private restartEmpty(): boolean {
+    if (!this.broken || this.durable.segment !== this.segment || this.durable.offset !== 0) return false;
+    try {
+      ftruncateSync(this.fd, 0);
+    } catch {
+      return false;
+    }
+    this.offset = 0;
+    this.broken = false;
+    this.openedAt = Date.now();
+    // The failed first frame may not have made the file's name durable.
+    this.dirSyncPending = true;
+    return true;
   }
 
   private rotate(): void {

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger } from '../../backend/log.ts';
 import { createServer, type OpenPingServer } from '../../backend/server.ts';
+import { HitLog, listSegments } from '../../backend/store/hitlog.ts';
 import type { NewHit, RecordOutcome } from '../../backend/store/types.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'openping-full-'));
@@ -174,3 +175,30 @@ it('on a full disk answers every pixel, says it is failing, answers the API 503 
   expect(stored.length).toBeGreaterThan(30);
   expect(stored.filter((ua) => !kept.has(ua))).toEqual([]);
 }, 90_000);
+
+it('leaves no new hit-log file behind per group of hits that fails on the full disk, and writes on once there is room', async () => {
+  const path = join(mount, 'log-only.db');
+  // Below 1 MB no spare file is prepared: each segment is a new file that grows as it is written.
+  const log = new HitLog(path, 1, () => undefined, { segmentBytes: 1 << 19 });
+  const filler = join(mount, 'filler-2');
+  fill(filler);
+  try {
+    const record = JSON.stringify([1, 'LogOnlyTracker00000000', 'LogOnlyAccount00000000']);
+    let failed = 0;
+    for (let i = 0; i < 50; i++) {
+      // Large enough not to fit in what is left of a page the file already has.
+      for (let j = 0; j < 200; j++) log.append(record);
+      await log.sync().catch(() => failed++);
+    }
+    expect(failed).toBe(50);
+    expect(listSegments(path)).toEqual([1]);
+  } finally {
+    unlinkSync(filler);
+  }
+  log.append(JSON.stringify([1, 'LogOnlyTracker00000000', 'LogOnlyAccount00000000']));
+  await log.sync();
+  expect(log.durable).toMatchObject({ segment: 1 });
+  await log.flush();
+  log.close();
+  expect(listSegments(path)).toEqual([1]);
+});
