@@ -24,7 +24,10 @@
  * reader recognises (length beyond the end or a CRC mismatch) and ignores —
  * nobody was answered for it. After a failed write or sync the segment is
  * sealed at its last durable end and appending goes on in a new segment, so
- * nothing durable ever follows a torn frame within one segment.
+ * nothing durable ever follows a torn frame within one segment (or, if the
+ * segment held nothing durable yet, in the same file, emptied). A frame
+ * damaged later, on disk, is skipped to the next whole frame (readFrames),
+ * and its segment kept aside as `.corrupt`.
  *
  * Segment files are recycled: an applied segment is renamed to a free file
  * (`<db>-hits.free.N`, at most FREE_FILES kept) and a new segment takes one,
@@ -38,7 +41,7 @@
  * period in a log file, a segment is retired after SEGMENT_MAX_AGE_MS even if
  * not full, and a free file older than that is deleted, not reused.
  */
-import { closeSync, fdatasync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, write, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, renameSync, statfsSync, statSync, unlinkSync, write, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import Database from 'better-sqlite3';
@@ -159,6 +162,8 @@ export const SEGMENT_BYTES = 16 * 1024 * 1024;
 /** See the file comment. */
 export const SEGMENT_MAX_AGE_MS = 3_600_000;
 export const FREE_FILES = 2;
+/** A spare file is prepared only while the disk has room for this many segments. */
+const SPARE_MIN_FREE_SEGMENTS = 4;
 /** A segment is left with this much room, so a frame rarely runs past a recycled file's end (it would only append). */
 const FRAME_SLACK = 256 * 1024;
 
@@ -721,6 +726,14 @@ export class HitLog {
    */
   private prepareSpare(): void {
     if (this.preparing || this.segmentBytes < 1 << 20) return;
+    // On a nearly full disk the spare would take the last room the log and the database need, if only
+    // until it fails and is deleted (seen on a small filesystem: hits failed while it was being written).
+    try {
+      const fs = statfsSync(dirname(this.dbPath));
+      if (fs.bavail * fs.bsize < SPARE_MIN_FREE_SEGMENTS * this.segmentBytes) return;
+    } catch {
+      return;
+    }
     this.preparing = true;
     const spare = `${this.dbPath}-hits.spare`;
     const chunk = Buffer.alloc(1 << 20);

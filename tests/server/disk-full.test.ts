@@ -10,7 +10,7 @@
  * every hit that was answered as stored is in the database.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -28,8 +28,8 @@ let mounted = false;
 beforeAll(() => {
   mkdirSync(mount);
   try {
-    // Room for the database, the hit log and its 16 MB spare file (hitlog.ts), which is written in the background at start.
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=40m', 'tmpfs', mount], { stdio: 'pipe' });
+    // Room for the database, the hit log and its 16 MB spare file (hitlog.ts: prepared while 64 MB are free).
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=72m', 'tmpfs', mount], { stdio: 'pipe' });
     mounted = true;
   } catch (error) {
     const said = (error as { stderr?: Buffer }).stderr?.toString().trim();
@@ -201,4 +201,26 @@ it('leaves no new hit-log file behind per group of hits that fails on the full d
   await log.flush();
   log.close();
   expect(listSegments(path)).toEqual([1]);
+});
+
+it('prepares no spare segment file when the disk has little room left (it would take the last of it)', () => {
+  const { bavail, bsize } = statfsSync(mount);
+  const filler = join(mount, 'filler-3');
+  const fd = openSync(filler, 'w');
+  const chunk = Buffer.alloc(1 << 20, 0x55);
+  try {
+    // 30 MB left: room for the log and the database, not for a spare beside them.
+    for (let left = bavail * bsize - (30 << 20); left > 0; left -= chunk.length) writeSync(fd, chunk);
+  } finally {
+    closeSync(fd);
+  }
+  const path = join(mount, 'no-spare.db');
+  try {
+    // Default (16 MB) segments: a new segment file starts writing a spare at once, unless it holds back.
+    const log = new HitLog(path, 1, () => undefined);
+    expect(existsSync(`${path}-hits.spare`)).toBe(false);
+    log.close();
+  } finally {
+    unlinkSync(filler);
+  }
 });
