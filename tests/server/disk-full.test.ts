@@ -151,7 +151,8 @@ it('on a full disk answers every pixel, says it is failing, answers the API 503 
       expect(res.status).toBe(503);
       expect(await res.json()).toEqual({ error: 'store_failing', message: expect.stringMatching(/cannot store/) });
     }
-    expect(Math.max(...times)).toBeLessThan(5_000);
+    // Generous for a loaded machine, yet below the 10 s (BARRIER_TIMEOUT_MS) each used to wait.
+    expect(Math.max(...times)).toBeLessThan(7_000);
 
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(Number(/^openping_pixel_requests_total\{outcome="error"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
