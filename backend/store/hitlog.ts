@@ -258,11 +258,17 @@ export class HitLogLock {
   /** The lock, or null when another live process (or another store in this one) holds it. */
   static acquire(dbPath: string): HitLogLock | null {
     const file = `${dbPath}-hits.lock`;
+    const cannot = (error: unknown) => new Error(`Cannot take the hit log lock ${file}: ${error instanceof Error ? error.message : String(error)}.`);
     for (let attempt = 0; ; attempt++) {
-      const db = new Database(file, { timeout: 0 });
+      let db: Database.Database;
+      try {
+        db = new Database(file, { timeout: 0 });
+      } catch (error) {
+        throw cannot(error);
+      }
       try {
         db.pragma('locking_mode = EXCLUSIVE');
-        // Nothing is ever written: no journal file beside it.
+        // No journal file beside it, ever (nothing in it needs rolling back).
         db.pragma('journal_mode = OFF');
         db.exec('BEGIN EXCLUSIVE; COMMIT');
         return new HitLogLock(db);
@@ -271,11 +277,11 @@ export class HitLogLock {
         const code = (error as { code?: string }).code;
         if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return null;
         // Earlier versions wrote their process id into this file; such a file holds no lock.
-        if (code === 'SQLITE_NOTADB' && attempt === 0 && /^\d+\s*$/.test(readFileSync(file, 'latin1'))) {
+        if (code === 'SQLITE_NOTADB' && attempt === 0 && statSync(file).size < 32 && /^\d+\s*$/.test(readFileSync(file, 'latin1'))) {
           unlinkSync(file);
           continue;
         }
-        throw new Error(`Cannot take the hit log lock ${file}: ${error instanceof Error ? error.message : String(error)}.`);
+        throw cannot(error);
       }
     }
   }
