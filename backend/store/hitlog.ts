@@ -315,6 +315,8 @@ export interface ReadResult {
 }
 
 const READ_CHUNK = 4 * 1024 * 1024;
+/** How much of a damaged stretch is read at once while looking for the next whole frame. */
+const SCAN_WINDOW = 1024 * 1024;
 
 /**
  * Reads whole frames from `from` up to `end` (the file's size when null),
@@ -389,24 +391,31 @@ function wholeFrame(fd: number, segment: number, offset: number, limit: number, 
 
 /**
  * The offset of the first whole frame at or after `from` (below `limit`), or
- * null. Each offset is tried in turn; most fail at once on the length (JSON
- * text read as a length is beyond 500 MB, zeros are 0), so the checksum is
- * computed only where a frame header could be.
+ * null. Each offset is tried in turn, in windows of SCAN_WINDOW bytes; most
+ * fail at once on the length's high byte (JSON text read as a length is
+ * beyond 500 MB; zeros are 0), so the checksum is computed only where a
+ * frame header could be.
  */
 function nextWholeFrame(fd: number, segment: number, from: number, limit: number): number | null {
-  if (limit - from < FRAME_HEADER) return null;
-  const bytes = Buffer.allocUnsafe(limit - from);
-  let got = 0;
-  while (got < bytes.length) {
-    const n = readSync(fd, bytes, got, Math.min(READ_CHUNK, bytes.length - got), from + got);
-    if (n === 0) break;
-    got += n;
-  }
-  for (let at = 0; at + FRAME_HEADER < got; at++) {
-    const length = bytes.readUInt32LE(at);
-    if (length === 0 || at + FRAME_HEADER + length > got) continue;
-    const payload = bytes.subarray(at + FRAME_HEADER, at + FRAME_HEADER + length);
-    if (frameChecksum(payload, segment) === bytes.readUInt32LE(at + 4)) return from + at;
+  const window = Buffer.allocUnsafe(Math.min(SCAN_WINDOW, limit - from));
+  const header = Buffer.alloc(FRAME_HEADER);
+  // The high byte of any length that fits before `limit`.
+  const highest = (limit - from) >>> 24;
+  for (let start = from; start + FRAME_HEADER < limit; start += window.length - FRAME_HEADER) {
+    const got = readSync(fd, window, 0, Math.min(window.length, limit - start), start);
+    if (got <= FRAME_HEADER) return null;
+    for (let at = 0; at + FRAME_HEADER <= got; at++) {
+      if (window[at + 3]! > highest) continue;
+      const length = window.readUInt32LE(at);
+      if (length === 0 || start + at + FRAME_HEADER + length > limit) continue;
+      if (at + FRAME_HEADER + length <= got) {
+        const payload = window.subarray(at + FRAME_HEADER, at + FRAME_HEADER + length);
+        if (frameChecksum(payload, segment) === window.readUInt32LE(at + 4)) return start + at;
+      } else if (wholeFrame(fd, segment, start + at, limit, header) !== null) {
+        return start + at;
+      }
+    }
+    if (start + got >= limit) return null;
   }
   return null;
 }

@@ -6,11 +6,11 @@
  * much it skipped; the segment is kept aside as `.corrupt`, not recycled; and
  * retention removes what is kept aside, as it removes old hits.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { HitLog, listFree, listSegments, segmentPath, type HitRecord } from '../../backend/store/hitlog.ts';
+import { HitLog, listFree, listSegments, readFrames, segmentPath, type HitRecord } from '../../backend/store/hitlog.ts';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../backend/store/sqlite.ts';
 import { createLogger } from '../../backend/log.ts';
@@ -114,7 +114,7 @@ it('skips a frame with a flipped byte, applies every later frame, says so, and k
   expect(logs).toMatch(new RegExp(`hit log segment ${segment} is damaged: skipped ${size} bytes .*${FRAMES - DAMAGED - 1} later frames`));
   expect(keptAside()).toEqual([`openping.db-hits.${String(segment).padStart(8, '0')}.corrupt`]);
   // Kept as it was found, not recycled into a free file.
-  expect(readFileSync(`${file}.corrupt`)).toEqual(bytes);
+  expect(readFileSync(`${file}.corrupt`).equals(bytes)).toBe(true);
   expect(listSegments(db)).not.toContain(segment);
 });
 
@@ -177,4 +177,53 @@ it('deletes what it kept aside once it is as old as the retention period allows'
   }
   expect(existsSync(db)).toBe(true);
   expect(listFree(db).every((f) => !f.endsWith('.corrupt'))).toBe(true);
+});
+
+it('finds the next whole frame past damage longer than what it reads at once, and a frame longer than that', async () => {
+  const log = new HitLog(db, 1, () => undefined, { segmentBytes: 64 << 20 });
+  const frames: Array<{ start: number; end: number; ids: string[] }> = [];
+  // Small, about 2.2 MB (longer than the 1 MB scanning window), small.
+  for (const count of [1, 8000, 1]) {
+    const start = log.durable.offset;
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const r = hitRecord(frames.length * 10_000 + i);
+      ids.push(r[1]);
+      log.append(JSON.stringify(r));
+    }
+    await log.sync();
+    frames.push({ start, end: log.durable.offset, ids });
+  }
+  await log.flush();
+  log.close();
+  expect(frames[1]!.end - frames[1]!.start).toBeGreaterThan(2 << 20);
+  const file = segmentPath(db, 1);
+  /** What readFrames found, without the records themselves (thousands, too many for a failure message). */
+  const read = (end: number | null) => {
+    const fd = openSync(file, 'r');
+    try {
+      const { records, offset, torn, done, skips } = readFrames(fd, 1, 0, end);
+      return { ids: records.map((r) => r[1]), offset, torn, done, skips: skips.map(({ at, bytes }) => ({ at, bytes })) };
+    } finally {
+      closeSync(fd);
+    }
+  };
+  const all = [...frames[1]!.ids, ...frames[2]!.ids];
+  const bytes = readFileSync(file);
+  bytes[frames[0]!.start + 12]! ^= 0x10;
+  writeFileSync(file, bytes);
+  // The big frame starts inside the first window and ends past it.
+  let found = read(null);
+  expect({ ...found, ids: found.ids.length }).toEqual({ ids: all.length, offset: frames[2]!.end, skips: [{ at: 0, bytes: frames[0]!.end }], torn: false, done: true });
+  expect(found.ids.join() === all.join()).toBe(true);
+  // Damage across the big frame: the small one after it lies past several windows.
+  bytes[frames[1]!.start + 100_000]! ^= 0x10;
+  writeFileSync(file, bytes);
+  found = read(null);
+  expect(found).toEqual({ ids: frames[2]!.ids, offset: frames[2]!.end, skips: [{ at: 0, bytes: frames[1]!.end }], torn: false, done: true });
+  // Nothing whole after the damage: a torn tail when reading to the file's end, damage up to a known end.
+  bytes[frames[2]!.start + 20]! ^= 0x10;
+  writeFileSync(file, bytes);
+  expect(read(null)).toEqual({ ids: [], offset: 0, torn: true, done: false, skips: [] });
+  expect(read(frames[2]!.end)).toEqual({ ids: [], offset: frames[2]!.end, torn: false, done: true, skips: [{ at: 0, bytes: frames[2]!.end }] });
 });
