@@ -317,6 +317,7 @@ export interface ReadResult {
 const READ_CHUNK = 4 * 1024 * 1024;
 /** How much of a damaged stretch is read at once while looking for the next whole frame. */
 const SCAN_WINDOW = 1024 * 1024;
+const ZEROS = Buffer.alloc(256);
 
 /**
  * Reads whole frames from `from` up to `end` (the file's size when null),
@@ -407,7 +408,16 @@ function nextWholeFrame(fd: number, segment: number, from: number, limit: number
     for (let at = 0; at + FRAME_HEADER <= got; at++) {
       if (window[at + 3]! > highest) continue;
       const length = window.readUInt32LE(at);
-      if (length === 0 || start + at + FRAME_HEADER + length > limit) continue;
+      if (length === 0) {
+        // A run of zeros (a zero-filled spare's unwritten part, a zeroed block) holds no frame:
+        // go on from the last offset whose length would take in the run's first non-zero byte.
+        let next = at + 4;
+        while (next + ZEROS.length <= got && window.compare(ZEROS, 0, ZEROS.length, next, next + ZEROS.length) === 0) next += ZEROS.length;
+        while (next < got && window[next] === 0) next++;
+        at = next - 4;
+        continue;
+      }
+      if (start + at + FRAME_HEADER + length > limit) continue;
       if (at + FRAME_HEADER + length <= got) {
         const payload = window.subarray(at + FRAME_HEADER, at + FRAME_HEADER + length);
         if (frameChecksum(payload, segment) === window.readUInt32LE(at + 4)) return start + at;

@@ -4,7 +4,7 @@
  * whole 16 MB segment (every record checked by checkRecord), and what looking
  * past damage costs — a flipped byte in the first frame (the rest is found by
  * scanning forward), and a start-up after a crash in a recycled file, where
- * everything past the last frame is old frames that must each be ruled out.
+ * everything past the last frame (zeros, or old frames) must be ruled out.
  */
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -72,17 +72,24 @@ export default async function bench(): Promise<void> {
     const damaged = timeRead(db, 1, null);
     console.log(`flipped byte in the first frame: ${damaged.records} records in ${damaged.ms.toFixed(1)} ms, ${damaged.skipped} bytes skipped`);
 
-    // A crash right after a recycled file became segment 2: one new frame, then the whole old segment 1's frames.
+    // A crash right after a recycled file became the segment being written: one new frame, then what the file held before —
+    // the zero-filled spare (free.0, taken first), then segment 1's old frames (free.1).
     bytes[100]! ^= 0x04;
     writeFileSync(segmentPath(db, 1), bytes);
     recycleSegment(db, 1);
-    const log = new HitLog(db, 2, () => undefined);
-    for (let i = 0; i < 100; i++) log.append(record(i));
-    await log.sync();
-    await log.flush();
-    log.close();
-    const tail = timeRead(db, 2, null);
-    console.log(`start-up after a crash in a recycled file (${(size / 2 ** 20).toFixed(1)} MB of old frames past the last one): ${tail.records} records in ${tail.ms.toFixed(1)} ms, torn tail: ${tail.torn}`);
+    for (const [segment, what] of [
+      [2, 'the zero-filled spare'],
+      [3, 'old frames of an applied segment'],
+    ] as const) {
+      const log = new HitLog(db, segment, () => undefined);
+      for (let i = 0; i < 100; i++) log.append(record(i));
+      await log.sync();
+      await log.flush();
+      log.close();
+      const after = readFileSync(segmentPath(db, segment)).length;
+      const tail = timeRead(db, segment, null);
+      console.log(`start-up after a crash in a recycled file (${what}, ${(after / 2 ** 20).toFixed(1)} MB): ${tail.records} records in ${tail.ms.toFixed(1)} ms, torn tail: ${tail.torn}`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
