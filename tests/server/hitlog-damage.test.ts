@@ -227,3 +227,30 @@ it('finds the next whole frame past damage longer than what it reads at once, an
   expect(read(null)).toEqual({ ids: [], offset: 0, torn: true, done: false, skips: [] });
   expect(read(frames[2]!.end)).toEqual({ ids: [], offset: frames[2]!.end, torn: false, done: true, skips: [{ at: 0, bytes: frames[2]!.end }] });
 });
+
+it('reads on past a zeroed block in the middle of a segment (a lost write)', async () => {
+  const log = new HitLog(db, 1, () => undefined, { segmentBytes: 1 << 19 });
+  const ends: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    log.append(JSON.stringify(hitRecord(i)));
+    await log.sync();
+    ends.push(log.durable.offset);
+  }
+  await log.flush();
+  log.close();
+  const file = segmentPath(db, 1);
+  const bytes = readFileSync(file);
+  // 4 KB of zeros from the start of frame 5 on, as a block the disk never wrote.
+  bytes.fill(0, ends[4]!, ends[4]! + 4096);
+  writeFileSync(file, bytes);
+  const fd = openSync(file, 'r');
+  try {
+    const read = readFrames(fd, 1, 0, null);
+    const firstAfter = ends.findIndex((end) => end > ends[4]! + 4096);
+    expect(read.records.map((r) => r[1])).toEqual([...[0, 1, 2, 3, 4], ...Array.from({ length: 40 - firstAfter - 1 }, (_, i) => firstAfter + 1 + i)].map(idOf));
+    expect(read.skips).toEqual([{ at: ends[4], bytes: ends[firstAfter]! - ends[4]!, framesBefore: 5 }]);
+    expect(read).toMatchObject({ torn: false, done: true, offset: ends[39] });
+  } finally {
+    closeSync(fd);
+  }
+});
