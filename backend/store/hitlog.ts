@@ -44,7 +44,8 @@
 import { closeSync, fdatasync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, renameSync, statfsSync, statSync, unlinkSync, write, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import Database from './sqlite-driver.ts';
 import type { Classification, Geo, HitKind, HitSignals } from './types.ts';
 
 export interface LogPosition {
@@ -247,20 +248,21 @@ export function listSegments(dbPath: string): number[] {
  * `os-lock` means one more native addon to build for each Node version (the
  * rebuild trouble of issue 13 §10), and `proper-lockfile` is a directory with
  * a staleness timeout, which a killed server leaves behind for that long;
- * better-sqlite3 is already here, built for the running Node.
+ * better-sqlite3 is already here, in the version for the running Node
+ * (./sqlite-driver.ts).
  *
  * The file is never deleted, only left unlocked: deleting it while a starting
  * server has it open would let two servers each lock a different file.
  */
 export class HitLogLock {
-  private constructor(private db: Database.Database) {}
+  private constructor(private db: BetterSqlite3.Database) {}
 
   /** The lock, or null when another live process (or another store in this one) holds it. */
   static acquire(dbPath: string): HitLogLock | null {
     const file = `${dbPath}-hits.lock`;
     const cannot = (error: unknown) => new Error(`Cannot take the hit log lock ${file}: ${error instanceof Error ? error.message : String(error)}.`);
     for (let attempt = 0; ; attempt++) {
-      let db: Database.Database;
+      let db: BetterSqlite3.Database;
       try {
         db = new Database(file, { timeout: 0 });
       } catch (error) {

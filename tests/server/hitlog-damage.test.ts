@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { HitLog, listFree, listSegments, readFrames, segmentPath, type HitRecord } from '../../backend/store/hitlog.ts';
-import Database from 'better-sqlite3';
+import Database from '../../backend/store/sqlite-driver.ts';
 import { openSqliteStore } from '../../backend/store/sqlite.ts';
 import { createLogger } from '../../backend/log.ts';
 import { createServer } from '../../backend/server.ts';
