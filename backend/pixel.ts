@@ -27,7 +27,7 @@ import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { Geo, NewHit, RecordOutcome, Store, TrackerState } from './store/types.ts';
 import type { Cidr } from './ipdata/ip.ts';
-import { cutHeader, sanitizeHeader, type KeptHeader } from './sanitize.ts';
+import { cutHeader, HEADER_MAX, sanitizeHeader, type KeptHeader } from './sanitize.ts';
 
 /** The classic transparent 1×1 GIF89a (same bytes as nginx's empty_gif module). */
 export const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
@@ -49,7 +49,6 @@ const PIXEL_PATH = new RegExp(`^/p/(${ID})/(${ID})\\.gif$`);
 export const PRIOR_LIMIT = 20;
 export const SHARED_CONTEXT_TTL_MS = 1000;
 const CONTEXT_CACHE_MAX = 20_000;
-const HEADER_MAX = 512;
 
 /**
  * Hit ids: the time in base 36 (fixed width, so ids sort by time) and 48

@@ -25,10 +25,14 @@
  * `ec2-10-1-2-3.compute.example`) is masked whole.
  */
 import { isIP } from 'node:net';
+import type { HitSignals } from './classify/types.ts';
 
 export const ADDRESS_MASK = '[address]';
 
 /** The headers a hit keeps (HitSignals), by lower-case name. */
+/** The longest header value a hit keeps (it also bounds the sanitiser's work). */
+export const HEADER_MAX = 512;
+
 export type KeptHeader = 'user-agent' | 'accept' | 'accept-language' | 'accept-encoding' | 'referer' | 'via' | 'from';
 
 /** Whether the text between brackets (without them) is an address literal: `[2001:db8::5]`, `[fe80::1%eth0]`, `[IPv6:…]`, `[10.1.2.3]`. */
@@ -333,4 +337,34 @@ export function sanitizeHeader(name: KeptHeader, value: string | null): string |
   if (answers.size >= CACHE_MAX) answers.clear();
   answers.set(value, sanitized);
   return sanitized;
+}
+
+const SIGNAL_HEADERS: ReadonlyArray<readonly [keyof HitSignals['headers'], KeptHeader]> = [
+  ['accept', 'accept'],
+  ['acceptLanguage', 'accept-language'],
+  ['acceptEncoding', 'accept-encoding'],
+  ['referer', 'referer'],
+  ['via', 'via'],
+  ['from', 'from'],
+];
+
+/**
+ * A stored hit's signals as today's sanitiser keeps them, or null when they
+ * already are: hits stored before the sanitiser covered every notation (issue 13,
+ * finding 8) are scrubbed once by a schema migration of each store.
+ */
+export function scrubSignals(signals: HitSignals): HitSignals | null {
+  let changed = false;
+  const clean = (name: KeptHeader, value: string | null | undefined): string | null | undefined => {
+    if (value === undefined || value === null) return value;
+    const kept = sanitizeHeader(name, cutHeader(value, HEADER_MAX));
+    if (kept !== value) changed = true;
+    return kept;
+  };
+  const userAgent = clean('user-agent', signals.userAgent) ?? null;
+  const headers: HitSignals['headers'] = { ...signals.headers };
+  for (const [field, name] of SIGNAL_HEADERS) {
+    if (field in headers) headers[field] = clean(name, headers[field]);
+  }
+  return changed ? { ...signals, userAgent, headers } : null;
 }

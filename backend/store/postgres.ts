@@ -29,7 +29,8 @@
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import pg from 'pg';
-import type { HitKind, PriorHit } from '../classify/types.ts';
+import type { HitKind, HitSignals, PriorHit } from '../classify/types.ts';
+import { scrubSignals } from '../sanitize.ts';
 import {
   DEFAULT_ACCOUNT_HITS_PER_HOUR,
   DEFAULT_FLOOD_CAP_PER_HOUR,
@@ -71,7 +72,7 @@ const MERGE_MAX = 2_000;
 const RETRYABLE = new Set(['40001', '40P01']);
 
 /** Each entry migrates from version i to i+1; openping_schema holds the versions applied. */
-const MIGRATIONS: readonly string[] = [
+const MIGRATIONS: ReadonlyArray<string | ((client: pg.PoolClient) => Promise<void>)> = [
   `
   CREATE TABLE accounts (
     id text PRIMARY KEY,
@@ -295,7 +296,36 @@ const MIGRATIONS: readonly string[] = [
   END
   $fn$;
   `,
+  // Headers of hits stored before every address notation was masked are masked now (issue 13, finding 8).
+  scrubStoredSignals,
 ];
+
+/** Rewrites, a thousand rows at a time, the signals that today's sanitiser would not have kept as they are. */
+async function scrubStoredSignals(client: pg.PoolClient): Promise<void> {
+  let after = '';
+  for (;;) {
+    const { rows } = await client.query<{ id: string; signals: HitSignals }>(
+      'SELECT id, signals FROM hits WHERE id > $1 COLLATE "C" ORDER BY id COLLATE "C" LIMIT 1000',
+      [after],
+    );
+    if (rows.length === 0) return;
+    const ids: string[] = [];
+    const scrubbed: string[] = [];
+    for (const row of rows) {
+      const clean = scrubSignals(row.signals);
+      if (clean === null) continue;
+      ids.push(row.id);
+      scrubbed.push(JSON.stringify(clean));
+    }
+    if (ids.length > 0) {
+      await client.query(
+        'UPDATE hits h SET signals = x.signals::jsonb FROM unnest($1::text[], $2::text[]) AS x(id, signals) WHERE h.id = x.id',
+        [ids, scrubbed],
+      );
+    }
+    after = rows.at(-1)!.id;
+  }
+}
 
 /** SQL kept as named statements (STYLE §7). */
 const SQL = {
@@ -650,7 +680,9 @@ async function migrate(pool: pg.Pool): Promise<void> {
       for (let version = current; version < MIGRATIONS.length; version++) {
         await client.query('BEGIN');
         try {
-          await client.query(MIGRATIONS[version]!);
+          const step = MIGRATIONS[version]!;
+          if (typeof step === 'string') await client.query(step);
+          else await step(client);
           await client.query('INSERT INTO openping_schema (version) VALUES ($1)', [version + 1]);
           await client.query('COMMIT');
         } catch (err) {

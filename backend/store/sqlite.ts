@@ -23,7 +23,8 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from './sqlite-driver.ts';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { HitKind } from '../classify/types.ts';
+import type { HitKind, HitSignals } from '../classify/types.ts';
+import { scrubSignals } from '../sanitize.ts';
 import {
   DEFAULT_ACCOUNT_HITS_PER_HOUR,
   DEFAULT_FLOOD_CAP_PER_HOUR,
@@ -60,7 +61,7 @@ const DAY = 24 * HOUR;
 const MINUTE = 60_000;
 
 /** Each entry migrates from version i to i+1; PRAGMA user_version holds the version. */
-const MIGRATIONS: readonly string[] = [
+const MIGRATIONS: ReadonlyArray<string | ((db: BetterSqlite3.Database) => void)> = [
   `
   CREATE TABLE accounts (
     id TEXT PRIMARY KEY,
@@ -130,7 +131,22 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE accounts ADD COLUMN trackers_day INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE accounts ADD COLUMN trackers_today INTEGER NOT NULL DEFAULT 0;
   `,
+  // Headers of hits stored before every address notation was masked are masked now (issue 13, finding 8).
+  scrubStoredSignals,
 ];
+
+/** Rewrites, a thousand rows at a time, the signals that today's sanitiser would not have kept as they are. */
+function scrubStoredSignals(db: BetterSqlite3.Database): void {
+  const page = db.prepare<[number], { seq: number; signals: string }>('SELECT seq, signals FROM hits WHERE seq > ? ORDER BY seq LIMIT 1000');
+  const update = db.prepare<[string, number]>('UPDATE hits SET signals = ? WHERE seq = ?');
+  for (let after = 0, rows = page.all(after); rows.length > 0; rows = page.all(after)) {
+    for (const row of rows) {
+      const scrubbed = scrubSignals(JSON.parse(row.signals) as HitSignals);
+      if (scrubbed !== null) update.run(JSON.stringify(scrubbed), row.seq);
+    }
+    after = rows.at(-1)!.seq;
+  }
+}
 
 interface HitRow {
   seq: number;
@@ -221,7 +237,9 @@ function migrate(db: BetterSqlite3.Database): void {
   }
   for (let v = version; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
+      const step = MIGRATIONS[v]!;
+      if (typeof step === 'string') db.exec(step);
+      else step(db);
       db.pragma(`user_version = ${v + 1}`);
     }).immediate();
   }

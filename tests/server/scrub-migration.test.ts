@@ -1,0 +1,105 @@
+/**
+ * Hits stored before the sanitiser masked every address notation (issue 13,
+ * finding 8) are scrubbed by a schema migration of each store: a database one
+ * version back, holding such a hit, is opened and its signals come out masked.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import Database from '../../backend/store/sqlite-driver.ts';
+import { openSqliteStore } from '../../backend/store/sqlite.ts';
+import { openPostgresStore } from '../../backend/store/postgres.ts';
+import { createTestDatabase } from './pg.ts';
+
+const RAW = {
+  at: Date.now() - 60_000,
+  method: 'GET',
+  userAgent: 'Mozilla/5.0 (compatible; probe via 0x0a.0x29.0x2a.0x2b)',
+  headers: {
+    referer: 'http://10.61.62.63:8080/inbox',
+    via: '1.1 167772215 (squid)',
+    from: 'bob@[10.71.72.73]',
+    accept: 'image/*',
+  },
+  network: { prefix: '198.51.100.0/24', asn: null, org: null },
+};
+const RAW_FORMS = ['0x0a.0x29.0x2a.0x2b', '10.61.62.63', '167772215', '10.71.72.73'];
+
+function expectScrubbed(signals: typeof RAW): void {
+  const text = JSON.stringify(signals);
+  for (const form of RAW_FORMS) expect(text).not.toContain(form);
+  expect(signals.headers.accept).toBe('image/*');
+  expect(signals.network.prefix).toBe('198.51.100.0/24');
+}
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the migration that scrubs stored signals', () => {
+  it('masks every address in hits an older SQLite database holds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'openping-scrub-'));
+    dirs.push(dir);
+    const path = join(dir, 'openping.db');
+    const store = await openSqliteStore(path);
+    await store.createAccount({ id: 'account-scrub-0001', tokenHash: 'h'.repeat(64), createdAt: RAW.at });
+    await store.putTracker({ account: 'account-scrub-0001', tracker: 'tracker-scrub-0001', state: 'sent', sentAt: RAW.at, now: RAW.at });
+    await store.close();
+
+    const db = new Database(path);
+    const version = db.pragma('user_version', { simple: true }) as number;
+    db.prepare(
+      `INSERT INTO hits (id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo, signals)
+       VALUES ('hit-scrub-0001', 'account-scrub-0001', 'tracker-scrub-0001', ?, 'open', NULL, 'r', NULL, '198.51.100.0/24', NULL, NULL, NULL, ?)`,
+    ).run(RAW.at, JSON.stringify(RAW));
+    db.pragma(`user_version = ${version - 1}`);
+    db.close();
+
+    const reopened = await openSqliteStore(path);
+    await reopened.close();
+    const check = new Database(path, { readonly: true });
+    const row = check.prepare(`SELECT signals FROM hits WHERE id = 'hit-scrub-0001'`).get() as { signals: string };
+    expect(check.pragma('user_version', { simple: true })).toBe(version);
+    check.close();
+    expectScrubbed(JSON.parse(row.signals));
+    for (const file of readdirSync(dir).filter((f) => f.startsWith('openping.db'))) {
+      const bytes = readFileSync(join(dir, file), 'latin1');
+      // The WAL may still hold the old page until a checkpoint; the database file itself must not.
+      if (file === 'openping.db') for (const form of RAW_FORMS) expect(bytes).not.toContain(form);
+    }
+  });
+
+  it('masks every address in hits an older PostgreSQL database holds', async () => {
+    const fresh = await createTestDatabase('scrub');
+    try {
+      const store = await openPostgresStore(fresh.url);
+      await store.createAccount({ id: 'account-scrub-0002', tokenHash: 'h'.repeat(64), createdAt: RAW.at });
+      await store.putTracker({ account: 'account-scrub-0002', tracker: 'tracker-scrub-0002', state: 'sent', sentAt: RAW.at, now: RAW.at });
+      await store.close();
+
+      const client = new pg.Client({ connectionString: fresh.url });
+      await client.connect();
+      try {
+        await client.query(
+          `INSERT INTO hits (id, account, tracker, seq, at, kind, via, reason, client, prefix, asn, org, geo, signals)
+           VALUES ('hit-scrub-0002', 'account-scrub-0002', 'tracker-scrub-0002', 1, $1, 'open', NULL, 'r', NULL, '198.51.100.0/24', NULL, NULL, NULL, $2)`,
+          [RAW.at, JSON.stringify(RAW)],
+        );
+        const { rows } = await client.query<{ version: number }>('SELECT max(version) AS version FROM openping_schema');
+        await client.query('DELETE FROM openping_schema WHERE version = $1', [rows[0]!.version]);
+
+        const reopened = await openPostgresStore(fresh.url);
+        await reopened.close();
+        const after = await client.query<{ signals: typeof RAW }>(`SELECT signals FROM hits WHERE id = 'hit-scrub-0002'`);
+        expectScrubbed(after.rows[0]!.signals);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
