@@ -5,6 +5,7 @@
  * name — seen on the pixel's fast path and on node:http alike — each warning
  * logged once.
  */
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseTrustProxy } from '../../backend/config.ts';
@@ -143,5 +144,37 @@ describe('forwarded-untrusted', () => {
       const prefixes = (await s.server.store.trackerHits(a.account, id)).map((h) => h.hit.network.prefix);
       expect(prefixes.sort()).toEqual(['127.0.0.0/24', '2001:db8:cafe::/48']);
     }
+  });
+});
+
+describe('bad configuration', () => {
+  /** `npm run server` (backend/main.ts) with env; resolves with its exit code and output. */
+  function runServer(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'backend/main.ts'], {
+        cwd: new URL('../..', import.meta.url).pathname,
+        env: { ...process.env, OPENPING_HOST: '127.0.0.1', OPENPING_PORT: '0', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  it.each([
+    ['OPENPING_PUBLIC_URL', 'track.example.com'],
+    ['OPENPING_TRUST_PROXY', 'loopback, proxy.example.com'],
+    ['OPENPING_PROXY_HEADER', 'x-real-ip'],
+  ])('%s=%s: the server does not start, and says why in one line naming the variable', async (name, value) => {
+    const { code, stdout, stderr } = await runServer({ [name]: value });
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^OpenPing: ${name}\\b.*\\.$`));
   });
 });
