@@ -38,7 +38,7 @@ type HealthCheck = (app: App) => Finding | null | Promise<Finding | null>;
  * benchmarking blocks are left out on purpose: nobody configures them by
  * accident, and tests use them as stand-ins for public addresses.
  */
-const LOCAL_RANGES: ReadonlyArray<{ cidr: string; what: string; source: string }> = [
+export const LOCAL_RANGES: ReadonlyArray<{ cidr: string; what: string; source: string }> = [
   { cidr: '0.0.0.0/8', what: 'an unspecified address', source: 'RFC 1122 §3.2.1.3 ("this network")' },
   { cidr: '10.0.0.0/8', what: 'a private address', source: 'RFC 1918 §3' },
   { cidr: '100.64.0.0/10', what: 'a carrier-grade NAT address', source: 'RFC 6598 (shared address space)' },
@@ -61,12 +61,20 @@ const LOCAL_CIDRS: ReadonlyArray<{ cidr: Cidr; what: string }> = LOCAL_RANGES.ma
  * (SAC053; ICANN NGPC resolution 2013.08.13.01), so only a local search domain
  * or hosts file can resolve it.
  */
-const LOCAL_SUFFIXES: ReadonlyArray<{ suffix: string; source: string }> = [
-  { suffix: 'localhost', source: 'RFC 6761 §6.3: always loopback' },
-  { suffix: 'local', source: 'RFC 6762: multicast DNS, the local link only' },
-  { suffix: 'internal', source: 'ICANN board resolution of 2024-07-29 reserving .internal for private use (SAC113)' },
-  { suffix: 'lan', source: 'RFC 6762 Appendix G: among the names used privately (.intranet, .internal, .private, .corp, .home, .lan)' },
-  { suffix: 'home.arpa', source: 'RFC 8375: home networks' },
+export const LOCAL_SUFFIXES: ReadonlyArray<{ suffix: string; what: string; source: string }> = [
+  { suffix: 'localhost', what: 'a name that always means the machine itself', source: 'RFC 6761 §6.3' },
+  { suffix: 'local', what: 'a multicast DNS name that only the local network resolves', source: 'RFC 6762' },
+  {
+    suffix: 'internal',
+    what: 'a name reserved for private networks',
+    source: 'ICANN board resolution of 2024-07-29 reserving .internal for private use (SAC113)',
+  },
+  {
+    suffix: 'lan',
+    what: 'a name used only inside private networks',
+    source: 'RFC 6762 Appendix G: among the names used privately (.intranet, .internal, .private, .corp, .home, .lan)',
+  },
+  { suffix: 'home.arpa', what: 'a name for home networks only', source: 'RFC 8375' },
 ];
 
 /** Why recipients cannot reach `host` (a WHATWG URL hostname), or null when it is public as far as can be told. */
@@ -80,10 +88,8 @@ export function localHost(host: string): string | null {
     for (const { cidr, what } of LOCAL_CIDRS) if (cidrContains(cidr, ip)) return what;
     return null;
   }
+  for (const { suffix, what } of LOCAL_SUFFIXES) if (name === suffix || name.endsWith(`.${suffix}`)) return what;
   if (!name.includes('.')) return 'a name without a dot, which only your own network resolves';
-  for (const { suffix } of LOCAL_SUFFIXES) {
-    if (name === suffix || name.endsWith(`.${suffix}`)) return `a .${suffix} name, which only your own network resolves`;
-  }
   return null;
 }
 

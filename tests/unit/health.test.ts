@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../backend/config.ts';
-import { publicUrlWarnings } from '../../backend/health.ts';
+import { LOCAL_RANGES, LOCAL_SUFFIXES, localHost, publicUrlWarnings } from '../../backend/health.ts';
+import { parseCidr } from '../../backend/ipdata/ip.ts';
 
 const codes = (url: string) => publicUrlWarnings(url).map((w) => w.code);
 
@@ -68,6 +69,24 @@ describe('public-url-local', () => {
     'https://track.example.com/openping',
   ])('%s is public', (url) => {
     expect(codes(url)).toEqual([]);
+  });
+
+  it('says why, per kind of host', () => {
+    expect(localHost('localhost')).toMatch(/machine itself/);
+    expect(localHost('[::1]')).toMatch(/loopback/);
+    expect(localHost('100.64.0.1')).toMatch(/carrier-grade NAT/);
+    expect(localHost('openping')).toMatch(/without a dot/);
+    expect(localHost('track.example.com')).toBeNull();
+  });
+
+  it('its tables are data with a source for every entry, and no entry twice', () => {
+    for (const range of LOCAL_RANGES) {
+      expect(parseCidr(range.cidr), range.cidr).not.toBeNull();
+      expect(range.source).toMatch(/RFC \d+/);
+    }
+    for (const name of LOCAL_SUFFIXES) expect(name.source).toMatch(/RFC \d+|ICANN/);
+    expect(new Set(LOCAL_RANGES.map((r) => r.cidr)).size).toBe(LOCAL_RANGES.length);
+    expect(new Set(LOCAL_SUFFIXES.map((n) => n.suffix)).size).toBe(LOCAL_SUFFIXES.length);
   });
 
   it('says what to do in one sentence naming the variable', () => {
