@@ -57,9 +57,10 @@ const LOCAL_CIDRS: ReadonlyArray<{ cidr: Cidr; what: string }> = LOCAL_RANGES.ma
 
 /**
  * Name suffixes that never resolve on the public internet. A single-label name
- * ("openping", "localhost") is local too: ICANN does not allow dotless domains
- * (SAC053; ICANN NGPC resolution 2013.08.13.01), so only a local search domain
- * or hosts file can resolve it.
+ * ("openping") is local too: ICANN does not let a top-level domain answer by
+ * itself (dotless domains, prohibited by its New gTLD Program Committee in
+ * August 2013 after SSAC's SAC053), so only a local search domain or a hosts
+ * file resolves one.
  */
 export const LOCAL_SUFFIXES: ReadonlyArray<{ suffix: string; what: string; source: string }> = [
   { suffix: 'localhost', what: 'a name that always means the machine itself', source: 'RFC 6761 §6.3' },
