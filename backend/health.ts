@@ -7,8 +7,7 @@
  * Each warning is logged once, when first seen: the public URL's at start
  * (server.ts), `forwarded-untrusted` when the first such request arrives.
  */
-import type { ProxyTrust } from './clientip.ts';
-import { isTrusted } from './clientip.ts';
+import { isTrusted, type ProxyTrust } from './clientip.ts';
 import type { Config } from './config.ts';
 import type { App } from './http.ts';
 import { cidrContains, networkPrefix, parseCidr, parseIp, type Cidr } from './ipdata/ip.ts';
