@@ -2,6 +2,7 @@
  * Server configuration from the environment (SPEC §4). A bad value stops the
  * server at start with a sentence naming the variable, never a guess.
  */
+import { PROXY_HEADERS, type ProxyHeader } from './clientip.ts';
 import { parseCidr, type Cidr } from './ipdata/ip.ts';
 
 export interface Config {
@@ -11,8 +12,10 @@ export interface Config {
   publicUrl: string;
   /** SQLite file path or postgres:// URL. */
   db: string;
-  /** Peers whose X-Forwarded-For / Forwarded headers are believed. Empty: none. */
+  /** Peers whose forwarding header is believed. Empty: none. */
   trustProxy: Cidr[];
+  /** The one forwarding header read from a trusted peer (SPEC §3–§4); the other is ignored. */
+  proxyHeader: ProxyHeader;
   retentionDays: number;
   /** Accounts one client network (/24 or /48) may create per hour. */
   accountsPerHour: number;
@@ -62,6 +65,7 @@ export const DEFAULTS: Config = {
   publicUrl: 'http://localhost:8787',
   db: './data/openping.db',
   trustProxy: [],
+  proxyHeader: 'x-forwarded-for',
   retentionDays: 180,
   accountsPerHour: 20,
   floodCapPerHour: 1000,
@@ -118,6 +122,41 @@ export function parseCorsOrigins(value: string): string[] {
   return origins;
 }
 
+export function parseProxyHeader(value: string | undefined): ProxyHeader {
+  const name = value?.trim().toLowerCase() ?? '';
+  if (name === '') return DEFAULTS.proxyHeader;
+  const known = PROXY_HEADERS.find((h) => h === name);
+  if (!known) {
+    throw new ConfigError(`OPENPING_PROXY_HEADER must be x-forwarded-for (what nginx and Caddy set) or forwarded; got "${value}".`);
+  }
+  return known;
+}
+
+/**
+ * OPENPING_PUBLIC_URL: the base every pixel URL starts with. Userinfo, a query
+ * or a fragment would end up in every pixel (and a password in every sent
+ * mail), and a path join after them makes no URL, so they are refused.
+ */
+export function parsePublicUrl(value: string | undefined): string {
+  const publicUrl = (value?.trim() || DEFAULTS.publicUrl).replace(/\/+$/, '');
+  let parsed: URL;
+  try {
+    parsed = new URL(publicUrl);
+  } catch {
+    throw new ConfigError(`OPENPING_PUBLIC_URL must be an absolute http(s) URL such as https://track.example.com; got "${publicUrl}".`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError(`OPENPING_PUBLIC_URL must start with http:// or https://; got "${publicUrl}".`);
+  }
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw new ConfigError('OPENPING_PUBLIC_URL must not hold a user name or password; give the plain address recipients fetch pixels from.');
+  }
+  if (parsed.search !== '' || parsed.hash !== '' || publicUrl.includes('?') || publicUrl.includes('#')) {
+    throw new ConfigError(`OPENPING_PUBLIC_URL must not hold a query or fragment ("?" or "#"), since pixel paths are appended to it; got "${publicUrl}".`);
+  }
+  return publicUrl;
+}
+
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
@@ -129,16 +168,6 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const publicUrl = (env.OPENPING_PUBLIC_URL?.trim() || DEFAULTS.publicUrl).replace(/\/+$/, '');
-  let parsed: URL;
-  try {
-    parsed = new URL(publicUrl);
-  } catch {
-    throw new ConfigError(`OPENPING_PUBLIC_URL must be an absolute http(s) URL; got "${publicUrl}".`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new ConfigError(`OPENPING_PUBLIC_URL must start with http:// or https://; got "${publicUrl}".`);
-  }
   const floodCapPerHour = integer(env, 'OPENPING_FLOOD_CAP', DEFAULTS.floodCapPerHour, 1000, 1_000_000);
   // At least the flood cap: one tracker's guaranteed hour (SPEC §3) must fit into its account's.
   const accountHitsPerHour = integer(
@@ -152,9 +181,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...DEFAULTS,
     port: integer(env, 'OPENPING_PORT', DEFAULTS.port, 0, 65535),
     host: env.OPENPING_HOST?.trim() || DEFAULTS.host,
-    publicUrl,
+    publicUrl: parsePublicUrl(env.OPENPING_PUBLIC_URL),
     db: env.OPENPING_DB?.trim() || DEFAULTS.db,
     trustProxy: parseTrustProxy(env.OPENPING_TRUST_PROXY ?? ''),
+    proxyHeader: parseProxyHeader(env.OPENPING_PROXY_HEADER),
     retentionDays: integer(env, 'OPENPING_RETENTION_DAYS', DEFAULTS.retentionDays, 1, 36_500),
     accountsPerHour: integer(env, 'OPENPING_ACCOUNTS_PER_HOUR', DEFAULTS.accountsPerHour, 1, 1_000_000),
     floodCapPerHour,

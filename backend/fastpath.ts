@@ -41,6 +41,8 @@ export interface FastPathOptions {
   answerError(socket: Socket, code: 'ERR_HTTP_REQUEST_TIMEOUT' | 'HPE_INVALID_EOF_STATE'): void;
   /** Counts a connection handed to node:http. */
   onHandOver?(): void;
+  /** A request carried X-Forwarded-For or Forwarded (health.ts ForwardingWatch: is its peer a trusted proxy?). */
+  onForwarded?(peer: string | undefined): void;
 }
 
 /** scanHead results besides the offset just past a complete head. */
@@ -452,6 +454,8 @@ class Connection {
         // After `Connection: close` nothing more is read: node:http, too, ends the connection after that answer.
         this.buf = end < buf.length && !req.close ? buf.subarray(end) : null;
         this.queue.push(req);
+        // scanHead has read both headers already: two comparisons, and the watch returns at once once it has seen.
+        if (req.forwardedFor !== undefined || req.forwarded !== undefined) this.fp.onForwarded?.(this.peer);
         void handlePixel(this.fp.deps, req);
       }
     } finally {
@@ -644,6 +648,7 @@ export class FastPath {
   readonly keepAliveTimeoutMs: number;
   readonly answerError: FastPathOptions['answerError'];
   readonly onHandOver: FastPathOptions['onHandOver'];
+  readonly onForwarded: FastPathOptions['onForwarded'];
   closing = false;
 
   constructor(options: FastPathOptions) {
@@ -654,6 +659,7 @@ export class FastPath {
     this.keepAliveTimeoutMs = options.keepAliveTimeoutMs;
     this.answerError = options.answerError;
     this.onHandOver = options.onHandOver;
+    this.onForwarded = options.onForwarded;
     this.answers = new PixelAnswers(this.keepAliveTimeoutMs);
     // allowHalfOpen as node:http: a client that ends its side still gets the answers in flight.
     this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {

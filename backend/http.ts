@@ -28,7 +28,7 @@ import {
   type PixelHeaderName,
   type PixelRequest,
 } from './pixel.ts';
-import { health } from './health.ts';
+import { health, type ForwardingWatch } from './health.ts';
 import { relabelNear, relabelTracker } from './relabel.ts';
 import { InvalidCursorError, LimitError, MAX_SELF_VIEWS_PER_TRACKER, StoreUnavailableError, TRACKER_PAGE_LIMIT, type Store, type TrackerRecord } from './store/types.ts';
 
@@ -41,6 +41,8 @@ export interface App {
   commits: GroupCommit;
   networks: NetworkCache;
   feed: FeedWaiters;
+  /** Notices forwarding headers from untrusted peers (/healthz `forwarded-untrusted`). */
+  forwarding: ForwardingWatch;
 }
 
 export class HttpError extends Error {
@@ -231,7 +233,7 @@ const preflight: Handler = ({ res }) => {
 
 const createAccount: Handler = async (ctx) => {
   const { app, req, res } = ctx;
-  const ip = clientAddress(req.socket.remoteAddress, req.headers, app.config.trustProxy);
+  const ip = clientAddress(req.socket.remoteAddress, req.headers, { trust: app.config.trustProxy, header: app.config.proxyHeader });
   const network = ip ? lookupNetwork(ip)?.prefix : null;
   const now = Date.now();
   const count = await app.store.countRate(`accounts:${network ?? 'unknown'}`, HOUR, now);
@@ -463,6 +465,7 @@ export function createDispatcher(app: App): (req: IncomingMessage, res: ServerRe
     // An absolute-form request line (`GET http://host/p/….gif`, RFC 9112 §3.2.2) is
     // served as its path, so a pixel fetched that way is still a pixel.
     if (req.url && req.url[0] !== '/') req.url = originForm(req.url);
+    if (req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined) app.forwarding.saw(req.socket.remoteAddress);
     const url = req.url ?? '/';
     const method = req.method ?? 'GET';
     // The route table's `GET|HEAD /p/*`, matched by a prefix test before the router:

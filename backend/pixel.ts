@@ -21,12 +21,11 @@
 import { randomBytes } from 'node:crypto';
 import { classify } from './classify/index.ts';
 import type { HitSignals, NetworkInfo, PriorHit, TrackerContext } from './classify/types.ts';
-import { clientAddress, type ForwardingHeaders } from './clientip.ts';
+import { clientAddress, type ForwardingHeaders, type ProxyTrust } from './clientip.ts';
 import { lookupGeo, lookupNetwork, networkPrefix } from './ipdata/index.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { Geo, NewHit, RecordOutcome, Store, TrackerState } from './store/types.ts';
-import type { Cidr } from './ipdata/ip.ts';
 import { cutHeader, HEADER_MAX, sanitizeHeader, type KeptHeader } from './sanitize.ts';
 
 /** The classic transparent 1×1 GIF89a (same bytes as nginx's empty_gif module). */
@@ -280,18 +279,18 @@ export class NetworkCache {
   private byPrefix = new Map<string, Located>();
   private byPeer = new Map<string, Located | null>();
 
-  constructor(private trustProxy: readonly Cidr[]) {}
+  constructor(private proxy: ProxyTrust) {}
 
   locate(req: PixelRequest): Located | null {
     const peer = req.peer;
-    const direct = this.trustProxy.length === 0 && peer !== undefined;
+    const direct = this.proxy.trust.length === 0 && peer !== undefined;
     if (direct) {
       const known = this.byPeer.get(peer);
       if (known !== undefined) return known;
     }
-    // Without trusted proxies clientAddress reads no header, so none is fetched.
-    const forwarding = this.trustProxy.length === 0 ? NO_FORWARDING : { forwarded: req.header('forwarded'), 'x-forwarded-for': req.header('x-forwarded-for') };
-    const ip = clientAddress(peer, forwarding, this.trustProxy);
+    // Without trusted proxies clientAddress reads no header, so none is fetched; with them, only the one configured.
+    const forwarding: ForwardingHeaders = this.proxy.trust.length === 0 ? NO_FORWARDING : { [this.proxy.header]: req.header(this.proxy.header) };
+    const ip = clientAddress(peer, forwarding, this.proxy);
     let found: Located | null = null;
     if (ip) {
       const prefix = networkPrefix(ip);

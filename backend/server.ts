@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import { DEFAULTS, type Config } from './config.ts';
 import { FastPath } from './fastpath.ts';
 import { FeedWaiters } from './feed.ts';
+import { ForwardingWatch, logConfigWarnings } from './health.ts';
 import { createDispatcher, sendError, type App } from './http.ts';
 import { loadIpData } from './ipdata/index.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -117,6 +118,8 @@ export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {
         loadIpData(),
       ]);
       if (store.pendingBytes) metrics.watchBacklog(() => store.pendingBytes!());
+      const proxy = { trust: config.trustProxy, header: config.proxyHeader };
+      const forwarding = new ForwardingWatch(proxy, log);
       app = {
         config,
         store,
@@ -124,8 +127,9 @@ export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {
         log,
         contexts: new ContextCache(store, store.kind === 'sqlite' ? Number.POSITIVE_INFINITY : SHARED_CONTEXT_TTL_MS),
         commits: new GroupCommit(store, metrics, store.kind === 'sqlite' ? SQLITE_COMMITS_IN_FLIGHT : POSTGRES_COMMITS_IN_FLIGHT),
-        networks: new NetworkCache(config.trustProxy),
+        networks: new NetworkCache(proxy),
         feed: new FeedWaiters(store, metrics),
+        forwarding,
       };
       const server = createHttpServer(
         {
@@ -147,6 +151,7 @@ export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {
         keepAliveTimeoutMs: config.keepAliveTimeoutMs,
         answerError: (socket, code) => answerBrokenRequest(code, socket),
         onHandOver: () => metrics.handOvers.inc(),
+        onForwarded: (peer) => forwarding.saw(peer),
       });
       const listener = fastPath.server;
       listener.on('connection', (socket: Socket) => {
@@ -169,6 +174,7 @@ export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       const url = `http://${host}:${port}`;
       log.info({ url, publicUrl: config.publicUrl, store: store.kind }, 'OpenPing server listening');
+      logConfigWarnings(config, log);
       return { port, host: config.host, url };
     },
 

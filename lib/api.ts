@@ -219,8 +219,24 @@ export async function getEvents(
   return { events: page.events, cursor: typeof next === 'string' || typeof next === 'number' ? String(next) : cursor };
 }
 
-/** GET /healthz: whether a server answers there at all (options page "Test connection"). */
-export async function checkHealth(server: string): Promise<void> {
-  const body = await request<{ ok?: unknown }>(server, '/healthz', { timeoutMs: 8_000 });
+/** A warning of /healthz (SPEC §3): a stable code and one sentence for the server's operator. */
+export interface HealthWarning {
+  code: string;
+  message: string;
+}
+
+function isHealthWarning(value: unknown): value is HealthWarning {
+  const w = value as Partial<HealthWarning> | null;
+  return typeof w === 'object' && w !== null && typeof w.code === 'string' && typeof w.message === 'string';
+}
+
+/**
+ * GET /healthz: whether an OpenPing server answers there (options page "Test
+ * connection"), and what it warns of — e.g. a pixel URL recipients cannot reach.
+ */
+export async function checkHealth(server: string): Promise<HealthWarning[]> {
+  const body = await request<{ ok?: unknown; warnings?: unknown }>(server, '/healthz', { timeoutMs: 8_000 });
   if (body.ok !== true) throw new ApiError('server', 200, 'The server answered, but not like an OpenPing tracking server.');
+  // A server from before the warnings sends no list; an entry of another shape is skipped, not shown.
+  return Array.isArray(body.warnings) ? body.warnings.filter(isHealthWarning) : [];
 }

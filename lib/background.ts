@@ -187,12 +187,12 @@ export const handlers: Handlers = {
   },
 
   async testConnection({ server }, sender) {
-    if (!fromOwnPage(sender)) return notFromPage;
+    if (!fromOwnPage(sender)) return { ...notFromPage, warnings: [] };
     try {
-      await checkHealth(server);
-      return { ok: true, error: null };
+      const warnings = await checkHealth(server);
+      return { ok: true, error: null, warnings: warnings.map((w) => w.message) };
     } catch (error) {
-      return { ok: false, error: errorText(error) };
+      return { ok: false, error: errorText(error), warnings: [] };
     }
   },
 

@@ -54,7 +54,8 @@ export interface PopupToBackgroundResponse {
   deleteEmail: { ok: boolean };
   openThread: { ok: boolean };
   markSeen: { ok: boolean };
-  testConnection: { ok: boolean; error: string | null };
+  /** warnings: the sentences of the server's /healthz warnings (SPEC §3), empty when it has none. */
+  testConnection: { ok: boolean; error: string | null; warnings: string[] };
   changeServer: { ok: boolean; error: string | null };
   deleteEverything: { ok: boolean; error: string | null };
 }

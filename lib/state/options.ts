@@ -90,9 +90,12 @@ export function createOptionsModel(): OptionsModel {
           return;
         }
         const res = await send({ type: 'testConnection', server });
-        notice.value = res.ok
-          ? { kind: 'ok', text: `Connected: ${server} answers as an OpenPing server.` }
-          : { kind: 'error', text: res.error ?? 'The server did not answer.' };
+        // The server's own sentences say what its operator should change (SPEC §3 /healthz warnings).
+        notice.value = !res.ok
+          ? { kind: 'error', text: res.error ?? 'The server did not answer.' }
+          : res.warnings.length > 0
+            ? { kind: 'info', text: `Connected: ${server} answers as an OpenPing server, but it warns: ${res.warnings.join(' ')}` }
+            : { kind: 'ok', text: `Connected: ${server} answers as an OpenPing server.` };
       });
     },
     saveServer() {

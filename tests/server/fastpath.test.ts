@@ -508,8 +508,8 @@ describe('client address', () => {
       await node.next();
       expectGif(await node.next());
       expectGif(await node.next());
-      // Forwarded wins over X-Forwarded-For (backend/clientip.ts); the same on both paths.
-      const expected = ['198.51.100.0/24', '203.0.113.0/24'];
+      // Only X-Forwarded-For is read (OPENPING_PROXY_HEADER's default), a Forwarded beside it is not; the same on both paths.
+      const expected = ['203.0.113.0/24', '203.0.113.0/24'];
       expect((await prefixes(trusted, a, viaFast)).sort()).toEqual(expected);
       expect((await prefixes(trusted, a, viaNode)).sort()).toEqual(expected);
       fast.close();

@@ -272,7 +272,7 @@ describe('client address', () => {
       await putTracker(trusted.url, a, t4);
       await putTracker(trusted.url, a, t6);
       await raw(trusted.url, `/p/${a.account}/${t4}.gif`, 'GET', { 'x-forwarded-for': `${SECRET_V4}, 127.0.0.1` });
-      await raw(trusted.url, `/p/${a.account}/${t6}.gif`, 'GET', { forwarded: `for="[${SECRET_V6}]:4711";proto=https` });
+      await raw(trusted.url, `/p/${a.account}/${t6}.gif`, 'GET', { 'x-forwarded-for': `[${SECRET_V6}]:4711`, forwarded: `for=${SECRET_V4}` });
       await raw(trusted.url, `/p/${a.account}/${t4}.gif?x`, 'GET', {
         'x-forwarded-for': 'not-an-ip',
         // Headers that can name an address or the recipient's mailbox are reduced before storing.

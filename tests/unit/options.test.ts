@@ -38,10 +38,23 @@ afterEach(async () => {
 
 describe('options actions', () => {
   it('tests a connection: a real server answers, a wrong path does not', async () => {
-    expect(await handlers.testConnection({ type: 'testConnection', server: a.url }, OWN_PAGE)).toEqual({ ok: true, error: null });
+    expect(await handlers.testConnection({ type: 'testConnection', server: a.url }, OWN_PAGE)).toEqual({ ok: true, error: null, warnings: [] });
     const wrong = await handlers.testConnection({ type: 'testConnection', server: `${a.url}/not-here` }, OWN_PAGE);
     expect(wrong.ok).toBe(false);
     expect(wrong.error).toMatch(/\S/);
+  });
+
+  it('tests a connection: the server\'s /healthz warnings come back as its sentences', async () => {
+    const local = await startTestServer({ publicUrl: 'http://localhost:8787' });
+    try {
+      const res = await handlers.testConnection({ type: 'testConnection', server: local.url }, OWN_PAGE);
+      expect(res.ok).toBe(true);
+      expect(res.warnings).toHaveLength(2);
+      expect(res.warnings[0]).toMatch(/^OPENPING_PUBLIC_URL .*localhost.*\.$/);
+      expect(res.warnings[1]).toMatch(/not https/);
+    } finally {
+      await local.stop();
+    }
   });
 
   it('refuses options actions from a web page', async () => {
