@@ -30,7 +30,7 @@ import {
 } from './pixel.ts';
 import { health, type ForwardingWatch } from './health.ts';
 import { relabelNear, relabelTracker } from './relabel.ts';
-import { InvalidCursorError, LimitError, MAX_SELF_VIEWS_PER_TRACKER, StoreUnavailableError, TRACKER_PAGE_LIMIT, type Store, type TrackerRecord } from './store/types.ts';
+import { InvalidCursorError, LimitError, MAX_SELF_VIEWS_PER_TRACKER, StoreBehindError, StoreUnavailableError, TRACKER_PAGE_LIMIT, type Store, type TrackerRecord } from './store/types.ts';
 
 export interface App {
   config: Config;
@@ -447,6 +447,11 @@ export function createDispatcher(app: App): (req: IncomingMessage, res: ServerRe
   const fail = (res: ServerResponse, route: string, error: unknown) => {
     if (error instanceof HttpError) {
       sendError(res, error.status, error.code, error.message, error.headers);
+      return;
+    }
+    if (error instanceof StoreBehindError) {
+      app.log.warn({ route }, 'request refused: recorded hits not yet in the database');
+      sendError(res, 503, 'behind', error.message, { 'retry-after': '5' });
       return;
     }
     if (error instanceof StoreUnavailableError) {

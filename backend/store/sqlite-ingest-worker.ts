@@ -29,11 +29,10 @@ import {
   type Quarantined,
 } from './hitlog.ts';
 import { createIngester, INGEST_BATCH, type FromWorker, type ToWorker, type WorkerData } from './sqlite-ingest.ts';
-import { lowerPriority } from './thread-priority.ts';
+import { threadId } from './thread-priority.ts';
 
 const { path, replay } = workerData as WorkerData;
 
-lowerPriority();
 const port = parentPort!;
 const db = new Database(path, { timeout: 5000 });
 db.pragma('synchronous = NORMAL');
@@ -229,7 +228,8 @@ function replayLog(): void {
 
 try {
   if (replay) replayLog();
-  post({ type: 'ready', position });
+  // Its priority is set from the event loop (./sqlite-ingest.ts), which knows when a read waits.
+  post({ type: 'ready', position, tid: threadId() });
 } catch (error) {
   post({ type: 'error', message: `ingest worker could not start: ${error instanceof Error ? error.message : String(error)}` });
   throw error;

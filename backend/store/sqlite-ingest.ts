@@ -9,8 +9,9 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import { StoreUnavailableError } from './types.ts';
+import { StoreBehindError, StoreUnavailableError } from './types.ts';
 import { comparePositions, type HitLog, type LogPosition, type LogRecord, type Quarantined } from './hitlog.ts';
+import { setThreadPolicy, type Policy } from './thread-priority.ts';
 
 const HOUR = 3_600_000;
 
@@ -133,7 +134,7 @@ function refusedRecord(error: unknown): boolean {
 
 export type ToWorker = { type: 'ingest'; upTo: LogPosition; sealed: Array<[number, number]> } | { type: 'close'; upTo: LogPosition };
 export type FromWorker =
-  | { type: 'ready'; position: LogPosition }
+  | { type: 'ready'; position: LogPosition; tid: number | null }
   | { type: 'ingested'; position: LogPosition; accounts: string[] }
   /** An ingest request failed, nothing of it applied; `retry` follows when the worker takes requests again. */
   | { type: 'failed'; message: string }
@@ -157,8 +158,25 @@ const RESTART_MS = 1000;
 const INGEST_QUIET_MS = 20;
 const INGEST_BUSY_MS = 1000;
 const INGEST_EAGER_BYTES = 8 * 1024 * 1024;
-/** How long a read waits for logged hits to reach the database before it reads what is there (the worker may be failing). */
+/** How long a read waits for logged hits to reach the database before it gives up (StoreBehindError: the worker may be failing). */
 const BARRIER_TIMEOUT_MS = 10_000;
+/**
+ * The worker runs at idle priority (./thread-priority.ts) except while something
+ * waits for it — a read, a stalled writer, shutdown: one that has waited
+ * LIFT_AFTER_MS puts it back to normal priority, as on an idle machine it is
+ * done sooner than that (and no chrt is started); it goes back to idle once
+ * nothing has waited for DROP_AFTER_MS, so a run of reads starts one chrt each way.
+ */
+const LIFT_AFTER_MS = 20;
+const DROP_AFTER_MS = 1000;
+/**
+ * Feed subscribers (held long-polls) wait for the worker too, without a barrier:
+ * a request to the worker not done within this is lifted like a read. On a
+ * machine with a free core the worker is done long before (each request is at
+ * most INGEST_BATCH records, ~15 ms); it is overdue only when other work keeps
+ * every core busy, and then the feed would otherwise stall for as long as that lasts.
+ */
+const OVERDUE_MS = 500;
 /**
  * The bound on the log not yet applied (see room()). Under a steady 52k hits/s
  * on this 2-core machine the idle-priority worker applied ~20 MB/s of the
@@ -226,6 +244,15 @@ export class IngestWorker {
   private waitingSince: number | null = null;
   private lastFrame = 0;
   private exited: Promise<void> = Promise.resolve();
+  /** The worker thread's id, the policy wanted for it, the one it has (null: being set, or unknown), see prioritize(). */
+  private tid: number | null = null;
+  private wanted: Policy = 'idle';
+  private policy: Policy | null = null;
+  private liftTimer: NodeJS.Timeout | null = null;
+  private dropTimer: NodeJS.Timeout | null = null;
+  private policyFailed = false;
+  private overdueTimer: NodeJS.Timeout | null = null;
+  private overdue = false;
   ingested: LogPosition = { segment: 0, offset: 0 };
   /**
    * Why logged hits cannot be applied now (the last request failed, or the
@@ -274,6 +301,10 @@ export class IngestWorker {
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'ready') {
           started = true;
+          // A new thread runs at normal priority until told otherwise.
+          this.tid = message.tid;
+          this.policy = 'other';
+          this.setPolicy();
           resolve(message);
         } else if (message.type === 'ingested') {
           this.setFailure(null);
@@ -296,7 +327,10 @@ export class IngestWorker {
         }
       });
       worker.once('exit', (code) => {
-        if (this.worker === worker) this.worker = null;
+        if (this.worker === worker) {
+          this.worker = null;
+          this.tid = null;
+        }
         this.busy = false;
         if (!started) reject(new Error(`The SQLite ingest worker exited at start (code ${code}).`));
         else if (!this.closing) this.restartLater();
@@ -313,6 +347,7 @@ export class IngestWorker {
       this.waiters = [];
       const error = new StoreUnavailableError(`logged hits cannot be applied to the database: ${failure}`);
       for (const w of waiters) w.reject(error);
+      this.prioritize();
     }
     if (failure === null && was !== null) this.onRecovered(`logged hits are applied again (after: ${was})`);
   }
@@ -369,6 +404,11 @@ export class IngestWorker {
     this.busy = true;
     const message: ToWorker = { type: 'ingest', upTo: log.durable, sealed: [...log.sealed] };
     this.worker.postMessage(message);
+    this.overdueTimer ??= setTimeout(() => {
+      this.overdueTimer = null;
+      this.overdue = true;
+      this.prioritize();
+    }, OVERDUE_MS).unref();
   }
 
   private arm(ms: number): void {
@@ -385,6 +425,9 @@ export class IngestWorker {
 
   private done(position: LogPosition, accounts: string[]): void {
     this.busy = false;
+    if (this.overdueTimer) clearTimeout(this.overdueTimer);
+    this.overdueTimer = null;
+    this.overdue = false;
     if (comparePositions(position, this.ingested) > 0) this.ingested = position;
     this.log?.forgetSealed(this.ingested.segment);
     if (accounts.length > 0) this.onIngested(accounts);
@@ -394,6 +437,7 @@ export class IngestWorker {
       this.waiters = still;
     }
     if (this.stalled.length > 0 && this.pendingBytes() <= this.backlogResume) this.release();
+    this.prioritize();
     this.kick(this.stalled.length > 0);
   }
 
@@ -401,6 +445,63 @@ export class IngestWorker {
     const stalled = this.stalled;
     this.stalled = [];
     for (const resume of stalled) resume();
+    this.prioritize();
+  }
+
+  /**
+   * While a read, a stalled writer, shutdown or an overdue request waits for the
+   * worker, it must get CPU: at idle priority it runs only when nothing else
+   * wants a core, which on a machine busy with other programs may be never (sched(7)).
+   */
+  private prioritize(): void {
+    const waited = this.waiters.length > 0 || this.stalled.length > 0 || this.overdue;
+    if (waited || this.closing) {
+      if (this.dropTimer) clearTimeout(this.dropTimer);
+      this.dropTimer = null;
+      if (this.wanted === 'other' || this.liftTimer) return;
+      if (this.closing) this.lift();
+      else {
+        this.liftTimer = setTimeout(() => this.lift(), LIFT_AFTER_MS);
+        this.liftTimer.unref();
+      }
+      return;
+    }
+    if (this.liftTimer) clearTimeout(this.liftTimer);
+    this.liftTimer = null;
+    if (this.wanted === 'idle' || this.dropTimer) return;
+    this.dropTimer = setTimeout(() => {
+      this.dropTimer = null;
+      this.wanted = 'idle';
+      this.setPolicy();
+    }, DROP_AFTER_MS);
+    this.dropTimer.unref();
+  }
+
+  private lift(): void {
+    if (this.liftTimer) clearTimeout(this.liftTimer);
+    this.liftTimer = null;
+    this.wanted = 'other';
+    this.setPolicy();
+  }
+
+  /** One chrt at a time, so the last policy asked for is the one the thread ends with. */
+  private setPolicy(): void {
+    const tid = this.tid;
+    const wanted = this.wanted;
+    if (tid === null || this.policy === null || this.policy === wanted) return;
+    // After a failed lift the thread stays where it is rather than be lowered again with no way back.
+    if (this.policyFailed) return;
+    this.policy = null;
+    setThreadPolicy(tid, wanted, (error) => {
+      if (this.tid !== tid) return; // That thread is gone; its successor starts afresh.
+      if (error && wanted === 'other') {
+        this.policyFailed = true;
+        this.onError(`could not give the ingest worker normal CPU priority (chrt: ${error.message}); reads may wait while the machine is busy`);
+      }
+      // Without chrt (or SCHED_IDLE) the thread keeps normal priority.
+      this.policy = error ? 'other' : wanted;
+      this.setPolicy();
+    });
   }
 
   /**
@@ -427,6 +528,7 @@ export class IngestWorker {
         resolve();
       };
       this.stalled.push(resume);
+      this.prioritize();
       this.kick(true);
     });
   }
@@ -445,9 +547,10 @@ export class IngestWorker {
   }
 
   /**
-   * Resolves once every hit logged before the call is in the database (or
-   * after BARRIER_TIMEOUT_MS); rejects with StoreUnavailableError at once
-   * while they cannot be applied (`failure`).
+   * Resolves once every hit logged before the call is in the database; rejects
+   * with StoreUnavailableError at once while they cannot be applied (`failure`),
+   * and with StoreBehindError after BARRIER_TIMEOUT_MS: a read must not go on as
+   * if it had them.
    */
   async barrier(): Promise<void> {
     const log = this.log;
@@ -457,34 +560,42 @@ export class IngestWorker {
     if (comparePositions(target, this.ingested) <= 0) return;
     if (this.failure !== null) throw new StoreUnavailableError(`logged hits cannot be applied to the database: ${this.failure}`);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.onError('logged hits did not reach the database in time; reading what is there');
-        resolve();
-      }, BARRIER_TIMEOUT_MS);
-      timer.unref();
-      this.waiters.push({
+      const waiter = {
         position: target,
         resolve: () => {
           clearTimeout(timer);
           resolve();
         },
-        reject: (error) => {
+        reject: (error: unknown) => {
           clearTimeout(timer);
           reject(error);
         },
-      });
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        this.prioritize();
+        this.onError('logged hits did not reach the database in time');
+        reject(new StoreBehindError());
+      }, BARRIER_TIMEOUT_MS);
+      timer.unref();
+      this.waiters.push(waiter);
+      this.prioritize();
       this.kick(true);
     });
   }
 
   /** Applies everything logged, then stops the worker (which deletes the applied log). */
   async close(): Promise<void> {
+    // Shutdown waits for the worker from here on: normal priority at once.
+    this.lift();
     // What cannot be applied now stays in the log for the next start.
     await this.barrier().catch(() => undefined);
     this.closing = true;
     this.release();
     if (this.restartTimer) clearTimeout(this.restartTimer);
     if (this.delay) clearTimeout(this.delay);
+    if (this.dropTimer) clearTimeout(this.dropTimer);
+    if (this.overdueTimer) clearTimeout(this.overdueTimer);
     const worker = this.worker;
     if (!worker) return;
     const message: ToWorker = { type: 'close', upTo: this.log?.durable ?? this.ingested };

@@ -37,6 +37,7 @@ import {
   MAX_SELF_VIEWS_PER_TRACKER,
   SELF_VIEW_MERGE_MS,
   selfViewPoints,
+  StoreBehindError,
   StoreUnavailableError,
   type EventsPage,
   type FeedListener,
@@ -478,8 +479,8 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
     try {
       await applied();
     } catch (error) {
-      // The worker cannot apply them now (a full disk): the pixel classifies on what the database holds rather than wait.
-      if (!(error instanceof StoreUnavailableError)) throw error;
+      // The worker cannot apply them now (a full disk) or not in time: the pixel classifies on what the database holds rather than wait.
+      if (!(error instanceof StoreUnavailableError || error instanceof StoreBehindError)) throw error;
     }
   };
 

@@ -333,6 +333,17 @@ export class InvalidCursorError extends Error {
   }
 }
 
+/**
+ * Thrown by a read when hits already answered have not reached the database in time (SQLite: the ingest
+ * worker failing); the server answers 503 rather than a page without them.
+ */
+export class StoreBehindError extends Error {
+  constructor(message = 'Recent hits are still being stored; try again in a few seconds.') {
+    super(message);
+    this.name = 'StoreBehindError';
+  }
+}
+
 /** Thrown by putTracker for a new tracker beyond the account's trackersPerDay (the server answers 429). */
 export class LimitError extends Error {
   constructor(message = 'This account registered as many trackers today as it may; try again tomorrow.') {
