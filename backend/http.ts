@@ -43,6 +43,8 @@ export interface App {
   feed: FeedWaiters;
   /** Notices forwarding headers from untrusted peers (/healthz `forwarded-untrusted`). */
   forwarding: ForwardingWatch;
+  /** Stamps pixel fetches (ServerDeps.now). */
+  now: () => number;
 }
 
 export class HttpError extends Error {

@@ -320,6 +320,8 @@ export interface PixelDeps {
   networks: NetworkCache;
   metrics: Metrics;
   log: Logger;
+  /** When a fetch happened (Date.now but in tests). */
+  now: () => number;
 }
 
 /** Answers the GIF through req.respond() exactly once, whatever fails behind it. */
@@ -331,7 +333,7 @@ export async function handlePixel(deps: PixelDeps, req: PixelRequest): Promise<v
   try {
     if (!ids) return;
     const located = deps.networks.locate(req);
-    const now = Date.now();
+    const now = deps.now();
     let cached = deps.contexts.peek(ids.account, ids.tracker, now);
     if (cached === undefined) cached = await deps.contexts.get(ids.account, ids.tracker, now);
     if (!cached) {

@@ -46,6 +46,8 @@ export interface ServerDeps {
   logger?: Logger;
   /** An already-open store (tests); otherwise config.db is opened. */
   store?: Store;
+  /** The clock that stamps each pixel fetch (tests place fetches on a case's timeline with it); Date.now otherwise. */
+  now?: () => number;
 }
 
 /** Node's default answer to a broken request is bare text; keep the JSON error shape, and never a 5xx. */
@@ -130,6 +132,7 @@ export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {
         networks: new NetworkCache(proxy),
         feed: new FeedWaiters(store, metrics),
         forwarding,
+        now: deps.now ?? Date.now,
       };
       const server = createHttpServer(
         {

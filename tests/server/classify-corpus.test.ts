@@ -6,28 +6,29 @@
  * self-views, GET the pixel with the case's address and user-agent, then read
  * the hits back with GET /v1/trackers/{id} and compare kind and via.
  *
- * All cases run at once, each on its own schedule: the fetches of a case are
- * as far apart in real time as the case says (at most ~11 s).
+ * The server stamps each fetch with a clock this test sets (ServerDeps.now) to
+ * the moment the case plans, so the timing cases mean what they say however
+ * late a loaded machine sends the request (real-time pacing was seen 1.0–1.4 s
+ * late with two CPU hogs beside it, issue 13 finding 11). The cases run one
+ * after another on that timeline, a minute apart.
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTrustProxy } from '../../backend/config.ts';
 import { OPEN_KINDS, type HitKind } from '../../backend/classify/types.ts';
 import type { Hit } from '../../backend/store/types.ts';
-import { classify } from '../../backend/classify/index.ts';
-import type { HitSignals } from '../../backend/classify/types.ts';
-import { CORPUS, corpusFetches, formatConfusion, type CorpusCase, type CorpusFetch } from '../fixtures/classify-corpus.ts';
+import { CORPUS, formatConfusion, type CorpusCase, type CorpusFetch } from '../fixtures/classify-corpus.ts';
 import { newAccount, startTestServer, trackerId, type Account, type Running } from './helpers.ts';
 import { createTestDatabase } from './pg.ts';
 
-/** Time for every case to register its tracker before its first fetch is due. */
-const LEAD_MS = 2_500;
-/** Cases start this far apart, so their fetches do not all arrive in the same instant. */
-const STAGGER_MS = 60;
+/** Cases lie this far apart on the test's timeline. */
+const CASE_GAP_MS = 60_000;
 
 interface Target {
   server: Running;
   account: Account;
+  /** What the server's clock says; set before each fetch. */
+  clock: { now: number };
 }
 
 /** node:http rather than fetch, so a request can carry no User-Agent at all. */
@@ -55,22 +56,16 @@ async function api({ server, account }: Target, method: string, path: string, bo
   });
 }
 
-function warmUp(f: CorpusFetch): HitSignals {
-  return { at: 60_000, method: 'GET', userAgent: f.ua, headers: {}, network: { prefix: '192.0.2.0/24', family: 4, asn: null, org: null } };
-}
-
-const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
-
 interface CaseOutcome {
   case: CorpusCase;
   sentAt: number;
   hits: Hit[];
 }
 
-async function runCase(target: Target, c: CorpusCase, index: number): Promise<CaseOutcome> {
-  const { server, account } = target;
+async function runCase(target: Target, c: CorpusCase): Promise<CaseOutcome> {
+  const { server, account, clock } = target;
   const tracker = trackerId();
-  const start = Date.now() + LEAD_MS + index * STAGGER_MS;
+  const start = clock.now + CASE_GAP_MS;
   const first = c.fetches[0]!.after;
   const sentAt = start - first;
   const put = await api(target, 'PUT', `/v1/trackers/${tracker}`, c.state === 'armed' ? { state: 'armed' } : { state: 'sent', sentAt });
@@ -80,7 +75,7 @@ async function runCase(target: Target, c: CorpusCase, index: number): Promise<Ca
     if (res.status !== 204) throw new Error(`${c.id}: self-view answered ${res.status} ${await res.text()}`);
   }
   for (const f of c.fetches) {
-    await sleepUntil(start + (f.after - first));
+    clock.now = start + (f.after - first);
     const res = await pixel(`${account.pixelBase.replace('https://ping.example', server.url)}${tracker}.gif`, f);
     if (res.status !== 200 || res.type !== 'image/gif') throw new Error(`${c.id}: pixel answered ${res.status} ${res.type}`);
   }
@@ -102,12 +97,12 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         db = pg.url;
         dropDatabase = pg.drop;
       }
-      const server = await startTestServer({ trustProxy: parseTrustProxy('loopback'), ...(db ? { db } : {}) });
-      // The server runs in this process: its first parse of each kind of user-agent compiles
-      // regexes for milliseconds, which would delay the timers that pace the cases.
-      for (const f of corpusFetches()) classify(warmUp(f.fetch), { state: 'sent', sentAt: 0, selfViews: [], prior: [] });
-      target = { server, account: await newAccount(server.url) };
-      outcomes = await Promise.all(CORPUS.map((c, i) => runCase(target, c, i)));
+      // The timeline starts a day back: sentAt and self-views may not lie in the server's real future.
+      const clock = { now: Date.now() - 24 * 3_600_000 };
+      const server = await startTestServer({ trustProxy: parseTrustProxy('loopback'), ...(db ? { db } : {}) }, { now: () => clock.now });
+      target = { server, account: await newAccount(server.url), clock };
+      outcomes = [];
+      for (const c of CORPUS) outcomes.push(await runCase(target, c));
     }, 60_000);
 
     afterAll(async () => {
@@ -122,13 +117,12 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       }
     });
 
-    it('fetched each pixel close enough to its planned time for the timing cases to mean what they say', () => {
+    it('stamped each pixel at its planned time, so the timing cases mean what they say', () => {
       const late = outcomes
         .filter((o) => o.case.state !== 'armed')
         .flatMap((o) => o.hits.map((h, i) => ({ id: `${o.case.id} #${i}`, late: h.at - o.sentAt - o.case.fetches[i]!.after })));
-      console.info(`pixel requests late by at most ${Math.max(...late.map((l) => l.late))} ms`);
-      // The corpus keeps its timing cases at least 1 s from each rule's edge.
-      expect(late.filter((l) => l.late < 0 || l.late >= 1_000).map((l) => `${l.id}: ${l.late} ms late`)).toEqual([]);
+      expect(late.length).toBeGreaterThan(0);
+      expect(late.filter((l) => l.late !== 0).map((l) => `${l.id}: ${l.late} ms late`)).toEqual([]);
     });
 
     it('labels the corpus as a careful human would: every open counts, no machine does, ≥ 95% of kinds right', () => {
