@@ -17,7 +17,11 @@ import { InvalidCursorError, LimitError, type NewHit, type Store, type StoreOpti
 const id = (bytes = 16) => randomBytes(bytes).toString('base64url');
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
+/**
+ * Noon (UTC) two days ago: on whole hours and days as the windows and caps count them, and near
+ * today, so no fixed date ages past a retention or sentAt bound as the calendar moves on.
+ */
+const T0 = Math.floor(Date.now() / DAY) * DAY - 2 * DAY + 12 * HOUR;
 
 function signals(at: number, extra: Partial<HitSignals> = {}): HitSignals {
   return {

@@ -36,7 +36,8 @@ storeContract(
 );
 
 const id = (bytes = 16) => randomBytes(bytes).toString('base64url');
-const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
+/** Noon (UTC) two days ago, as in ./store-contract.ts: no fixed date that ages. */
+const T0 = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 2 * 86_400_000 + 12 * 3_600_000;
 const OPEN: Classification = { kind: 'open', via: null, reason: 'Opened.', client: null };
 
 function newHit(account: string, tracker: string, at: number): NewHit {
