@@ -296,11 +296,14 @@ describe('Gmail: the Track switch and the pixel', () => {
 
     const proxiedBefore = proxy.proxied.length;
     const view = await gmail.viewSent();
-    await expect.poll(() => view.locator(`img[src*="#${identity.pixelBase}${tracker}.gif"]`).count()).toBe(1);
+    const own = view.locator(`img[src*="#${identity.pixelBase}${tracker}.gif"]`);
+    await expect.poll(() => own.count()).toBe(1);
     // Where the browser's block rule holds, Gmail's proxy is never asked for the pixel.
     // Where it does not (the second line of defence), the proxy fetch that follows a
     // view must be labelled the sender's own: replay it as Google's proxy would.
-    await new Promise((r) => setTimeout(r, 1_500));
+    // The image settles (loaded, or broken when blocked) only after any proxy request for it
+    // (routeGmail counts it before answering), so this waits for the event, not a clock.
+    await expect.poll(() => own.evaluate((img: HTMLImageElement) => img.complete)).toBe(true);
     const blocked = proxy.proxied.length === proxiedBefore;
     // This is Chromium, where the rule is known to hold (notify.test.ts checks the rule itself): a miss here is a regression.
     expect(blocked, 'the block rule let the own pixel out through the proxy').toBe(true);

@@ -340,6 +340,16 @@ describe('Outlook on the web with the built extension and the real server', () =
 
   it('server down: the message still sends with its pixel; the registration lands once the server is back', async () => {
     const outlook = await open('outlook.office.com');
+    // A send with the server up, timed the same way: the yardstick for "not held", which a
+    // loaded machine stretches for both alike (a fixed 2 s failed with CPU hogs beside the suite).
+    const control = await outlook.newMail();
+    await expect.poll(() => control.toggle().getAttribute('aria-checked')).toBe('true');
+    const controlTitle = subject('While the server is up');
+    await control.write({ to: 'grace.hopper@example.org', subject: controlTitle, text: 'Online send.' });
+    const controlSentAt = Date.now();
+    await control.clickSend();
+    await expect.poll(() => outlook.sentWithSubject(controlTitle)).toBeTruthy();
+    const controlTook = (await outlook.sentWithSubject(controlTitle))!.at - controlSentAt;
     const compose = await outlook.newMail();
     await expect.poll(() => compose.toggle().getAttribute('aria-checked')).toBe('true');
     await server.stop();
@@ -351,13 +361,13 @@ describe('Outlook on the web with the built extension and the real server', () =
       await compose.clickSend();
       await expect.poll(() => outlook.sentWithSubject(title)).toBeTruthy();
       const sent = (await outlook.sentWithSubject(title))!;
-      expect(sent.at - sentAt).toBeLessThan(2_000);
+      expect(sent.at - sentAt).toBeLessThan(Math.max(2_000, 3 * controlTook));
       const id = onePixel(sent.html);
       await new Promise((r) => setTimeout(r, 3_000));
       await server.restart();
       restarted = true;
       const view = await expectRegisteredSent(id, 75_000);
-      expect(Math.abs((view.sentAt ?? Number.NaN) - sent.at)).toBeLessThan(2_000);
+      expect(Math.abs((view.sentAt ?? Number.NaN) - sent.at)).toBeLessThan(Math.max(2_000, 3 * controlTook));
     } finally {
       if (!restarted) await server.restart();
     }
