@@ -76,11 +76,11 @@ async function flush(now: () => number): Promise<FlushResult> {
   const identity = await loadIdentity();
   const entries = await pendingEntries();
   const result: FlushResult = { sent: 0, dropped: 0, remaining: entries.length, nextAt: null };
-  if (!identity || entries.length === 0) return finish(result, entries);
+  if (!identity || entries.length === 0) return finish(result, entries, now);
   // One backoff for the whole server: while it is down, no call is tried before the planned retry.
   const status = await loadStatus();
   if ((status.state === 'offline' || status.state === 'unauthorized') && status.retryAt !== null && status.retryAt > now()) {
-    return finish(result, entries);
+    return finish(result, entries, now);
   }
   const database = await db();
   const blocked = new Set<string>();
@@ -113,18 +113,22 @@ async function flush(now: () => number): Promise<FlushResult> {
       stopAll = true;
     }
   }
-  return finish(result, await pendingEntries());
+  return finish(result, await pendingEntries(), now);
 }
 
-async function finish(result: FlushResult, left: OutboxEntry[]): Promise<FlushResult> {
+async function finish(result: FlushResult, left: OutboxEntry[], now: () => number): Promise<FlushResult> {
   result.remaining = left.length;
   result.nextAt = left.length ? Math.min(...left.map((e) => e.nextAt)) : null;
-  await schedule(result.nextAt);
+  await schedule(result.nextAt, now);
   return result;
 }
 
-/** The alarm survives the worker; the timer only shortens the wait while the worker happens to live. */
-async function schedule(nextAt: number | null): Promise<void> {
+/**
+ * The alarm survives the worker; the timer only shortens the wait while the worker happens to live.
+ * Both read the flush's own clock, so a retry the timer starts agrees with the flush that planned it
+ * (a unit test's clock; on a loaded machine a timer on the wall clock raced the test's flushes).
+ */
+async function schedule(nextAt: number | null, now: () => number = Date.now): Promise<void> {
   if (wakeTimer) clearTimeout(wakeTimer);
   wakeTimer = null;
   if (nextAt === null) {
@@ -132,10 +136,10 @@ async function schedule(nextAt: number | null): Promise<void> {
     return;
   }
   // Chrome fires alarms no sooner than 30 s (developer.chrome.com/docs/extensions/reference/api/alarms).
-  await browser.alarms.create(OUTBOX_ALARM, { when: Math.max(nextAt, Date.now() + 30_000) });
-  const delay = nextAt - Date.now();
+  await browser.alarms.create(OUTBOX_ALARM, { when: Date.now() + Math.max(nextAt - now(), 30_000) });
+  const delay = nextAt - now();
   if (delay < 30_000) {
-    wakeTimer = setTimeout(() => void flushOutbox().catch(() => {}), Math.max(0, delay));
+    wakeTimer = setTimeout(() => void flushOutbox(now).catch(() => {}), Math.max(0, delay));
   }
 }
 
