@@ -57,16 +57,6 @@ export function render(file: string, replacements: Array<[string, string, number
   return text;
 }
 
-/** KEY=value lines of an EnvironmentFile (deploy/openping.env): comments and blank lines skipped. */
-export function readEnvFile(file: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^\s*([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
-    if (m) env[m[1]!] = m[2]!.trim();
-  }
-  return env;
-}
-
 // ── client addresses ───────────────────────────────────────────────────────
 
 export interface ClientAddresses {

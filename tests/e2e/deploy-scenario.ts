@@ -28,7 +28,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBundle, startBundle, type BundleServer } from '../server/bundle-run.ts';
+import { buildBundle, readEnvFile, startBundle, type BundleServer } from '../server/bundle-run.ts';
 import {
   addClientAddresses,
   buildExtension,
@@ -36,7 +36,6 @@ import {
   freePort,
   httpsRequest,
   launchDeployedExtension,
-  readEnvFile,
   servedCertificate,
   type ClientAddresses,
   type DeployedBrowser,

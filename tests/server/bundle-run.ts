@@ -4,6 +4,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -80,4 +81,14 @@ export function startBundle(out: string, options: { cwd: string; env: Record<str
     child.stdout!.on('data', onData);
     child.once('exit', onExit);
   });
+}
+
+/** KEY=value lines of a systemd EnvironmentFile (deploy/openping.env); comments and blank lines skipped. */
+export function readEnvFile(file: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^\s*([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (m) env[m[1]!] = m[2]!.trim();
+  }
+  return env;
 }

@@ -1,14 +1,21 @@
 /**
  * The production build (`npm run build:server`, scripts/build-server.ts): built once, then run with
  * plain `node` — no TypeScript loader — from a working directory outside the checkout, so nothing
- * it needs can come from backend/ by accident. It must start, answer /healthz, and record a pixel
- * through its ingest worker, classified with the vendored address lists and the ASN data.
+ * it needs can come from backend/ by accident, configured by deploy/openping.env (only the port and
+ * the database path changed). It must start, answer /healthz, and record a pixel through its ingest
+ * worker, classified with the vendored address lists and the ASN data. And deploy/openping.service,
+ * which runs it, must be a unit systemd accepts.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBundle, startBundle, type BundleServer } from './bundle-run.ts';
+import { buildBundle, readEnvFile, startBundle, type BundleServer } from './bundle-run.ts';
+
+const UNIT = 'deploy/openping.service';
+const ENV_FILE = 'deploy/openping.env';
 
 let out: string;
 let cwd: string;
@@ -19,11 +26,7 @@ beforeAll(async () => {
   cwd = mkdtempSync(join(tmpdir(), 'openping-bundle-cwd-'));
   server = await startBundle(out, {
     cwd,
-    env: {
-      OPENPING_DB: join(cwd, 'openping.db'),
-      OPENPING_PUBLIC_URL: 'https://track.example.com',
-      OPENPING_TRUST_PROXY: 'loopback',
-    },
+    env: { ...readEnvFile(ENV_FILE), OPENPING_PORT: '0', OPENPING_DB: join(cwd, 'openping.db') },
   });
 }, 120_000);
 
@@ -75,5 +78,85 @@ describe('npm run build:server', () => {
     expect(view.hits).toHaveLength(1);
     // gmail-proxy needs the vendored Google list (dist/data/lists), the ASN the @ip-location-db data.
     expect(view.hits[0]).toMatchObject({ kind: 'open', via: 'gmail-proxy', network: { prefix: '66.249.93.0/24', asn: 15169 } });
+  });
+});
+
+/** `Key=value` settings of the unit's [Service] section, each key with all its values. */
+function serviceSettings(text: string): Map<string, string[]> {
+  const settings = new Map<string, string[]>();
+  let section = '';
+  for (const line of text.split('\n')) {
+    const header = /^\[(\w+)\]/.exec(line);
+    if (header) section = header[1]!;
+    const m = /^(\w+)=(.*)$/.exec(line);
+    if (section === 'Service' && m) settings.set(m[1]!, [...(settings.get(m[1]!) ?? []), m[2]!]);
+  }
+  return settings;
+}
+
+describe('deploy/openping.service', () => {
+  const text = readFileSync(UNIT, 'utf8');
+  const settings = serviceSettings(text);
+  const one = (key: string) => settings.get(key)?.at(-1);
+
+  it('systemd-analyze verify reports nothing (with node and the checkout at this machine\'s paths)', async () => {
+    const analyze = '/usr/bin/systemd-analyze';
+    if (!existsSync(analyze)) throw new Error(`${analyze} is missing: this test checks the unit with Debian's systemd package; install it with \`apt-get install -y systemd\` (.ci/run does).`);
+    // verify checks that ExecStart's program exists, so the paths are this machine's; nothing else changes.
+    const dir = mkdtempSync(join(tmpdir(), 'openping-unit-'));
+    try {
+      const unit = join(dir, 'openping.service');
+      writeFileSync(unit, text.replaceAll('/usr/bin/node', process.execPath).replaceAll('/opt/openping', process.cwd()));
+      const { stdout, stderr } = await promisify(execFile)(analyze, ['verify', unit]).catch((e: { stdout: string; stderr: string }) => e);
+      expect(`${stdout}${stderr}`.trim()).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs the bundle with plain node, from the settings file, sandboxed', () => {
+    expect(one('ExecStart')).toMatch(/^\/usr\/bin\/node (--[\w-]+ )*\/opt\/openping\/dist\/server\.mjs$/);
+    expect(one('EnvironmentFile')).toBe('/etc/openping/openping.env');
+    expect(Object.fromEntries(['DynamicUser', 'StateDirectory', 'ProtectSystem', 'NoNewPrivileges', 'ProtectHome', 'PrivateTmp'].map((k) => [k, one(k)]))).toEqual({
+      DynamicUser: 'yes',
+      StateDirectory: 'openping',
+      ProtectSystem: 'strict',
+      NoNewPrivileges: 'yes',
+      ProtectHome: 'yes',
+      PrivateTmp: 'yes',
+    });
+  });
+
+  it('keeps the database of deploy/openping.env in its state directory, the one place it may write', () => {
+    expect(dirname(readEnvFile(ENV_FILE).OPENPING_DB!)).toBe(`/var/lib/${one('StateDirectory')}`);
+  });
+});
+
+
+describe("the README's Deploy section", () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const start = readme.indexOf('\n## Deploy\n');
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  const blocks = [...section.matchAll(/^```[\w-]*\n([\s\S]*?)\n```$/gm)].map((m) => m[1]!);
+
+  /** A file as the README quotes it: comment lines dropped, runs of blank lines made one. */
+  function quoted(file: string): string {
+    const lines: string[] = [];
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (line.trim().startsWith('#')) continue;
+      if (line.trim() === '' && (lines.length === 0 || lines.at(-1) === '')) continue;
+      lines.push(line.trimEnd());
+    }
+    while (lines.at(-1) === '') lines.pop();
+    return lines.join('\n');
+  }
+
+  it.each(['deploy/openping.env', 'deploy/openping.service', 'deploy/Caddyfile', 'deploy/nginx/openping.conf'])('quotes %s as it is', (file) => {
+    expect(start).toBeGreaterThan(0);
+    expect(blocks).toContain(quoted(file));
+  });
+
+  it('builds with the command CI runs', () => {
+    expect(section).toContain('npm ci\nnpm run build:server\n');
   });
 });
