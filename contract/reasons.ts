@@ -57,8 +57,9 @@ export type ReasonCode = keyof typeof REASONS;
 export const REASON_CODES = Object.keys(REASONS) as ReasonCode[];
 export type ReasonParams = Record<string, string>;
 
-/** Parameters that are a whole number of seconds (as a decimal string). */
-export const SECONDS_PARAMS: ReadonlySet<string> = new Set(['seconds']);
+import { SECONDS_PARAMS } from './reason-params.ts';
+
+export { SECONDS_PARAMS };
 
 const PARAM_RE = /\{([A-Za-z]+)\}/g;
 
@@ -84,8 +85,9 @@ export function formatReason(code: ReasonCode, params: ReasonParams = {}): strin
 const escapeRe = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const SECONDS_RE = '(less than a second|1 second|[0-9]+ seconds)';
 
-/** Each template as a whole-sentence pattern, a capture per parameter. */
-const PATTERNS = REASON_CODES.map((code) => {
+/** Each template as a whole-sentence pattern, a capture per parameter; built on first use. */
+let patterns: Array<{ code: ReasonCode; names: string[]; re: RegExp }> | null = null;
+const buildPatterns = () => REASON_CODES.map((code) => {
   const names = reasonParamNames(code);
   const source = REASONS[code].split(PARAM_RE).map((part, i) =>
     i % 2 === 0 ? escapeRe(part) : SECONDS_PARAMS.has(part) ? SECONDS_RE : '(.+?)').join('');
@@ -107,7 +109,8 @@ export function parseReason(sentence: string): { reasonCode: ReasonCode; reasonP
   const known = parsed.get(sentence);
   if (known !== undefined) return known && { reasonCode: known.reasonCode, reasonParams: { ...known.reasonParams } };
   let found: { reasonCode: ReasonCode; reasonParams: ReasonParams } | null = null;
-  for (const { code, names, re } of PATTERNS) {
+  patterns ??= buildPatterns();
+  for (const { code, names, re } of patterns) {
     const m = re.exec(sentence);
     if (!m) continue;
     const reasonParams: ReasonParams = {};
