@@ -5,7 +5,8 @@ import preact from '@preact/preset-vite';
 const serverUrl = process.env.OPENPING_SERVER_URL ?? 'http://localhost:8787';
 
 export default defineConfig({
-  modules: ['@wxt-dev/webextension-polyfill'],
+  // @wxt-dev/i18n: locales/*.yml become _locales/*/messages.json and a typed `#i18n` (lib/i18n.ts).
+  modules: ['@wxt-dev/webextension-polyfill', '@wxt-dev/i18n/module'],
   // The e2e suite builds its own copy against its test server (tests/e2e/global-setup.ts).
   outDir: process.env.OPENPING_OUT_DIR ?? '.output',
   // Explicit imports only (STYLE §5).
@@ -15,8 +16,10 @@ export default defineConfig({
     define: { __OPENPING_SERVER_URL__: JSON.stringify(serverUrl) },
   }),
   manifest: ({ browser, manifestVersion }) => ({
-    name: 'OpenPing',
-    description: 'Proxy-aware open tracking for the mail you write yourself, in Gmail and Outlook on the web.',
+    // The browser's language picks the words (locales/*.yml); English when it has none of them.
+    default_locale: 'en',
+    name: '__MSG_ext_name__',
+    description: '__MSG_ext_description__',
     permissions: ['storage', 'alarms', 'notifications', 'declarativeNetRequest', 'tabs'],
     host_permissions: [`${new URL(serverUrl).origin}/*`],
     // Another tracking server, chosen on the options page, is asked for at run time.

@@ -12,15 +12,10 @@ import type { Config } from './config.ts';
 import type { App } from './http.ts';
 import { cidrContains, networkPrefix, parseCidr, parseIp, type Cidr } from './ipdata/ip.ts';
 import type { Logger } from './log.ts';
+import type { HealthWarning } from '../contract/index.ts';
 
-/** The warning codes of SPEC §3 this server gives. */
-export type HealthWarningCode = 'public-url-local' | 'public-url-http' | 'forwarded-untrusted' | 'store-failing';
-
-export interface HealthWarning {
-  code: HealthWarningCode;
-  /** One sentence for the operator, saying what to do. */
-  message: string;
-}
+// The warning codes travel to the extension: the wire contract owns them (STYLE §13).
+export type { HealthWarning, HealthWarningCode } from '../contract/index.ts';
 
 interface Finding extends HealthWarning {
   /** True: the server cannot do its job now (503, `ok: false`); false: it works, but see the message. */

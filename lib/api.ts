@@ -4,6 +4,7 @@
  * (outbox, sync) decide what a failure means.
  */
 import type { HitRecord } from './db';
+import type { HealthWarning as ContractHealthWarning } from '../contract';
 
 /** Why a call failed, in the terms the background acts on. */
 export type ApiFailure =
@@ -219,11 +220,11 @@ export async function getEvents(
   return { events: page.events, cursor: typeof next === 'string' || typeof next === 'number' ? String(next) : cursor };
 }
 
-/** A warning of /healthz (SPEC §3): a stable code and one sentence for the server's operator. */
-export interface HealthWarning {
-  code: string;
-  message: string;
-}
+/**
+ * A warning of /healthz (SPEC §3, contract/health.ts): a stable code and one
+ * sentence for the server's operator. Any code: a newer server may give more.
+ */
+export type HealthWarning = ContractHealthWarning<string>;
 
 function isHealthWarning(value: unknown): value is HealthWarning {
   const w = value as Partial<HealthWarning> | null;

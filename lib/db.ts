@@ -3,7 +3,7 @@
  * memoized connection, upgrades branched on the old version.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { Hit } from '../backend/store/types';
+import type { Hit } from '../contract';
 import type { Recipient, Webmail } from './webmail/types';
 
 export interface EmailRecord {
@@ -39,7 +39,15 @@ export interface EmailRecord {
  * A hit from the events feed: the server's Hit (SPEC §3), with `network` allowed
  * to be missing in records a tolerant reader kept from an odd server answer.
  */
-export type HitRecord = Omit<Hit, 'network'> & { network: Hit['network'] | null };
+/**
+ * A hit as kept here. A server from before the reason codes sends none: then
+ * `reasonCode` is null and `reasonParams` {} and the popup shows `reason`.
+ */
+export type HitRecord = Omit<Hit, 'network' | 'reasonCode'> & {
+  network: Hit['network'] | null;
+  /** Any string: a newer server may send a code this build has no words for. */
+  reasonCode: string | null;
+};
 
 export type OutboxOp =
   | { op: 'put'; tracker: string; state: 'armed' | 'sent'; sentAt?: number }

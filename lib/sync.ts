@@ -9,7 +9,7 @@
  * from the saved cursor.
  */
 import { browser } from 'wxt/browser';
-import { HIT_KINDS } from '../backend/classify/types';
+import { HIT_KINDS } from '../contract';
 import { ApiError, createAccount, getEvents, normalizeServer, type EventsPage } from './api';
 import type { IDBPTransaction } from 'idb';
 import { db, isAppleMpp, newEmailRecord, type EmailRecord, type HitRecord, type OpenPingDB } from './db';
@@ -116,6 +116,14 @@ function validHit(raw: unknown): raw is HitRecord {
   );
 }
 
+/** SPEC §3: an object of strings; anything else (or an entry of another type) is left out. */
+function reasonParamsOf(raw: unknown): Record<string, string> {
+  const params: Record<string, string> = {};
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return params;
+  for (const [name, value] of Object.entries(raw)) if (typeof value === 'string') params[name] = value;
+  return params;
+}
+
 function normalizeHit(h: HitRecord): HitRecord {
   return {
     id: h.id,
@@ -124,6 +132,8 @@ function normalizeHit(h: HitRecord): HitRecord {
     kind: h.kind,
     via: typeof h.via === 'string' ? h.via : null,
     reason: typeof h.reason === 'string' ? h.reason : '',
+    reasonCode: typeof h.reasonCode === 'string' ? h.reasonCode : null,
+    reasonParams: reasonParamsOf(h.reasonParams),
     network: h.network ?? null,
     geo: h.geo ?? null,
     client: h.client ?? null,

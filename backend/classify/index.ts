@@ -36,6 +36,7 @@ import type { NetworkRole } from './data/networks.ts';
 import { TIMING } from './data/timing.ts';
 import { DEVICE_DESCRIPTORS, UA_SIGNATURES, type UaSignature } from './data/user-agents.ts';
 import { fromOperator, networkFacts, type NetworkFacts } from './network.ts';
+import { formatReason, type ReasonCode, type ReasonParams } from '../../contract/reasons.ts';
 import type { Classification, ClientInfo, HitSignals, TrackerContext } from './types.ts';
 
 export type { Classification, HitSignals, TrackerContext } from './types.ts';
@@ -181,51 +182,51 @@ const OWNER_NAMES: Record<NetworkRole, string> = {
   hosting: 'a hosting provider',
 };
 
+/** Whole seconds of a gap, the unit the reasons word it in. */
 function seconds(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  return s < 1 ? 'less than a second' : s === 1 ? '1 second' : `${s} seconds`;
+  return String(Math.max(0, Math.floor(ms / 1000)));
 }
 
-function clientPhrase(client: ClientInfo | null): string | null {
-  if (!client?.name) return null;
-  return client.os && !client.name.startsWith('an ') ? `${client.name} on ${client.os}` : client.name;
+/** A reason: its code and parameters; result() words it (contract/reasons.ts holds the sentences). */
+interface Why {
+  code: ReasonCode;
+  params?: ReasonParams;
 }
 
-/** Reasons a person reads in the timeline: one plain sentence each. */
+/** Reasons a person reads in the timeline: one plain sentence each, by code (contract/reasons.ts). */
 const REASON = {
-  presendDraft: 'Loaded while the message was still a draft — not counted.',
-  presend: 'Loaded before the message was sent — not counted.',
-  duplicate: (gap: number) => `A repeat of the fetch ${seconds(gap)} earlier from the same place — counted once.`,
-  head: 'A link checker only asked whether the image exists; nothing was shown to anyone.',
-  empty: 'Fetched by a program that did not say what it is — mail apps and browsers always do.',
-  fromHeader: 'Fetched by a robot that left a contact address, as crawlers do — not a person.',
-  isbot: 'Fetched by a crawler or automated tool that says so in its name — not a person.',
-  tool: (name: string) => `Fetched by ${name}, an automated tool — not a person.`,
-  scannerUa: (name: string) => `Fetched by ${name}, an e-mail security check — no person opened it.`,
-  mpp: 'Apple Mail Privacy Protection downloaded this when the message arrived; Apple hides whether it was opened.',
-  gmailPrefetch: 'Gmail fetched this in the background when the message arrived, before anyone opened it.',
-  forged: (claimed: string, owner: string, org: string | null, rented: boolean) =>
+  presendDraft: { code: 'presend-draft' },
+  presend: { code: 'presend' },
+  duplicate: (gap: number): Why => ({ code: 'duplicate', params: { seconds: seconds(gap) } }),
+  head: { code: 'head' },
+  empty: { code: 'no-user-agent' },
+  fromHeader: { code: 'from-header' },
+  isbot: { code: 'says-bot' },
+  tool: (name: string): Why => ({ code: 'tool', params: { name } }),
+  scannerUa: (name: string): Why => ({ code: 'scanner-user-agent', params: { name } }),
+  mpp: { code: 'apple-mpp' },
+  gmailPrefetch: { code: 'gmail-prefetch' },
+  forged: (claimed: string, owner: string, org: string | null, rented: boolean): Why =>
     rented
-      ? `Claimed to be ${claimed} but came from a rented server at ${org ?? 'a hosting provider'} — an imitation, not a person.`
-      : `Claimed to be ${claimed} but came from ${org ?? 'an unknown network'}, not ${owner}'s own network — an imitation, not a person.`,
-  bareMozilla: (org: string | null) =>
-    `Identified itself only as "Mozilla/5.0" from ${org ?? 'an unknown network'}, outside Apple's networks — a script, not a person.`,
-  self: 'Your own view of this message — not counted.',
-  securityNetwork: (vendor: string) => `${vendor}'s e-mail security gateway checked this message — no person opened it.`,
-  bareMozillaSecurity: (vendor: string) =>
-    `Identified itself only as "Mozilla/5.0" from ${vendor}'s e-mail servers, which check messages as they arrive — not Apple, and not a person.`,
-  protonPrefetch:
-    'Proton Mail loaded this through its privacy proxy when the message arrived, before anyone opened it (Proton pre-loads remote images).',
-  hosting: (org: string | null) =>
-    `Fetched from a data centre (${org ?? 'a hosting provider'}), where scanners and scripts run — not a person reading mail.`,
-  tooFast: (gap: number) =>
-    `Fetched ${seconds(gap)} after sending — too soon for anyone to have opened it, so it was an automatic check.`,
-  gmailOpen: 'Opened in Gmail: Google\'s image proxy fetched the image when the message was opened.',
-  yahooOpen: 'Opened in Yahoo Mail or AOL Mail: their image proxy fetched the image when the message was opened.',
-  proxyOpen: (name: string) => `Opened in ${name}: its image proxy fetched the image when the message was opened.`,
-  clientOpen: (phrase: string) => `Opened in ${phrase}.`,
-  unknownOpen: 'The image was loaded by a program that looks like a mail app or browser, so it counts as an open.',
-} as const;
+      ? org === null ? { code: 'forged-rented-unknown', params: { claimed } } : { code: 'forged-rented', params: { claimed, org } }
+      : org === null ? { code: 'forged-unknown', params: { claimed, owner } } : { code: 'forged', params: { claimed, org, owner } },
+  bareMozilla: (org: string | null): Why => (org === null ? { code: 'bare-mozilla-unknown' } : { code: 'bare-mozilla', params: { org } }),
+  self: { code: 'self' },
+  securityNetwork: (vendor: string | null): Why =>
+    (vendor === null ? { code: 'security-network-unknown' } : { code: 'security-network', params: { vendor } }),
+  bareMozillaSecurity: (vendor: string): Why => ({ code: 'bare-mozilla-security', params: { vendor } }),
+  protonPrefetch: { code: 'proton-prefetch' },
+  hosting: (org: string | null): Why => (org === null ? { code: 'hosting-unknown' } : { code: 'hosting', params: { org } }),
+  tooFast: (gap: number): Why => ({ code: 'too-fast', params: { seconds: seconds(gap) } }),
+  gmailOpen: { code: 'gmail-open' },
+  yahooOpen: { code: 'yahoo-open' },
+  proxyOpen: (name: string): Why => ({ code: 'proxy-open', params: { name } }),
+  clientOpen: (client: ClientInfo | null, fallback: string): Why =>
+    client?.name && client.os && !client.name.startsWith('an ')
+      ? { code: 'client-open-os', params: { client: client.name, os: client.os } }
+      : { code: 'client-open', params: { client: client?.name ?? fallback } },
+  unknownOpen: { code: 'unknown-open' },
+} as const satisfies Record<string, Why | ((...args: never[]) => Why)>;
 
 const CLAIMS: Record<string, string> = {
   'gmail-proxy': 'Gmail\'s image proxy',
@@ -236,7 +237,7 @@ const CLAIMS: Record<string, string> = {
 };
 
 /** The open reason of a believed proxy, by its via. */
-function proxyOpenReason(via: string | null, name: string): string {
+function proxyOpenReason(via: string | null, name: string): Why {
   if (via === 'gmail-proxy') return REASON.gmailOpen;
   if (via === 'yahoo-proxy') return REASON.yahooOpen;
   return REASON.proxyOpen(name);
@@ -247,8 +248,9 @@ function orgName(net: NetworkFacts, org: string | null): string | null {
   return net.hosting && net.operator ? net.operator : org;
 }
 
-function result(kind: Classification['kind'], via: string | null, reason: string, client: ClientInfo | null): Classification {
-  return { kind, via, reason, client };
+function result(kind: Classification['kind'], via: string | null, why: Why, client: ClientInfo | null): Classification {
+  const reasonParams = why.params ?? {};
+  return { kind, via, reason: formatReason(why.code, reasonParams), reasonCode: why.code, reasonParams: { ...reasonParams }, client };
 }
 
 /**
@@ -301,7 +303,7 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
 
   // `via` and reason of a hit that would count as an open, if nothing below says otherwise.
   let openVia: string | null = null;
-  let openReason: string = REASON.unknownOpen;
+  let openReason: Why = REASON.unknownOpen;
   let client: ClientInfo | null = null;
 
   if (signature) {
@@ -343,7 +345,7 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
           return result('bot', null, REASON.isbot, null);
         }
         client = clientOf(ua, facts);
-        openReason = REASON.clientOpen(clientPhrase(client) ?? signature.client.name);
+        openReason = REASON.clientOpen(client, signature.client.name);
         break;
     }
   } else {
@@ -351,8 +353,7 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
     if (hit.headers.from) return result('bot', null, REASON.fromHeader, null);
     if (facts.bot) return result('bot', null, REASON.isbot, null);
     client = clientOf(ua, facts);
-    const phrase = clientPhrase(client);
-    openReason = phrase ? REASON.clientOpen(phrase) : REASON.unknownOpen;
+    openReason = client?.name ? REASON.clientOpen(client, client.name) : REASON.unknownOpen;
   }
 
   for (const view of tracker.selfViews) {
@@ -365,7 +366,7 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
   // A believed proxy's network is its owner's, never a security vendor or a host.
   if (openVia === null) {
     if (net.role === 'security') {
-      return result('scanner', net.vendor?.via ?? null, REASON.securityNetwork(net.vendor?.name ?? org ?? 'a security vendor'), client);
+      return result('scanner', net.vendor?.via ?? null, REASON.securityNetwork(net.vendor?.name ?? org), client);
     }
     if (net.hosting) return result('scanner', null, REASON.hosting(org), client);
   }

@@ -2,25 +2,12 @@
  * The classifier's contract with the server (SPEC §3 "kind"). The engine in
  * ./index.ts is pure: same input, same answer, no I/O.
  */
-export const HIT_KINDS = ['open', 'prefetch', 'scanner', 'bot', 'self', 'duplicate', 'presend'] as const;
-export type HitKind = (typeof HIT_KINDS)[number];
+import type { ClientInfo, HitKind, ReasonCode, ReasonParams } from '../../contract/index.ts';
+import type { NetworkInfo } from '../ipdata/types.ts';
 
-/** Kinds that count as a person opening the message. */
-export const OPEN_KINDS: ReadonlySet<HitKind> = new Set(['open']);
-
-export interface NetworkInfo {
-  /** Network prefix of the client: /24 for IPv4, /48 for IPv6 (never a full address). */
-  prefix: string;
-  family: 4 | 6;
-  asn: number | null;
-  org: string | null;
-}
-
-export interface ClientInfo {
-  name: string | null;
-  os: string | null;
-  device: string | null;
-}
+// The kinds and the client travel to the extension: the wire contract owns them (STYLE §13).
+export { HIT_KINDS, OPEN_KINDS, type ClientInfo, type HitKind } from '../../contract/index.ts';
+export type { NetworkInfo } from '../ipdata/types.ts';
 
 /** What the server saw of one pixel fetch; stored with the hit so it can be re-classified. */
 export interface HitSignals {
@@ -60,7 +47,9 @@ export interface TrackerContext {
 export interface Classification {
   kind: HitKind;
   via: string | null;
-  /** One plain sentence a non-technical user understands. */
+  /** One plain sentence a non-technical user understands: formatReason(reasonCode, reasonParams). */
   reason: string;
+  reasonCode: ReasonCode;
+  reasonParams: ReasonParams;
   client: ClientInfo | null;
 }

@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import maxmind, { type Reader, type Response } from 'maxmind';
-import type { Geo } from '../store/types.ts';
+import type { Geo } from '../../contract/index.ts';
 import { formatIp, type ParsedIp } from './ip.ts';
 
 interface CityRecord {

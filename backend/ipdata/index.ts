@@ -6,8 +6,8 @@
  *
  * Call loadIpData() once at start; lookups before that give prefix-only data.
  */
-import type { NetworkInfo } from '../classify/types.ts';
-import type { Geo } from '../store/types.ts';
+import type { NetworkInfo } from './types.ts';
+import type { Geo } from '../../contract/index.ts';
 import { loadAsnTable, lookupAsn, type AsnTable } from './asn.ts';
 import { loadGeoReaders, lookupGeoIn, type GeoReaders } from './geo.ts';
 import { networkBase, networkPrefix, parseIp, type ParsedIp } from './ip.ts';

@@ -46,7 +46,7 @@ import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type BetterSqlite3 from 'better-sqlite3';
 import Database from './sqlite-driver.ts';
-import type { Classification, Geo, HitKind, HitSignals } from './types.ts';
+import type { Geo, HitKind, HitSignals, StoredLabel } from './types.ts';
 
 export interface LogPosition {
   segment: number;
@@ -59,7 +59,7 @@ export function comparePositions(a: LogPosition, b: LogPosition): number {
 }
 
 /** A stored hit: [0, id, account, tracker, kind, via, reason, client, geo, signals]. */
-export type HitRecord = [0, string, string, string, HitKind, string | null, string, Classification['client'], Geo | null, HitSignals];
+export type HitRecord = [0, string, string, string, HitKind, string | null, string, StoredLabel['client'], Geo | null, HitSignals];
 /** A fetch counted but not stored (flood cap): [1, tracker, account]. */
 export type DropRecord = [1, string, string];
 export type LogRecord = HitRecord | DropRecord;
@@ -84,7 +84,7 @@ export function encodeHitRecord(
   id: string,
   account: string,
   tracker: string,
-  classification: Classification,
+  classification: StoredLabel,
   geo: Geo | null,
   signals: HitSignals,
 ): string {

@@ -29,6 +29,7 @@
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import pg from 'pg';
+import { codedReason } from '../../contract/reasons.ts';
 import type { HitKind, HitSignals, PriorHit } from '../classify/types.ts';
 import { scrubSignals } from '../sanitize.ts';
 import {
@@ -518,6 +519,8 @@ function toHit(row: HitRow): Hit {
     kind: row.kind,
     via: row.via,
     reason: row.reason,
+    // Not stored: named from the sentence when read, so hits stored before the codes have one too (contract/reasons.ts).
+    ...codedReason(row.reason),
     network: { prefix: row.prefix, asn: row.asn, org: row.org },
     geo: row.geo,
     client: row.client,

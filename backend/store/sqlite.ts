@@ -23,6 +23,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from './sqlite-driver.ts';
 import type BetterSqlite3 from 'better-sqlite3';
+import { codedReason } from '../../contract/reasons.ts';
 import type { HitKind, HitSignals } from '../classify/types.ts';
 import { scrubSignals } from '../sanitize.ts';
 import {
@@ -225,6 +226,8 @@ function toHit(row: HitRow): Hit {
     kind: row.kind as HitKind,
     via: row.via,
     reason: row.reason,
+    // Not stored: named from the sentence when read, so hits stored before the codes have one too (contract/reasons.ts).
+    ...codedReason(row.reason),
     network: { prefix: row.prefix, asn: row.asn, org: row.org },
     geo: parseShared<Hit['geo']>(row.geo),
     client: parseShared<Hit['client']>(row.client),

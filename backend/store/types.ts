@@ -9,31 +9,12 @@
  * the clock for data it returns), so tests can drive time.
  */
 import { TIMING } from '../classify/data/timing.ts';
+import type { Geo, Hit } from '../../contract/index.ts';
 import type { Classification, HitKind, HitSignals, PriorHit, TrackerContext } from '../classify/types.ts';
 
-export type { Classification, HitKind, HitSignals, PriorHit, TrackerContext };
+export type { Classification, Geo, Hit, HitKind, HitSignals, PriorHit, TrackerContext };
 
 export type TrackerState = 'armed' | 'sent';
-
-/** Coarse place derived from the client address; only these three fields are kept. */
-export interface Geo {
-  country: string | null;
-  region: string | null;
-  city: string | null;
-}
-
-/** A hit as the API returns it (SPEC §3 "A Hit"). */
-export interface Hit {
-  id: string;
-  tracker: string;
-  at: number;
-  kind: HitKind;
-  via: string | null;
-  reason: string;
-  network: { prefix: string; asn: number | null; org: string | null };
-  geo: Geo | null;
-  client: Classification['client'];
-}
 
 /** A hit with everything needed to classify it again (`npm run reclassify`, late self-views). */
 export interface StoredHit {
@@ -56,6 +37,14 @@ export interface TrackerRecord {
   createdAt: number;
 }
 
+/**
+ * What a store keeps of a classification: the reason's sentence, not its code —
+ * the code is named from the sentence when a hit is read (contract/reasons.ts
+ * codedReason), so hits stored before the codes existed have one too, in
+ * either store, without a migration.
+ */
+export type StoredLabel = Omit<Classification, 'reasonCode' | 'reasonParams'>;
+
 /** One pixel fetch to record, already classified by the server. */
 export interface NewHit {
   /** Minted by the caller (random base64url), unique. */
@@ -63,7 +52,7 @@ export interface NewHit {
   account: string;
   tracker: string;
   signals: HitSignals;
-  classification: Classification;
+  classification: StoredLabel;
   geo: Geo | null;
 }
 
@@ -81,7 +70,7 @@ export type RecordOutcome = 'stored' | 'dropped' | 'unknown';
 /** A new label for a stored hit (reclassification). */
 export interface Relabel {
   id: string;
-  classification: Classification;
+  classification: StoredLabel;
 }
 
 export interface EventsPage {

@@ -11,8 +11,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Classification, HitSignals } from '../../backend/classify/types.ts';
-import { InvalidCursorError, LimitError, type NewHit, type Store, type StoreOptions } from '../../backend/store/types.ts';
+import { formatReason } from '../../contract/index.ts';
+import type { HitSignals } from '../../backend/classify/types.ts';
+import { InvalidCursorError, LimitError, type NewHit, type Store, type StoreOptions, type StoredLabel } from '../../backend/store/types.ts';
 
 const id = (bytes = 16) => randomBytes(bytes).toString('base64url');
 const HOUR = 3_600_000;
@@ -34,10 +35,10 @@ function signals(at: number, extra: Partial<HitSignals> = {}): HitSignals {
   };
 }
 
-const OPEN: Classification = { kind: 'open', via: null, reason: 'Opened.', client: { name: 'Chrome', os: 'Windows', device: null } };
-const SELF: Classification = { kind: 'self', via: null, reason: 'Your own view — not counted.', client: null };
+const OPEN: StoredLabel = { kind: 'open', via: null, reason: 'Opened.', client: { name: 'Chrome', os: 'Windows', device: null } };
+const SELF: StoredLabel = { kind: 'self', via: null, reason: 'Your own view — not counted.', client: null };
 
-function newHit(account: string, tracker: string, at: number, classification: Classification = OPEN): NewHit {
+function newHit(account: string, tracker: string, at: number, classification: StoredLabel = OPEN): NewHit {
   return { id: id(12), account, tracker, signals: signals(at), classification, geo: { country: 'GB', region: 'England', city: 'London' } };
 }
 
@@ -96,6 +97,28 @@ export function storeContract(
       // The tracker id is free again once its owner is gone.
       const other = await account(store);
       expect(await store.putTracker({ account: other, tracker, state: 'armed', sentAt: null, now: T0 })).not.toBeNull();
+    });
+
+    it('names the reason of every hit it returns by code, from the stored sentence; none for a sentence no code words', async () => {
+      const store = await openStore();
+      const a = await account(store);
+      const tracker = await sentTracker(store, a);
+      const gmail = { kind: 'open', via: 'gmail-proxy', client: null, reason: formatReason('gmail-open') } as const;
+      const tool = { kind: 'bot', via: null, client: null, reason: formatReason('tool', { name: 'curl' }) } as const;
+      const hits = [newHit(a, tracker, T0 + 1000, gmail), newHit(a, tracker, T0 + 2000, tool), newHit(a, tracker, T0 + 3000)];
+      await store.recordHits(hits);
+      const expected = [
+        { reasonCode: 'gmail-open', reasonParams: {} },
+        { reasonCode: 'tool', reasonParams: { name: 'curl' } },
+        { reasonCode: null, reasonParams: {} }, // 'Opened.' is no template's wording
+      ];
+      const pick = (h: { reasonCode: unknown; reasonParams: unknown }) => ({ reasonCode: h.reasonCode, reasonParams: h.reasonParams });
+      expect((await readAll(store, a)).seen.map(pick)).toEqual(expected);
+      expect((await store.trackerHitsPage(a, tracker, null, 10)).hits.map(pick)).toEqual(expected);
+      expect((await store.trackerHits(a, tracker)).map((s) => pick(s.hit))).toEqual(expected);
+      // A relabel writes a sentence; its code follows.
+      await store.relabel(a, [{ id: hits[2]!.id, classification: { ...SELF, reason: formatReason('self') } }]);
+      expect((await store.trackerHits(a, tracker)).map((s) => pick(s.hit))[2]).toEqual({ reasonCode: 'self', reasonParams: {} });
     });
 
     it('gives a tracker to the first account that registers it; others see nothing', async () => {

@@ -6,9 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Classification } from '../../backend/classify/types.ts';
 import { openPostgresStore } from '../../backend/store/postgres.ts';
-import { LimitError, type NewHit, type Store, type StoreOptions } from '../../backend/store/types.ts';
+import { LimitError, type NewHit, type Store, type StoreOptions, type StoredLabel } from '../../backend/store/types.ts';
 import { storeContract } from './store-contract.ts';
 import { createTestDatabase, type TestDatabase } from './pg.ts';
 
@@ -38,7 +37,7 @@ storeContract(
 const id = (bytes = 16) => randomBytes(bytes).toString('base64url');
 /** Noon (UTC) two days ago, as in ./store-contract.ts: no fixed date that ages. */
 const T0 = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 2 * 86_400_000 + 12 * 3_600_000;
-const OPEN: Classification = { kind: 'open', via: null, reason: 'Opened.', client: null };
+const OPEN: StoredLabel = { kind: 'open', via: null, reason: 'Opened.', client: null };
 
 function newHit(account: string, tracker: string, at: number): NewHit {
   return {

@@ -27,6 +27,8 @@ function open(id: string, at = NOW - 1_000, extra: Partial<HitRecord> = {}): Hit
     kind: 'open',
     via: null,
     reason: 'Opened in a mail client',
+    reasonCode: null,
+    reasonParams: {},
     network: { prefix: '198.51.100.0/24', asn: 3320, org: 'Deutsche Telekom AG' },
     geo: { country: 'DE', region: 'Berlin', city: 'Berlin' },
     client: { name: 'Thunderbird', os: null, device: null },

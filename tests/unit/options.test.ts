@@ -132,6 +132,8 @@ describe('CSV export', () => {
       kind: 'open',
       via: 'gmail-proxy',
       reason: 'Opened via Gmail',
+      reasonCode: null,
+      reasonParams: {},
       network: { prefix: '66.249.93.0/24', asn: 15169, org: 'Google LLC' },
       geo: null,
       client: { name: 'Gmail', os: null, device: null },

@@ -29,6 +29,8 @@ function hit(id: string, kind: HitRecord['kind'], via: string | null, at = NOW -
     kind,
     via,
     reason: `reason for ${kind}`,
+    reasonCode: null,
+    reasonParams: {},
     network: { prefix: '172.224.9.0/24', asn: 36183, org: 'Akamai' },
     geo: null,
     client: null,

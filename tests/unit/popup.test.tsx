@@ -116,6 +116,8 @@ describe('popup view', () => {
       kind: 'prefetch',
       via: 'apple-mpp',
       reason: 'Apple Mail Privacy Protection fetched this on delivery — Apple hides real opens.',
+      reasonCode: null,
+      reasonParams: {},
       network: { prefix: '172.224.9.0/24', asn: 36183, org: 'Akamai' },
       geo: null,
       client: null,

@@ -19,6 +19,8 @@ function hit(id: string, tracker: string, kind: HitRecord['kind'], at = NOW - 60
     kind,
     via: kind === 'prefetch' ? 'apple-mpp' : null,
     reason: `reason for ${kind}`,
+    reasonCode: null,
+    reasonParams: {},
     network: { prefix: '203.0.113.0/24', asn: 64500, org: 'Example Net' },
     geo: { country: 'DE', region: 'Berlin', city: 'Berlin' },
     client: null,
