@@ -16,9 +16,6 @@ export const REOPEN_THROTTLE_MS = 60 * 60_000;
 export const STALE_OPEN_MS = 24 * 60 * 60_000;
 const PENDING_PREFIX = 'notify:';
 
-/** A 48 px blue dot; chrome.notifications requires an icon and accepts data URLs. */
-const ICON_URL = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAADAAAAAwCAYAAABXAvmHAAAAo0lEQVR42u3ayw2AMAwD0C7DZIzfIWACpJbE+bi2xBm/E23CGApRrns+K0/L0uUw1uJpEO/ioRB0eRgiqjgEklXeBZFd3oxoDahS/heiWvltRGtA1fLLiNYAr5d8BY5AFfeGQAC7cQdElocgjgVYI4AAAgig70ANQPujxPGHuRLHad3IdC/WVIJksKXZqCbUJDsCrZjolnwUa1aaRTfNrwaKMS9qKdlyx337ogAAAABJRU5ErkJggg==';
-
 export interface PendingNotification {
   /** `openping:<tracker>`: one notification per email; a newer one replaces the older. */
   id: string;
@@ -108,7 +105,7 @@ export async function deliverPending(): Promise<number> {
     try {
       await browser.notifications.create(pending.id, {
         type: 'basic',
-        iconUrl: ICON_URL,
+        iconUrl: browser.runtime.getURL('/icon/notification.png'), // rendered by `npm run icons`
         title: pending.title,
         message: pending.message,
         priority: 1,
