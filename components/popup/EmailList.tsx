@@ -15,7 +15,20 @@ interface Props {
   onOpen(tracker: string): void;
 }
 
-export function EmailRow({ email, top, onOpen }: { email: EmailRecord; top: number; onOpen(t: string): void }) {
+export function EmailRow({
+  email,
+  top,
+  position,
+  count,
+  onOpen,
+}: {
+  email: EmailRecord;
+  top: number;
+  /** 1-based place in the whole list, and the list's length: only a window of rows is in the DOM. */
+  position?: number;
+  count?: number;
+  onOpen(t: string): void;
+}) {
   const state = emailState(email);
   const substate = emailSubstate(email);
   const to = recipientLabel(email.recipients);
@@ -27,6 +40,8 @@ export function EmailRow({ email, top, onOpen }: { email: EmailRecord; top: numb
       data-tracker={email.tracker}
       class={`row row--${state}${substate ? ` row--${substate}` : ''}`}
       style={{ transform: `translateY(${top}px)` }}
+      aria-posinset={position}
+      aria-setsize={count}
     >
       <button type="button" class="row__button" onClick={() => onOpen(email.tracker)}>
         <span class="row__top">
@@ -43,10 +58,63 @@ export function EmailRow({ email, top, onOpen }: { email: EmailRecord; top: numb
   );
 }
 
+/** Row index that a key moves the focus to from `index`, or null for keys the list does not handle. */
+export function rowAfterKey(key: string, index: number, length: number, perPage: number): number | null {
+  const last = length - 1;
+  switch (key) {
+    case 'ArrowDown':
+      return Math.min(index + 1, last);
+    case 'ArrowUp':
+      return Math.max(index - 1, 0);
+    case 'PageDown':
+      return Math.min(index + perPage, last);
+    case 'PageUp':
+      return Math.max(index - perPage, 0);
+    case 'Home':
+      return 0;
+    case 'End':
+      return last;
+    default:
+      return null;
+  }
+}
+
 export function EmailList({ emails, total, onOpen }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
   const scrollTop = useSignal(0);
   const height = useSignal(440);
+  /** A row the keyboard moved to that was not rendered yet: focused once it is (after the scroll). */
+  const pendingFocus = useRef<number | null>(null);
+
+  const focusRow = (index: number): boolean => {
+    const button = scroller.current?.querySelector<HTMLButtonElement>(`[aria-posinset="${index + 1}"] .row__button`);
+    if (!button) return false;
+    button.focus();
+    return true;
+  };
+
+  useLayoutEffect(() => {
+    if (pendingFocus.current !== null && focusRow(pendingFocus.current)) pendingFocus.current = null;
+  });
+
+  /**
+   * Arrow keys, Page Up/Down, Home and End move between rows (the WAI-ARIA APG's listbox keys,
+   * w3.org/WAI/ARIA/apg/patterns/listbox/); Tab still walks every row's button. The target row is
+   * scrolled into view first, since only the rows in view exist.
+   */
+  const onKeyDown = (event: KeyboardEvent) => {
+    const el = scroller.current;
+    const from = (event.target as HTMLElement).closest('[aria-posinset]')?.getAttribute('aria-posinset');
+    if (!el || !from) return;
+    const to = rowAfterKey(event.key, Number(from) - 1, emails.length, Math.max(1, Math.floor(el.clientHeight / ROW_HEIGHT) - 1));
+    if (to === null) return;
+    event.preventDefault();
+    const top = to * ROW_HEIGHT;
+    if (top < el.scrollTop) el.scrollTop = top;
+    else if (top + ROW_HEIGHT > el.scrollTop + el.clientHeight) el.scrollTop = top + ROW_HEIGHT - el.clientHeight;
+    scrollTop.value = el.scrollTop;
+    if (!focusRow(to)) pendingFocus.current = to;
+  };
 
   useLayoutEffect(() => {
     const el = scroller.current;
@@ -68,7 +136,7 @@ export function EmailList({ emails, total, onOpen }: Props) {
   const rows = [];
   for (let i = first; i < last; i++) {
     const email = emails[i]!;
-    rows.push(<EmailRow key={email.tracker} email={email} top={i * ROW_HEIGHT} onOpen={onOpen} />);
+    rows.push(<EmailRow key={email.tracker} email={email} top={i * ROW_HEIGHT} position={i + 1} count={count} onOpen={onOpen} />);
   }
 
   return (
@@ -78,7 +146,8 @@ export function EmailList({ emails, total, onOpen }: Props) {
       data-openping="list"
       onScroll={(e) => (scrollTop.value = (e.currentTarget as HTMLDivElement).scrollTop)}
     >
-      <ul class="list__inner" style={{ height: `${count * ROW_HEIGHT}px` }} aria-rowcount={count}>
+      {/* The list's length is on each row (aria-setsize): aria-rowcount is for grids and tables, not lists. */}
+      <ul class="list__inner" style={{ height: `${count * ROW_HEIGHT}px` }} onKeyDown={onKeyDown}>
         {rows}
       </ul>
     </div>
