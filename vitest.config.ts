@@ -6,6 +6,7 @@ import { WxtVitest } from 'wxt/testing';
  * - unit:   extension and classifier logic, fast, no browser (WXT's fakeBrowser).
  * - server: the tracking server over a real port, a real SQLite file and a real PostgreSQL.
  * - e2e:    real Chromium with the built extension against the real server.
+ * - package: the store zips as `npm run zip` makes them: addons-linter, the sources zip, the Chrome zip in Chromium.
  *
  * Tests wait for events, not clocks; where one polls, expect.poll's default second is too short for a
  * loaded 2-core machine (issue 13, finding 11), so every project polls for up to 30 s unless a test says.
@@ -45,6 +46,17 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'package',
+          include: ['tests/package/**/*.test.ts'],
+          expect,
+          environment: 'node',
+          testTimeout: 120_000,
+          // Two builds and three zips on a loaded 2-core machine.
+          hookTimeout: 600_000,
         },
       },
     ],

@@ -33,6 +33,12 @@ export default defineConfig({
   modules: ['@wxt-dev/webextension-polyfill', '@wxt-dev/i18n/module'],
   // The e2e suite builds its own copy against its test server (tests/e2e/global-setup.ts).
   outDir: process.env.OPENPING_OUT_DIR ?? '.output',
+  // `npm run zip`: the store packages in .output/, and the sources zip AMO asks of minified code
+  // (SOURCE.md says how to rebuild from it). WXT leaves out node_modules, dot-files, *.test.* and the
+  // output folder; the tests, the server's data and local databases are no part of the extension's build.
+  zip: {
+    excludeSources: ['tests/**', 'data/**', '**/*.db', '**/*.db-*', 'test-results/**', 'screenshots/**'],
+  },
   // Explicit imports only (STYLE §5).
   imports: false,
   vite: () => ({
@@ -54,7 +60,22 @@ export default defineConfig({
       ? { optional_permissions: OPTIONAL_ORIGINS }
       : { optional_host_permissions: OPTIONAL_ORIGINS }),
     ...(browser === 'firefox'
-      ? { browser_specific_settings: { gecko: { id: 'openping@openping.dev', strict_min_version: '128.0' } } }
+      ? {
+          browser_specific_settings: {
+            gecko: {
+              id: 'openping@openping.dev',
+              // 140 (ESR, 2025-06) is the first Firefox with data_collection_permissions; 142 on Android
+              // (addons-linter KEY_FIREFOX_UNSUPPORTED_BY_MIN_VERSION otherwise).
+              strict_min_version: '140.0',
+              // What leaves the browser, to the tracking server the user runs (nothing to the author):
+              // when each tracked message was sent and when the user's own mail page showed it (self-views),
+              // under random ids — activity on the mail site, no content, addresses or URLs. STORE.md, "Firefox".
+              // extensionworkshop.com/documentation/develop/firefox-builtin-data-consent
+              data_collection_permissions: { required: ['websiteActivity'] },
+            },
+            gecko_android: { strict_min_version: '142.0' },
+          },
+        }
       : {}),
   }),
 });
