@@ -57,6 +57,8 @@ export default defineConfig({
           testTimeout: 120_000,
           // Two builds and three zips on a loaded 2-core machine.
           hookTimeout: 600_000,
+          // After the other suites, not beside them: its builds would take the cores the e2e tests wait on.
+          sequence: { groupOrder: 1 },
         },
       },
     ],
