@@ -24,7 +24,9 @@ const ICONS = { 16: 'icon/16.png', 32: 'icon/32.png', 48: 'icon/48.png', 128: 'i
 /**
  * A tracking server chosen on the options page is asked for at run time: any https origin, and plain
  * http only on this machine, for "Allow a local server (for testing)" (issue 17: any http origin invited
- * insecure servers that recipients' mail clients would not load anyway).
+ * insecure servers that recipients' mail clients would not load anyway). A pattern without a port
+ * matches every port (developer.chrome.com/docs/extensions/develop/concepts/match-patterns: "port
+ * (optional) … treated as a wildcard"; Firefox's patterns have no port).
  */
 const OPTIONAL_ORIGINS = ['https://*/*', 'http://localhost/*', 'http://127.0.0.1/*'];
 
