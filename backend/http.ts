@@ -30,6 +30,7 @@ import {
 } from './pixel.ts';
 import { health, type ForwardingWatch } from './health.ts';
 import { relabelNear, relabelTracker } from './relabel.ts';
+import { blobPage, parseBlobsAfter, SYNC_ROUTES } from './sync-routes.ts';
 import { InvalidCursorError, LimitError, MAX_SELF_VIEWS_PER_TRACKER, StoreBehindError, StoreUnavailableError, TRACKER_PAGE_LIMIT, type Store, type TrackerRecord } from './store/types.ts';
 
 export interface App {
@@ -58,7 +59,7 @@ export class HttpError extends Error {
   }
 }
 
-interface Ctx {
+export interface Ctx {
   app: App;
   req: IncomingMessage;
   res: ServerResponse;
@@ -66,7 +67,7 @@ interface Ctx {
   query: URLSearchParams;
 }
 
-type Handler = (ctx: Ctx) => Promise<void> | void;
+export type Handler = (ctx: Ctx) => Promise<void> | void;
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -114,14 +115,14 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
 
 // ── input ──────────────────────────────────────────────────────────────────
 
-function trackerId(ctx: Ctx): string {
+export function trackerId(ctx: Ctx): string {
   const id = ctx.params.tracker ?? '';
   if (!ID.test(id)) throw new HttpError(400, 'bad_tracker', 'A tracker id is 16 to 43 characters of A–Z, a–z, 0–9, "-" and "_".');
   return id;
 }
 
 /** Reads the body, at most maxBodyBytes; an empty body is `undefined`. */
-async function readJson(ctx: Ctx): Promise<unknown> {
+export async function readJson(ctx: Ctx): Promise<unknown> {
   const limit = ctx.app.config.maxBodyBytes;
   const declared = Number(ctx.req.headers['content-length'] ?? 0);
   if (declared > limit) throw new HttpError(413, 'too_large', `The request body is larger than ${limit} bytes.`, { connection: 'close' });
@@ -141,7 +142,7 @@ async function readJson(ctx: Ctx): Promise<unknown> {
   }
 }
 
-function validate<S extends v.GenericSchema>(schema: S, input: unknown, what: string): v.InferOutput<S> {
+export function validate<S extends v.GenericSchema>(schema: S, input: unknown, what: string): v.InferOutput<S> {
   const result = v.safeParse(schema, input);
   if (result.success) return result.output;
   const issue = result.issues[0];
@@ -162,6 +163,7 @@ const PutTrackerBody = v.object(
 const SelfViewBody = v.object({ at: EpochMs }, 'expected a JSON object {"at": epoch ms}');
 
 const EventsQuery = v.object({
+  blobsAfter: v.optional(v.string()),
   after: v.optional(v.pipe(v.string(), v.minLength(1, 'after must not be empty'), v.maxLength(64, 'after is too long'))),
   wait: v.optional(
     v.pipe(
@@ -200,7 +202,7 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-async function authenticate(ctx: Ctx): Promise<string> {
+export async function authenticate(ctx: Ctx): Promise<string> {
   const header = ctx.req.headers.authorization;
   const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9_-]{43})$/.exec(header.trim()) : null;
   if (!match) throw new HttpError(401, 'unauthorized', 'Send the account token as "Authorization: Bearer <token>".');
@@ -342,8 +344,10 @@ const addSelfView: Handler = async (ctx) => {
 
 const events: Handler = async (ctx) => {
   const account = await authenticate(ctx);
-  const query = validate(EventsQuery, single(ctx.query, ['after', 'wait']), 'Events query');
+  const query = validate(EventsQuery, single(ctx.query, ['after', 'wait', 'blobsAfter']), 'Events query');
   const { app, req, res } = ctx;
+  // Issue 21: with blobsAfter, the sealed-blob changes come alongside, on their own cursor (README, API).
+  let blobsAfter = parseBlobsAfter(query.blobsAfter);
   const deadline = Date.now() + (query.wait ?? 0) * 1000;
   let after = query.after ?? null;
   let gone = false;
@@ -360,13 +364,15 @@ const events: Handler = async (ctx) => {
         if (error instanceof InvalidCursorError) throw new HttpError(400, 'bad_cursor', 'The cursor is not one this server handed out.');
         throw error;
       });
+      const blobs = blobsAfter === null ? null : await blobPage(ctx, account, blobsAfter);
       const remaining = deadline - Date.now();
       // On shutdown the held request is answered with what there is (an empty page keeps the cursor).
-      if (page.events.length > 0 || remaining <= 0 || gone || req.destroyed || app.feed.closed) {
-        sendJson(res, 200, page);
+      if (page.events.length > 0 || (blobs?.blobs.length ?? 0) > 0 || remaining <= 0 || gone || req.destroyed || app.feed.closed) {
+        sendJson(res, 200, blobs ? { ...page, blobs: blobs.blobs, blobCursor: String(blobs.cursor) } : page);
         return;
       }
       after = page.cursor;
+      if (blobs) blobsAfter = blobs.cursor;
       await ticket.wait(remaining);
     } finally {
       ticket.cancel();
@@ -430,6 +436,7 @@ function routes(): Array<[Method[], string, string, Handler]> {
     [['DELETE'], '/v1/trackers/:tracker', 'trackers', deleteTracker],
     [['POST'], '/v1/trackers/:tracker/self-views', 'self-views', addSelfView],
     [['GET'], '/v1/events', 'events', events],
+    ...SYNC_ROUTES,
     // Every path under /p/ answers the GIF, also ones the router cannot decode (see dispatch).
     [['GET', 'HEAD'], '/p/*', 'pixel', pixel],
   ];

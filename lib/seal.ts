@@ -80,7 +80,7 @@ function checkVersion(version: number): void {
   if (!Number.isInteger(version) || version < 1 || version > MAX_KEY_VERSION) throw new Error(`A key version is an integer from 1 to ${MAX_KEY_VERSION}.`);
 }
 
-function associatedData(tracker: string, version: number): Uint8Array {
+function associatedData(tracker: string, version: number): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(`${AAD_PREFIX}\0${tracker}\0${version}`);
 }
 
@@ -151,7 +151,7 @@ export function toBase64url(bytes: Uint8Array): string {
 }
 
 /** Null for anything that is not canonical unpadded base64url. */
-export function fromBase64url(text: string): Uint8Array | null {
+export function fromBase64url(text: string): Uint8Array<ArrayBuffer> | null {
   if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return null;
   let binary: string;
   try {

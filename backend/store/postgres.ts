@@ -32,6 +32,8 @@ import pg from 'pg';
 import { codedReason } from '../../contract/reasons.ts';
 import type { HitKind, HitSignals, PriorHit } from '../classify/types.ts';
 import { scrubSignals } from '../sanitize.ts';
+import { postgresSync, SYNC_MIGRATION_POSTGRES } from './sync-postgres.ts';
+import { deviceIdOf } from './sync-types.ts';
 import {
   DEFAULT_ACCOUNT_HITS_PER_HOUR,
   DEFAULT_FLOOD_CAP_PER_HOUR,
@@ -299,6 +301,8 @@ const MIGRATIONS: ReadonlyArray<string | ((client: pg.PoolClient) => Promise<voi
   `,
   // Headers of hits stored before every address notation was masked are masked now (issue 13, finding 8).
   scrubStoredSignals,
+  // One account on several browsers (issue 21): device tokens, pairings, sealed blobs.
+  SYNC_MIGRATION_POSTGRES,
 ];
 
 /** Rewrites, a thousand rows at a time, the signals that today's sanitiser would not have kept as they are. */
@@ -331,8 +335,11 @@ async function scrubStoredSignals(client: pg.PoolClient): Promise<void> {
 /** SQL kept as named statements (STYLE §7). */
 const SQL = {
   ping: 'SELECT 1',
-  createAccount: 'INSERT INTO accounts (id, token_hash, created_at) VALUES ($1, $2, $3)',
-  accountByTokenHash: 'SELECT id FROM accounts WHERE token_hash = $1',
+  createAccount: `
+    WITH account AS (INSERT INTO accounts (id, token_hash, created_at) VALUES ($1, $2, $3) RETURNING id)
+    INSERT INTO devices (id, account, token_hash, name, created_at) SELECT $4, id, $2, NULL, $3 FROM account`,
+  // Tokens are devices' since issue 21: accounts.token_hash stays as the first one issued, not as a login.
+  accountByTokenHash: 'SELECT account AS id FROM devices WHERE token_hash = $1',
   deleteAccount: 'DELETE FROM accounts WHERE id = $1',
   tracker: `
     SELECT t.account, t.id, t.state, t.sent_at, t.dropped, t.created_at,
@@ -869,9 +876,13 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
 
   const store: Store = {
     kind: 'postgres',
+    ...postgresSync(query, (body) => track(() => transaction(body)), (account) => {
+      emit(new Set([account]));
+      notifier.send([account]);
+    }),
 
     async createAccount({ id, tokenHash, createdAt }) {
-      await query(SQL.createAccount, [id, tokenHash, createdAt]);
+      await query(SQL.createAccount, [id, tokenHash, createdAt, deviceIdOf(tokenHash)]);
     },
 
     async accountByTokenHash(tokenHash) {

@@ -57,6 +57,8 @@ import {
 import { comparePositions, deleteSetAsideBefore, encodeHitRecord, HitLog, HitLogLock, type HitRecord, type LogPosition, type LogRecord } from './hitlog.ts';
 import { createIngester, IngestWorker } from './sqlite-ingest.ts';
 import { isStorageError, StoreFailures, withFailures } from './failing.ts';
+import { sqliteSync, SYNC_MIGRATION_SQLITE } from './sync-sqlite.ts';
+import { deviceIdOf } from './sync-types.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -135,6 +137,8 @@ const MIGRATIONS: ReadonlyArray<string | ((db: BetterSqlite3.Database) => void)>
   `,
   // Headers of hits stored before every address notation was masked are masked now (issue 13, finding 8).
   scrubStoredSignals,
+  // One account on several browsers (issue 21): device tokens, pairings, sealed blobs.
+  SYNC_MIGRATION_SQLITE,
 ];
 
 /** Rewrites, a thousand rows at a time, the signals that today's sanitiser would not have kept as they are. */
@@ -304,7 +308,9 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
   // Named statements (STYLE §7), prepared once.
   const sql = {
     insertAccount: db.prepare('INSERT INTO accounts (id, token_hash, created_at) VALUES (?, ?, ?)'),
-    accountByHash: db.prepare<[string], { id: string }>('SELECT id FROM accounts WHERE token_hash = ?'),
+    insertFirstDevice: db.prepare('INSERT INTO devices (id, account, token_hash, name, created_at) VALUES (?, ?, ?, NULL, ?)'),
+    // Tokens are devices' since issue 21: accounts.token_hash stays as the first one issued, not as a login.
+    accountByHash: db.prepare<[string], { id: string }>('SELECT account AS id FROM devices WHERE token_hash = ?'),
     deleteAccount: db.prepare('DELETE FROM accounts WHERE id = ?'),
     trackerById: db.prepare<[string], TrackerRow>(
       'SELECT id, account, state, sent_at, created_at, dropped FROM trackers WHERE id = ?',
@@ -591,12 +597,18 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
     return changed;
   });
 
+  const createAccount = db.transaction((id: string, tokenHash: string, createdAt: number) => {
+    sql.insertAccount.run(id, tokenHash, createdAt);
+    sql.insertFirstDevice.run(deviceIdOf(tokenHash), id, tokenHash, createdAt);
+  });
+
   const store: Store = {
     kind: 'sqlite',
+    ...sqliteSync(db, guard, (account) => notify(new Set([account]))),
 
     async createAccount({ id, tokenHash, createdAt }) {
       guard();
-      sql.insertAccount.run(id, tokenHash, createdAt);
+      createAccount.immediate(id, tokenHash, createdAt);
     },
     async accountByTokenHash(tokenHash) {
       guard();

@@ -11,6 +11,7 @@
 import { TIMING } from '../classify/data/timing.ts';
 import type { Geo, Hit } from '../../contract/index.ts';
 import type { Classification, HitKind, HitSignals, PriorHit, TrackerContext } from '../classify/types.ts';
+import type { SyncStore } from './sync-types.ts';
 
 export type { Classification, Geo, Hit, HitKind, HitSignals, PriorHit, TrackerContext };
 
@@ -193,14 +194,15 @@ export function decodeHitCursor(cursor: string): { at: number; id: string } {
 /** Called after a commit that appended to the events feed of these accounts. */
 export type FeedListener = (accounts: ReadonlySet<string>) => void;
 
-export interface Store {
+/** Devices, pairings and sealed blobs (issue 21) are in SyncStore (./sync-types.ts). */
+export interface Store extends SyncStore {
   /** 'sqlite' or 'postgres'; 'postgres' may be shared by several server instances. */
   readonly kind: 'sqlite' | 'postgres';
 
   // ── accounts ────────────────────────────────────────────────────────────
-  /** Stores a new account with the hash of its token (never the token). */
+  /** Stores a new account with the hash of its token (never the token); that token is its first device. */
   createAccount(account: { id: string; tokenHash: string; createdAt: number }): Promise<void>;
-  /** The account id owning this token hash, or null. */
+  /** The account id owning this token hash (any of its devices' tokens not revoked), or null. */
   accountByTokenHash(tokenHash: string): Promise<string | null>;
   /** Erases the account, its trackers, self-views and hits. False if it did not exist. */
   deleteAccount(account: string): Promise<boolean>;

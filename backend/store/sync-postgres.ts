@@ -1,0 +1,146 @@
+/** PostgreSQL half of ./sync-types.ts: named statements (STYLE §7), run through the store's pool. */
+import type pg from 'pg';
+import { judgeJoin, type PairingRecord } from '../pairing.ts';
+import { deviceIdOf, type BlobChange, type DeviceRecord, type JoinOutcome, type SyncStore } from './sync-types.ts';
+
+/** The migration adding devices, pairings and blobs; every existing account's token becomes its first device. */
+export const SYNC_MIGRATION_POSTGRES = `
+  CREATE TABLE devices (
+    id text PRIMARY KEY,
+    account text NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    token_hash text NOT NULL UNIQUE,
+    name text,
+    created_at bigint NOT NULL
+  );
+  CREATE INDEX devices_account ON devices(account, created_at);
+  INSERT INTO devices (id, account, token_hash, name, created_at)
+    SELECT substr(token_hash, 1, 22), id, token_hash, NULL, created_at FROM accounts;
+
+  CREATE TABLE pairings (
+    id text PRIMARY KEY,
+    account text NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    wrapped text NOT NULL,
+    verifier text NOT NULL,
+    created_at bigint NOT NULL,
+    expires_at bigint NOT NULL,
+    wrong integer NOT NULL DEFAULT 0,
+    used_at bigint
+  );
+  CREATE INDEX pairings_expires ON pairings(expires_at);
+
+  ALTER TABLE accounts ADD COLUMN blob_seq bigint NOT NULL DEFAULT 0;
+  CREATE TABLE blobs (
+    account text NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    tracker text NOT NULL,
+    sealed text,
+    seq bigint NOT NULL,
+    updated_at bigint NOT NULL,
+    PRIMARY KEY (account, tracker)
+  );
+  CREATE INDEX blobs_account_seq ON blobs(account, seq);
+`;
+
+const SQL = {
+  insertDevice: 'INSERT INTO devices (id, account, token_hash, name, created_at) VALUES ($1, $2, $3, $4, $5)',
+  deviceByHash: 'SELECT id, account, name, created_at FROM devices WHERE token_hash = $1',
+  devices: 'SELECT id, account, name, created_at FROM devices WHERE account = $1 ORDER BY created_at, id',
+  revoke: 'DELETE FROM devices WHERE account = $1 AND id = $2',
+  forgetPairings: 'DELETE FROM pairings WHERE expires_at < $1',
+  insertPairing: 'INSERT INTO pairings (id, account, wrapped, verifier, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
+  // FOR UPDATE: two joins of one pairing take turns, so only one can use it and wrong proofs all count.
+  lockPairing: 'SELECT * FROM pairings WHERE id = $1 FOR UPDATE',
+  wrongProof: 'UPDATE pairings SET wrong = wrong + 1 WHERE id = $1',
+  usePairing: 'UPDATE pairings SET used_at = $1 WHERE id = $2',
+  // The account row stays locked until COMMIT: blob seqs of an account commit in the order they were
+  // handed out, so a reader never passes a seq whose change is still to commit (as with feed_seq).
+  nextBlobSeq: 'UPDATE accounts SET blob_seq = blob_seq + 1 WHERE id = $1 RETURNING blob_seq',
+  putBlob: `
+    INSERT INTO blobs (account, tracker, sealed, seq, updated_at) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (account, tracker) DO UPDATE SET sealed = excluded.sealed, seq = excluded.seq, updated_at = excluded.updated_at`,
+  blob: 'SELECT tracker, sealed, seq, updated_at FROM blobs WHERE account = $1 AND tracker = $2',
+  blobsAfter: 'SELECT tracker, sealed, seq, updated_at FROM blobs WHERE account = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+} as const;
+
+interface DeviceRow {
+  id: string;
+  account: string;
+  name: string | null;
+  created_at: number | string;
+}
+interface BlobRow {
+  tracker: string;
+  sealed: string | null;
+  seq: number | string;
+  updated_at: number | string;
+}
+
+const device = (r: DeviceRow): DeviceRecord => ({ id: r.id, account: r.account, name: r.name, createdAt: Number(r.created_at) });
+const blob = (r: BlobRow): BlobChange => ({ tracker: r.tracker, sealed: r.sealed, seq: Number(r.seq), updatedAt: Number(r.updated_at) });
+
+type Query = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => Promise<pg.QueryResult<R>>;
+type Transaction = <T>(body: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
+
+/** `changed` wakes this instance's long polls and, through NOTIFY, the other instances'. */
+export function postgresSync(query: Query, transaction: Transaction, changed: (account: string) => void): SyncStore {
+  return {
+    async deviceByTokenHash(tokenHash) {
+      const { rows } = await query<DeviceRow>(SQL.deviceByHash, [tokenHash]);
+      return rows[0] ? device(rows[0]) : null;
+    },
+    async listDevices(account) {
+      return (await query<DeviceRow>(SQL.devices, [account])).rows.map(device);
+    },
+    async revokeDevice(account, id) {
+      return ((await query(SQL.revoke, [account, id])).rowCount ?? 0) > 0;
+    },
+    async createPairing(p) {
+      await query(SQL.forgetPairings, [p.createdAt]);
+      await query(SQL.insertPairing, [p.id, p.account, p.wrapped, p.verifier, p.createdAt, p.expiresAt]);
+    },
+    async joinPairing(input) {
+      return transaction(async (client): Promise<JoinOutcome> => {
+        const { rows } = await client.query<Record<string, unknown>>(SQL.lockPairing, [input.id]);
+        const row = rows[0];
+        if (!row) return { ok: false, why: 'unknown' };
+        const record: PairingRecord = {
+          id: String(row.id),
+          account: String(row.account),
+          wrapped: String(row.wrapped),
+          verifier: String(row.verifier),
+          createdAt: Number(row.created_at),
+          expiresAt: Number(row.expires_at),
+          wrong: Number(row.wrong),
+          usedAt: row.used_at === null ? null : Number(row.used_at),
+        };
+        const verdict = judgeJoin(record, input.proof, input.now);
+        if (!verdict.ok) {
+          if (verdict.why === 'wrong') await client.query(SQL.wrongProof, [input.id]);
+          return verdict;
+        }
+        await client.query(SQL.usePairing, [input.now, input.id]);
+        const id = deviceIdOf(input.tokenHash);
+        await client.query(SQL.insertDevice, [id, record.account, input.tokenHash, input.name, input.now]);
+        return { ok: true, account: record.account, wrapped: record.wrapped, device: { id, account: record.account, name: input.name, createdAt: input.now } };
+      });
+    },
+    async putBlob(account, tracker, sealed, now) {
+      const seq = await transaction(async (client) => {
+        const { rows } = await client.query<{ blob_seq: number | string }>(SQL.nextBlobSeq, [account]);
+        if (!rows[0]) throw new Error('No such account.');
+        const next = Number(rows[0].blob_seq);
+        await client.query(SQL.putBlob, [account, tracker, sealed, next, now]);
+        return next;
+      });
+      changed(account);
+      return seq;
+    },
+    async getBlob(account, tracker) {
+      const { rows } = await query<BlobRow>(SQL.blob, [account, tracker]);
+      return rows[0] ? blob(rows[0]) : null;
+    },
+    async blobChanges(account, after, limit) {
+      const rows = (await query<BlobRow>(SQL.blobsAfter, [account, after, Math.max(1, limit)])).rows.map(blob);
+      return { blobs: rows, cursor: rows.at(-1)?.seq ?? after };
+    },
+  };
+}

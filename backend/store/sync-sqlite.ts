@@ -1,0 +1,168 @@
+/** SQLite half of ./sync-types.ts: named statements over the store's connection (STYLE §7). */
+import type BetterSqlite3 from 'better-sqlite3';
+import { judgeJoin, type PairingRecord } from '../pairing.ts';
+import { deviceIdOf, type BlobChange, type DeviceRecord, type JoinOutcome, type SyncStore } from './sync-types.ts';
+
+/** The migration adding devices, pairings and blobs; every existing account's token becomes its first device. */
+export const SYNC_MIGRATION_SQLITE = `
+  CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    account TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    token_hash TEXT NOT NULL UNIQUE,
+    name TEXT,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX devices_account ON devices(account, created_at);
+  INSERT INTO devices (id, account, token_hash, name, created_at)
+    SELECT substr(token_hash, 1, 22), id, token_hash, NULL, created_at FROM accounts;
+
+  CREATE TABLE pairings (
+    id TEXT PRIMARY KEY,
+    account TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    wrapped TEXT NOT NULL,
+    verifier TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    wrong INTEGER NOT NULL DEFAULT 0,
+    used_at INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX pairings_expires ON pairings(expires_at);
+
+  ALTER TABLE accounts ADD COLUMN blob_seq INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE blobs (
+    account TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    tracker TEXT NOT NULL,
+    sealed TEXT,
+    seq INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (account, tracker)
+  ) WITHOUT ROWID;
+  CREATE INDEX blobs_account_seq ON blobs(account, seq);
+`;
+
+interface DeviceRow {
+  id: string;
+  account: string;
+  name: string | null;
+  created_at: number;
+}
+interface PairingRow {
+  id: string;
+  account: string;
+  wrapped: string;
+  verifier: string;
+  created_at: number;
+  expires_at: number;
+  wrong: number;
+  used_at: number | null;
+}
+interface BlobRow {
+  tracker: string;
+  sealed: string | null;
+  seq: number;
+  updated_at: number;
+}
+
+const device = (r: DeviceRow): DeviceRecord => ({ id: r.id, account: r.account, name: r.name, createdAt: r.created_at });
+const blob = (r: BlobRow): BlobChange => ({ tracker: r.tracker, sealed: r.sealed, seq: r.seq, updatedAt: r.updated_at });
+const pairing = (r: PairingRow): PairingRecord => ({
+  id: r.id,
+  account: r.account,
+  wrapped: r.wrapped,
+  verifier: r.verifier,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  wrong: r.wrong,
+  usedAt: r.used_at,
+});
+
+/**
+ * `guard` throws once the store is closed; `changed` tells the store's feed subscribers that an account's
+ * blobs changed, so a long poll on /v1/events with blobsAfter wakes.
+ */
+export function sqliteSync(db: BetterSqlite3.Database, guard: () => void, changed: (account: string) => void): SyncStore {
+  const sql = {
+    insertDevice: db.prepare('INSERT INTO devices (id, account, token_hash, name, created_at) VALUES (?, ?, ?, ?, ?)'),
+    deviceByHash: db.prepare<[string], DeviceRow>('SELECT id, account, name, created_at FROM devices WHERE token_hash = ?'),
+    devices: db.prepare<[string], DeviceRow>('SELECT id, account, name, created_at FROM devices WHERE account = ? ORDER BY created_at, id'),
+    revoke: db.prepare('DELETE FROM devices WHERE account = ? AND id = ?'),
+    insertPairing: db.prepare(
+      'INSERT INTO pairings (id, account, wrapped, verifier, created_at, expires_at, wrong, used_at) VALUES (?, ?, ?, ?, ?, ?, 0, NULL)',
+    ),
+    forgetPairings: db.prepare('DELETE FROM pairings WHERE expires_at < ?'),
+    pairing: db.prepare<[string], PairingRow>('SELECT * FROM pairings WHERE id = ?'),
+    wrongProof: db.prepare('UPDATE pairings SET wrong = wrong + 1 WHERE id = ?'),
+    usePairing: db.prepare('UPDATE pairings SET used_at = ? WHERE id = ?'),
+    nextBlobSeq: db.prepare<[string], { blob_seq: number }>('UPDATE accounts SET blob_seq = blob_seq + 1 WHERE id = ? RETURNING blob_seq'),
+    putBlob: db.prepare(
+      `INSERT INTO blobs (account, tracker, sealed, seq, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (account, tracker) DO UPDATE SET sealed = excluded.sealed, seq = excluded.seq, updated_at = excluded.updated_at`,
+    ),
+    blob: db.prepare<[string, string], BlobRow>('SELECT tracker, sealed, seq, updated_at FROM blobs WHERE account = ? AND tracker = ?'),
+    blobsAfter: db.prepare<[string, number, number], BlobRow>(
+      'SELECT tracker, sealed, seq, updated_at FROM blobs WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?',
+    ),
+  };
+
+  const join = db.transaction((input: { id: string; proof: string; now: number; tokenHash: string; name: string | null }): JoinOutcome => {
+    const row = sql.pairing.get(input.id);
+    if (!row) return { ok: false, why: 'unknown' };
+    const verdict = judgeJoin(pairing(row), input.proof, input.now);
+    if (!verdict.ok) {
+      if (verdict.why === 'wrong') sql.wrongProof.run(input.id);
+      return verdict;
+    }
+    sql.usePairing.run(input.now, input.id);
+    const id = deviceIdOf(input.tokenHash);
+    sql.insertDevice.run(id, row.account, input.tokenHash, input.name, input.now);
+    return { ok: true, account: row.account, wrapped: row.wrapped, device: { id, account: row.account, name: input.name, createdAt: input.now } };
+  });
+
+  const put = db.transaction((account: string, tracker: string, sealed: string | null, now: number): number => {
+    const next = sql.nextBlobSeq.get(account);
+    if (!next) throw new Error('No such account.');
+    sql.putBlob.run(account, tracker, sealed, next.blob_seq, now);
+    return next.blob_seq;
+  });
+
+  return {
+    async deviceByTokenHash(tokenHash) {
+      guard();
+      const row = sql.deviceByHash.get(tokenHash);
+      return row ? device(row) : null;
+    },
+    async listDevices(account) {
+      guard();
+      return sql.devices.all(account).map(device);
+    },
+    async revokeDevice(account, id) {
+      guard();
+      return sql.revoke.run(account, id).changes > 0;
+    },
+    async createPairing(p) {
+      guard();
+      sql.forgetPairings.run(p.createdAt);
+      sql.insertPairing.run(p.id, p.account, p.wrapped, p.verifier, p.createdAt, p.expiresAt);
+    },
+    async joinPairing(input) {
+      guard();
+      return join.immediate(input);
+    },
+    async putBlob(account, tracker, sealed, now) {
+      guard();
+      const seq = put.immediate(account, tracker, sealed, now);
+      changed(account);
+      return seq;
+    },
+    async getBlob(account, tracker) {
+      guard();
+      const row = sql.blob.get(account, tracker);
+      return row ? blob(row) : null;
+    },
+    async blobChanges(account, after, limit) {
+      guard();
+      const rows = sql.blobsAfter.all(account, after, Math.max(1, limit)).map(blob);
+      return { blobs: rows, cursor: rows.at(-1)?.seq ?? after };
+    },
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * Routes for one account on several browsers (issue 21), listed in http.ts's route table. The server
+ * only ever handles ciphertext here: sealed blobs (lib/seal.ts) and a pairing's wrapped keyring
+ * (lib/pairing-protocol.ts); it checks sizes and shapes, never contents.
+ *
+ *   GET    /v1/devices                    the account's browsers
+ *   DELETE /v1/devices/{device}           revokes one: its token gets 401 from then on
+ *   POST   /v1/pairings                   {wrapped, verifier} → 201 {pairing, expiresAt}
+ *   POST   /v1/pairings/{pairing}/join    {proof, name?} → 200 {account, token, pixelBase, device, wrapped} (no token needed)
+ *   PUT    /v1/blobs/{tracker}            {sealed} → 200 {tracker, seq}
+ *   GET    /v1/blobs/{tracker}            → 200 {tracker, sealed, seq, updatedAt}
+ *   DELETE /v1/blobs/{tracker}            → 204; the deletion is a change in the feed (sealed: null)
+ *   GET    /v1/events?…&blobsAfter=<n>    the events feed with the blob changes after n alongside (see http.ts)
+ */
+import { randomBytes } from 'node:crypto';
+import * as v from 'valibot';
+import { clientAddress } from './clientip.ts';
+import { authenticate, hashToken, HttpError, readJson, sendJson, trackerId, validate, type Ctx, type Handler } from './http.ts';
+import { lookupNetwork } from './ipdata/index.ts';
+import { newPairingId, PAIRING_ID, PAIRING_MAX_WRONG, PAIRING_TTL_MS } from './pairing.ts';
+import type { BlobsPage } from './store/sync-types.ts';
+
+const HOUR = 3_600_000;
+/** Pairings an account may start an hour: a person adds a browser now and then, not hundreds. */
+export const PAIRINGS_PER_HOUR = 10;
+/**
+ * Join attempts a client network may make an hour, right or wrong, known pairing id or not: with 40-bit
+ * pairing ids and 10-minute lives this keeps a network's chance of even hitting a live id negligible;
+ * the wrong-proof burn (PAIRING_MAX_WRONG) then bounds guesses at the secret.
+ */
+export const JOINS_PER_NETWORK_HOUR = 20;
+/** Blob writes an account may make an hour (an email's blob changes a few times: sent, reminder, delete). */
+export const BLOB_WRITES_PER_HOUR = 3000;
+/** A sealed blob: `<version>.<nonce>.<ciphertext>`, base64url (lib/seal.ts); 8 KiB holds a long subject and many recipients. */
+export const MAX_SEALED_CHARS = 8192;
+const SEALED = /^[1-9][0-9]{0,9}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22,}$/;
+const B64_32 = /^[A-Za-z0-9_-]{43}$/;
+export const BLOB_PAGE_LIMIT = 500;
+
+const Sealed = v.pipe(v.string('sealed must be a string'), v.maxLength(MAX_SEALED_CHARS, `sealed must be at most ${MAX_SEALED_CHARS} characters`), v.regex(SEALED, 'sealed must be a sealed blob (version.nonce.ciphertext)'));
+const PutBlobBody = v.object({ sealed: Sealed }, 'expected a JSON object {"sealed": "…"}');
+const PairingBody = v.object(
+  {
+    wrapped: Sealed,
+    verifier: v.pipe(v.string(), v.regex(B64_32, 'verifier must be 32 bytes of base64url')),
+  },
+  'expected a JSON object {"wrapped", "verifier"}',
+);
+const JoinBody = v.object(
+  {
+    proof: v.pipe(v.string(), v.regex(B64_32, 'proof must be 32 bytes of base64url')),
+    name: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(64, 'name must be at most 64 characters')))),
+  },
+  'expected a JSON object {"proof", "name"?}',
+);
+
+function rateLimited(message: string, now: number): HttpError {
+  return new HttpError(429, 'rate_limited', message, { 'retry-after': String(Math.max(1, Math.ceil((HOUR - (now % HOUR)) / 1000))) });
+}
+
+const devices: Handler = async (ctx) => {
+  const { account, device } = await authenticateDevice(ctx);
+  const list = await ctx.app.store.listDevices(account);
+  sendJson(ctx.res, 200, { devices: list.map((d) => ({ id: d.id, name: d.name, createdAt: d.createdAt, current: d.id === device })) });
+};
+
+const revokeDevice: Handler = async (ctx) => {
+  const account = await authenticate(ctx);
+  const id = ctx.params.device ?? '';
+  if (!/^[0-9a-f]{22}$/.test(id) || !(await ctx.app.store.revokeDevice(account, id))) {
+    throw new HttpError(404, 'not_found', 'No such browser on this account.');
+  }
+  sendJson(ctx.res, 204, undefined);
+};
+
+const createPairing: Handler = async (ctx) => {
+  const account = await authenticate(ctx);
+  const body = validate(PairingBody, await readJson(ctx), 'Pairing');
+  const now = Date.now();
+  if ((await ctx.app.store.countRate(`pairings:${account}`, HOUR, now)) > PAIRINGS_PER_HOUR) {
+    throw rateLimited(`At most ${PAIRINGS_PER_HOUR} pairing codes an hour; try again later.`, now);
+  }
+  const pairing = newPairingId();
+  const expiresAt = now + PAIRING_TTL_MS;
+  await ctx.app.store.createPairing({ id: pairing, account, wrapped: body.wrapped, verifier: body.verifier, createdAt: now, expiresAt, wrong: 0, usedAt: null });
+  sendJson(ctx.res, 201, { pairing, expiresAt });
+};
+
+const GONE = () => new HttpError(404, 'pairing_gone', 'This pairing code has expired or was already used; make a new one on the other browser.');
+
+const joinPairing: Handler = async (ctx) => {
+  const { app, req, res } = ctx;
+  const ip = clientAddress(req.socket.remoteAddress, req.headers, { trust: app.config.trustProxy, header: app.config.proxyHeader });
+  const network = ip ? lookupNetwork(ip)?.prefix : null;
+  const now = Date.now();
+  // Counted before anything is looked up, so probing for live pairing ids costs the same as guessing.
+  if ((await app.store.countRate(`joins:${network ?? 'unknown'}`, HOUR, now)) > JOINS_PER_NETWORK_HOUR) {
+    throw rateLimited('Too many attempts to join from this network; try again later.', now);
+  }
+  const id = (ctx.params.pairing ?? '').toUpperCase();
+  if (!PAIRING_ID.test(id)) throw GONE();
+  const body = validate(JoinBody, await readJson(ctx), 'Join');
+  const token = randomBytes(32).toString('base64url');
+  const outcome = await app.store.joinPairing({ id, proof: body.proof, now, tokenHash: hashToken(token), name: body.name ?? null });
+  if (!outcome.ok) {
+    if (outcome.why === 'wrong') {
+      throw new HttpError(
+        403,
+        'wrong_code',
+        outcome.burned
+          ? `The code was wrong ${PAIRING_MAX_WRONG} times; it no longer works. Make a new one on the other browser.`
+          : 'The code is not right; check it against the other browser.',
+      );
+    }
+    throw GONE();
+  }
+  sendJson(res, 200, {
+    account: outcome.account,
+    token,
+    pixelBase: `${app.config.publicUrl}/p/${outcome.account}/`,
+    device: outcome.device.id,
+    wrapped: outcome.wrapped,
+  });
+};
+
+const putBlob: Handler = async (ctx) => {
+  const account = await authenticate(ctx);
+  const tracker = trackerId(ctx);
+  const body = validate(PutBlobBody, await readJson(ctx), 'Blob');
+  sendJson(ctx.res, 200, { tracker, seq: await writeBlob(ctx, account, tracker, body.sealed) });
+};
+
+const deleteBlob: Handler = async (ctx) => {
+  const account = await authenticate(ctx);
+  const tracker = trackerId(ctx);
+  await writeBlob(ctx, account, tracker, null);
+  sendJson(ctx.res, 204, undefined);
+};
+
+async function writeBlob(ctx: Ctx, account: string, tracker: string, sealed: string | null): Promise<number> {
+  const now = Date.now();
+  if ((await ctx.app.store.countRate(`blobs:${account}`, HOUR, now)) > BLOB_WRITES_PER_HOUR) {
+    throw rateLimited(`At most ${BLOB_WRITES_PER_HOUR} sealed-blob writes an hour; try again later.`, now);
+  }
+  return ctx.app.store.putBlob(account, tracker, sealed, now);
+}
+
+const getBlob: Handler = async (ctx) => {
+  const account = await authenticate(ctx);
+  const tracker = trackerId(ctx);
+  const blob = await ctx.app.store.getBlob(account, tracker);
+  if (!blob || blob.sealed === null) throw new HttpError(404, 'not_found', 'No sealed blob for this tracker.');
+  sendJson(ctx.res, 200, blob);
+};
+
+/** The account (and this token's device) for calls that need to know which browser asks. */
+async function authenticateDevice(ctx: Ctx): Promise<{ account: string; device: string }> {
+  const account = await authenticate(ctx);
+  const match = /^Bearer ([A-Za-z0-9_-]{43})$/.exec(String(ctx.req.headers.authorization).trim());
+  const device = match ? await ctx.app.store.deviceByTokenHash(hashToken(match[1]!)) : null;
+  if (!device || device.account !== account) throw new HttpError(401, 'unauthorized', 'This token belongs to no account (it may have been revoked).');
+  return { account, device: device.id };
+}
+
+/** `blobsAfter` of GET /v1/events: a whole number, the `blobCursor` of the previous answer (0: from the start). */
+export function parseBlobsAfter(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  if (!/^(0|[1-9][0-9]{0,14})$/.test(value)) throw new HttpError(400, 'bad_cursor', 'blobsAfter must be the blobCursor of an earlier answer, or 0.');
+  return Number(value);
+}
+
+export function blobPage(ctx: Ctx, account: string, after: number): Promise<BlobsPage> {
+  return ctx.app.store.blobChanges(account, after, BLOB_PAGE_LIMIT);
+}
+
+export const SYNC_ROUTES: Array<[Array<'GET' | 'POST' | 'PUT' | 'DELETE'>, string, string, Handler]> = [
+  [['GET'], '/v1/devices', 'devices', devices],
+  [['DELETE'], '/v1/devices/:device', 'devices', revokeDevice],
+  [['POST'], '/v1/pairings', 'pairings', createPairing],
+  [['POST'], '/v1/pairings/:pairing/join', 'pairings/join', joinPairing],
+  [['PUT'], '/v1/blobs/:tracker', 'blobs', putBlob],
+  [['GET'], '/v1/blobs/:tracker', 'blobs', getBlob],
+  [['DELETE'], '/v1/blobs/:tracker', 'blobs', deleteBlob],
+];

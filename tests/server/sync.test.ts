@@ -1,0 +1,317 @@
+/**
+ * One account on several browsers (issue 21), over HTTP against a real server, on both stores: device
+ * tokens, pairing, sealed blobs and their feed, and that the database never holds what was sealed.
+ * The browsers' side is played by the real client modules (lib/seal.ts, lib/pairing-protocol.ts).
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from '../../backend/store/sqlite-driver.ts';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAIRING_MAX_WRONG, PAIRING_TTL_MS } from '../../backend/pairing.ts';
+import { JOINS_PER_NETWORK_HOUR } from '../../backend/sync-routes.ts';
+import type { Store } from '../../backend/store/types.ts';
+import { openPostgresStore } from '../../backend/store/postgres.ts';
+import { openSqliteStore } from '../../backend/store/sqlite.ts';
+import { deriveKeys, newSecret, unwrapKeyring, wrapKeyring, type PairingKeys } from '../../lib/pairing-protocol';
+import { exportKey, fromBase64url, generateAccountKey, keyring, openSealed, seal, toBase64url, UnreadableError, type Keyring } from '../../lib/seal';
+import { json, newAccount, startTestServer, trackerId, type Account, type Running } from './helpers.ts';
+import { createTestDatabase, type TestDatabase } from './pg.ts';
+
+/** A token hash as the server makes them (SHA-256, hex): its first 22 characters name the device. */
+const hexHash = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex');
+
+/** Cheap derivations for the HTTP tests (the server never sees the count); the unit tests use the real one. */
+const FAST = 1000;
+const MARK_SUBJECT = 'Zebra-Marker-Subject-7f3a9c';
+const MARK_RECIPIENT = 'marker.recipient.4c1d@example.org';
+
+interface Paired {
+  a: Account;
+  b: Account & { device: string };
+  ring: Keyring;
+}
+
+async function post(url: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+}
+
+async function startPairing(url: string, a: Account, ring: Keyring): Promise<{ pairing: string; keys: PairingKeys }> {
+  const keys = await deriveKeys(newSecret(), FAST);
+  const res = await post(url, '/v1/pairings', await wrapKeyring(ring, keys), a.auth);
+  expect(res.status).toBe(201);
+  const body = await json<{ pairing: string; expiresAt: number }>(res);
+  expect(body.expiresAt - Date.now()).toBeGreaterThan(PAIRING_TTL_MS - 60_000);
+  return { pairing: body.pairing, keys };
+}
+
+async function pair(url: string): Promise<Paired> {
+  const a = await newAccount(url);
+  const ring = keyring([await generateAccountKey(1)]);
+  const { pairing, keys } = await startPairing(url, a, ring);
+  const res = await post(url, `/v1/pairings/${pairing}/join`, { proof: keys.proof, name: 'Browser B' });
+  expect(res.status).toBe(200);
+  const body = await json<{ account: string; token: string; pixelBase: string; device: string; wrapped: string }>(res);
+  const ringB = await unwrapKeyring(body.wrapped, keys);
+  expect((await exportKey(ringB.current)).raw).toBe((await exportKey(ring.current)).raw);
+  return { a, b: { account: body.account, token: body.token, pixelBase: body.pixelBase, device: body.device, auth: { authorization: `Bearer ${body.token}` } }, ring: ringB };
+}
+
+interface EventsAnswer {
+  events: unknown[];
+  cursor: string;
+  blobs: { tracker: string; sealed: string | null; seq: number }[];
+  blobCursor: string;
+}
+
+async function events(url: string, acc: Account, query: string): Promise<Response> {
+  return fetch(`${url}/v1/events?${query}`, { headers: acc.auth });
+}
+
+function sqliteFiles(dir: string): Buffer[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => readFileSync(join(e.parentPath, e.name)));
+}
+
+for (const kind of ['sqlite', 'postgres'] as const) {
+  describe(`sync over HTTP: ${kind}`, () => {
+    let server: Running;
+    let pgdb: TestDatabase | null = null;
+    beforeAll(async () => {
+      if (kind === 'postgres') pgdb = await createTestDatabase('sync');
+      server = await startTestServer(pgdb ? { db: pgdb.url } : {});
+    });
+    afterAll(async () => {
+      await server?.stop();
+      await pgdb?.drop();
+    });
+
+    it('pairs: B gets its own token for A\'s account and the keyring; both are listed; revoking B gets B 401', async () => {
+      const { a, b } = await pair(server.url);
+      expect(b.account).toBe(a.account);
+      expect(b.token).not.toBe(a.token);
+      const listed = await json<{ devices: { id: string; name: string | null; current: boolean }[] }>(await fetch(`${server.url}/v1/devices`, { headers: a.auth }));
+      expect(listed.devices).toHaveLength(2);
+      expect(listed.devices.find((d) => d.id === b.device)).toMatchObject({ name: 'Browser B', current: false });
+      expect(listed.devices.find((d) => d.id !== b.device)).toMatchObject({ name: null, current: true });
+
+      expect((await events(server.url, b, 'wait=0')).status).toBe(200);
+      expect((await fetch(`${server.url}/v1/devices/${b.device}`, { method: 'DELETE', headers: a.auth })).status).toBe(204);
+      const refused = await events(server.url, b, 'wait=0');
+      expect(refused.status).toBe(401);
+      expect((await events(server.url, a, 'wait=0')).status).toBe(200);
+      expect((await fetch(`${server.url}/v1/devices/${b.device}`, { method: 'DELETE', headers: a.auth })).status).toBe(404);
+    });
+
+    it('a pairing works once: the right proof a second time is refused', async () => {
+      const a = await newAccount(server.url);
+      const { pairing, keys } = await startPairing(server.url, a, keyring([await generateAccountKey()]));
+      expect((await post(server.url, `/v1/pairings/${pairing}/join`, { proof: keys.proof })).status).toBe(200);
+      const again = await post(server.url, `/v1/pairings/${pairing}/join`, { proof: keys.proof });
+      expect(again.status).toBe(404);
+      expect(await json(again)).toMatchObject({ error: 'pairing_gone' });
+    });
+
+    it(`brute force: ${PAIRING_MAX_WRONG} wrong proofs burn the pairing; then the right one is refused too`, async () => {
+      const a = await newAccount(server.url);
+      const { pairing, keys } = await startPairing(server.url, a, keyring([await generateAccountKey()]));
+      const answers: number[] = [];
+      let last: Record<string, unknown> = {};
+      for (let i = 0; i < PAIRING_MAX_WRONG; i++) {
+        const res = await post(server.url, `/v1/pairings/${pairing}/join`, { proof: toBase64url(crypto.getRandomValues(new Uint8Array(32))) });
+        answers.push(res.status);
+        last = await json(res);
+      }
+      expect(answers).toEqual(Array(PAIRING_MAX_WRONG).fill(403));
+      expect(String(last.message)).toMatch(/no longer works/);
+      expect((await post(server.url, `/v1/pairings/${pairing}/join`, { proof: keys.proof })).status).toBe(404);
+      // The account gained no device from any of it.
+      const listed = await json<{ devices: unknown[] }>(await fetch(`${server.url}/v1/devices`, { headers: a.auth }));
+      expect(listed.devices).toHaveLength(1);
+    });
+
+    it('a blob sealed on A arrives on B through the feed, B reads its subject; the database holds no plaintext', async () => {
+      const { a, b, ring } = await pair(server.url);
+      const tracker = trackerId();
+      const start = await json<EventsAnswer>(await events(server.url, b, 'blobsAfter=0'));
+      expect(start).toMatchObject({ blobs: [], blobCursor: '0' });
+
+      // B long-polls; A's write wakes it (no clock involved: the answer comes because of the write).
+      const waiting = events(server.url, b, `blobsAfter=${start.blobCursor}&wait=25`);
+      const plain = JSON.stringify({ subject: MARK_SUBJECT, recipients: [MARK_RECIPIENT] });
+      const put = await fetch(`${server.url}/v1/blobs/${tracker}`, {
+        method: 'PUT',
+        headers: { ...a.auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ sealed: await seal(ring, tracker, plain) }),
+      });
+      expect(put.status).toBe(200);
+      const got = await json<EventsAnswer>(await waiting);
+      expect(got.blobs).toHaveLength(1);
+      expect(got.blobs[0]!.tracker).toBe(tracker);
+      expect(JSON.parse(await openSealed(ring, tracker, got.blobs[0]!.sealed!))).toEqual({ subject: MARK_SUBJECT, recipients: [MARK_RECIPIENT] });
+      expect(Number(got.blobCursor)).toBeGreaterThan(0);
+
+      // Nothing the store wrote holds the subject, the recipient, or the sealing key.
+      const raw = fromBase64url((await exportKey(ring.current)).raw)!;
+      const needles = [Buffer.from(MARK_SUBJECT), Buffer.from(MARK_RECIPIENT), Buffer.from(raw), Buffer.from(toBase64url(raw))];
+      if (kind === 'sqlite') {
+        // Checkpoint-independent: the -wal and the hit log are read as they are, next to the database file.
+        const files = sqliteFiles(server.dir);
+        expect(files.length).toBeGreaterThanOrEqual(2);
+        expect(files.some((f) => f.includes(Buffer.from(tracker)))).toBe(true); // the search does find what is there
+        for (const file of files) for (const needle of needles) expect(file.includes(needle)).toBe(false);
+      } else {
+        const dump = execFileSync('pg_dump', ['--data-only', '--dbname', pgdb!.url], { maxBuffer: 64 * 1024 * 1024 });
+        expect(dump.includes(Buffer.from(tracker))).toBe(true);
+        for (const needle of needles) expect(dump.includes(needle)).toBe(false);
+      }
+    });
+
+    it('a blob changed on the server is detected: B says "could not be read", never shows altered text', async () => {
+      const { a, b, ring } = await pair(server.url);
+      const tracker = trackerId();
+      const sealed = await seal(ring, tracker, JSON.stringify({ subject: 'Budget' }));
+      await fetch(`${server.url}/v1/blobs/${tracker}`, { method: 'PUT', headers: { ...a.auth, 'content-type': 'application/json' }, body: JSON.stringify({ sealed }) });
+      // The operator (or whoever holds the database) edits the ciphertext in place.
+      const parts = sealed.split('.');
+      const bytes = fromBase64url(parts[2]!)!;
+      bytes[0]! ^= 0x20;
+      const edited = [parts[0], parts[1], toBase64url(bytes)].join('.');
+      if (kind === 'sqlite') {
+        const direct = new Database(server.db);
+        direct.prepare('UPDATE blobs SET sealed = ? WHERE tracker = ?').run(edited, tracker);
+        direct.close();
+      } else {
+        const client = new pg.Client({ connectionString: pgdb!.url });
+        await client.connect();
+        await client.query('UPDATE blobs SET sealed = $1 WHERE tracker = $2', [edited, tracker]);
+        await client.end();
+      }
+      const read = await json<{ sealed: string }>(await fetch(`${server.url}/v1/blobs/${tracker}`, { headers: b.auth }));
+      expect(read.sealed).toBe(edited);
+      await expect(openSealed(ring, tracker, read.sealed)).rejects.toThrow(UnreadableError);
+      await expect(openSealed(ring, tracker, read.sealed)).rejects.toThrow('could not be read');
+      // Copying another tracker's blob onto this one is caught the same way.
+      const other = trackerId();
+      await expect(openSealed(ring, other, sealed)).rejects.toThrow('could not be read');
+    });
+
+    it('a delete on B reaches A as a change with sealed null; the feed pages in seq order', async () => {
+      const { a, b, ring } = await pair(server.url);
+      const trackers = [trackerId(), trackerId(), trackerId()];
+      for (const t of trackers) {
+        await fetch(`${server.url}/v1/blobs/${t}`, { method: 'PUT', headers: { ...a.auth, 'content-type': 'application/json' }, body: JSON.stringify({ sealed: await seal(ring, t, '{}') }) });
+      }
+      const before = await json<EventsAnswer>(await events(server.url, a, 'blobsAfter=0'));
+      expect(before.blobs.map((x) => x.tracker)).toEqual(trackers);
+      expect((await fetch(`${server.url}/v1/blobs/${trackers[1]}`, { method: 'DELETE', headers: b.auth })).status).toBe(204);
+      const after = await json<EventsAnswer>(await events(server.url, a, `blobsAfter=${before.blobCursor}`));
+      expect(after.blobs).toEqual([expect.objectContaining({ tracker: trackers[1], sealed: null })]);
+      expect((await fetch(`${server.url}/v1/blobs/${trackers[1]}`, { headers: a.auth })).status).toBe(404);
+      // Without blobsAfter, /v1/events answers as SPEC §3 has it, nothing more.
+      expect(Object.keys(await json(await events(server.url, a, 'wait=0'))).sort()).toEqual(['cursor', 'events']);
+    });
+
+    it('refuses what is not a sealed blob, and a bad blobsAfter', async () => {
+      const a = await newAccount(server.url);
+      const t = trackerId();
+      const bad = await fetch(`${server.url}/v1/blobs/${t}`, { method: 'PUT', headers: { ...a.auth, 'content-type': 'application/json' }, body: JSON.stringify({ sealed: 'Subject: hello' }) });
+      expect(bad.status).toBe(400);
+      expect((await events(server.url, a, 'blobsAfter=-1')).status).toBe(400);
+      expect((await post(server.url, '/v1/pairings', { wrapped: 'x', verifier: 'y' }, a.auth)).status).toBe(400);
+      expect((await post(server.url, '/v1/pairings', { wrapped: 'x', verifier: 'y' })).status).toBe(401);
+    });
+
+    it('erasing the account logs out every browser of it', async () => {
+      const { a, b } = await pair(server.url);
+      expect((await fetch(`${server.url}/v1/accounts/me`, { method: 'DELETE', headers: b.auth })).status).toBe(204);
+      expect((await events(server.url, a, 'wait=0')).status).toBe(401);
+      expect((await events(server.url, b, 'wait=0')).status).toBe(401);
+    });
+  });
+}
+
+describe('join rate limit per client network', () => {
+  let server: Running;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => server?.stop());
+
+  it(`answers 429 after ${JOINS_PER_NETWORK_HOUR} attempts an hour, even for unknown pairing ids`, async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i <= JOINS_PER_NETWORK_HOUR; i++) {
+      statuses.push((await post(server.url, '/v1/pairings/ABCDEFGH/join', { proof: toBase64url(new Uint8Array(32)) })).status);
+    }
+    expect(statuses.slice(0, JOINS_PER_NETWORK_HOUR)).toEqual(Array(JOINS_PER_NETWORK_HOUR).fill(404));
+    expect(statuses.at(-1)).toBe(429);
+  });
+});
+
+/** What only the store can show: time (expiry) and two joins racing. */
+for (const kind of ['sqlite', 'postgres'] as const) {
+  describe(`sync store: ${kind}`, () => {
+    let store: Store;
+    let pgdb: TestDatabase | null = null;
+    let dir: Running | null = null;
+    beforeAll(async () => {
+      if (kind === 'postgres') {
+        pgdb = await createTestDatabase('syncstore');
+        store = await openPostgresStore(pgdb.url);
+      } else {
+        dir = await startTestServer();
+        await dir.server.close();
+        store = await openSqliteStore(join(dir.dir, 'store.db'));
+      }
+    });
+    afterAll(async () => {
+      await store?.close();
+      await pgdb?.drop();
+      await dir?.stop().catch(() => undefined);
+    });
+
+    async function pairingFor(now: number) {
+      const account = toBase64url(crypto.getRandomValues(new Uint8Array(16)));
+      await store.createAccount({ id: account, tokenHash: hexHash(), createdAt: now });
+      const keys = await deriveKeys(newSecret(), FAST);
+      const { wrapped, verifier } = await wrapKeyring(keyring([await generateAccountKey()]), keys);
+      const id = toBase64url(crypto.getRandomValues(new Uint8Array(6))).toUpperCase().replace(/[^0-9A-HJKMNP-TV-Z]/g, '0').slice(0, 8).padEnd(8, '0');
+      await store.createPairing({ id, account, wrapped, verifier, createdAt: now, expiresAt: now + PAIRING_TTL_MS, wrong: 0, usedAt: null });
+      return { id, account, keys };
+    }
+
+    it('expiry: the right proof after 10 minutes is refused and adds no device', async () => {
+      const now = Date.now();
+      const { id, account, keys } = await pairingFor(now);
+      const late = await store.joinPairing({ id, proof: keys.proof, now: now + PAIRING_TTL_MS, tokenHash: hexHash(), name: null });
+      expect(late).toEqual({ ok: false, why: 'expired' });
+      expect(await store.listDevices(account)).toHaveLength(1);
+      const inTime = await store.joinPairing({ id, proof: keys.proof, now: now + PAIRING_TTL_MS - 1, tokenHash: hexHash(), name: null });
+      expect(inTime).toMatchObject({ ok: true, account });
+    });
+
+    it('two joins with the right proof at once: exactly one gets in', async () => {
+      const now = Date.now();
+      const { id, account, keys } = await pairingFor(now);
+      const outcomes = await Promise.all(
+        ['race1', 'race2', 'race3'].map((t) => store.joinPairing({ id, proof: keys.proof, now, tokenHash: hexHash(), name: t })),
+      );
+      expect(outcomes.filter((o) => o.ok)).toHaveLength(1);
+      expect(outcomes.filter((o) => !o.ok && o.why === 'used')).toHaveLength(2);
+      expect(await store.listDevices(account)).toHaveLength(2);
+    });
+
+    it('blob seqs increase per account with every put and delete; a later change replaces the earlier', async () => {
+      const account = toBase64url(crypto.getRandomValues(new Uint8Array(16)));
+      await store.createAccount({ id: account, tokenHash: hexHash(), createdAt: Date.now() });
+      const t = trackerId();
+      const s1 = await store.putBlob(account, t, '1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA', 1);
+      const s2 = await store.putBlob(account, t, null, 2);
+      expect(s2).toBeGreaterThan(s1);
+      expect((await store.blobChanges(account, 0, 10)).blobs).toEqual([{ tracker: t, sealed: null, seq: s2, updatedAt: 2 }]);
+      expect(await store.blobChanges(account, s2, 10)).toEqual({ blobs: [], cursor: s2 });
+    });
+  });
+}
