@@ -49,6 +49,9 @@ export interface NewAccount {
 export interface EventsPage {
   events: HitRecord[];
   cursor: string | null;
+  /** Issue 21: the sealed-blob changes, when asked for with blobsAfter (lib/sealed-sync.ts). */
+  blobs?: { tracker: string; sealed: string | null; seq: number }[];
+  blobCursor?: string;
 }
 
 export interface TrackerState {
@@ -66,7 +69,7 @@ export function normalizeServer(server: string): string {
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }
 
-interface RequestOptions {
+export interface RequestOptions {
   method?: string;
   token?: string;
   body?: unknown;
@@ -75,7 +78,8 @@ interface RequestOptions {
   timeoutMs?: number;
 }
 
-async function request<T>(server: string, path: string, options: RequestOptions = {}): Promise<T> {
+/** Exported for the calls of issue 21 (lib/sealed-sync.ts, lib/pairing.ts), which keep their own file. */
+export async function request<T>(server: string, path: string, options: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
@@ -205,10 +209,12 @@ export async function getEvents(
   cursor: string | null,
   wait = 0,
   signal?: AbortSignal,
+  blobsAfter?: string,
 ): Promise<EventsPage> {
   const params = new URLSearchParams();
   if (cursor !== null) params.set('after', cursor);
   params.set('wait', String(wait));
+  if (blobsAfter !== undefined) params.set('blobsAfter', blobsAfter);
   const page = await request<Partial<EventsPage>>(creds.server, `/v1/events?${params}`, {
     token: creds.token,
     signal,
@@ -217,7 +223,8 @@ export async function getEvents(
   if (!Array.isArray(page.events)) throw new ApiError('server', 200, 'The tracking server sent an events page without events.');
   const next = page.cursor as unknown;
   // SPEC §3 does not fix the cursor's JSON type; keep it opaque as a string either way.
-  return { events: page.events, cursor: typeof next === 'string' || typeof next === 'number' ? String(next) : cursor };
+  const blobs = Array.isArray(page.blobs) && typeof page.blobCursor === 'string' ? { blobs: page.blobs, blobCursor: page.blobCursor } : {};
+  return { events: page.events, cursor: typeof next === 'string' || typeof next === 'number' ? String(next) : cursor, ...blobs };
 }
 
 /**

@@ -10,6 +10,8 @@ import { clearAll, db, newEmailRecord } from './db';
 import { installSelfBlockRules } from './dnr';
 import { ID_PATTERN } from './ids';
 import { on, type Handlers } from './messages';
+import { joinAccount, listDevices, revokeDevice, startPairing } from './pairing';
+import { queueBlob, queueBlobDelete } from './sealed-sync';
 import { deliverPending, markSeen, openThread, trackerOfNotification, updateBadge } from './notify';
 import { OUTBOX_ALARM, clearOutbox, enqueue, flushOutbox } from './outbox';
 import {
@@ -118,6 +120,8 @@ export const handlers: Handlers = {
       tracking: 'sent',
     });
     await tx.done;
+    // Issue 21: sealed, to the account's other browsers.
+    void queueBlob(email.tracker).catch((e) => console.warn('[openping] sealed blob not queued', e));
     // The server takes sentAt at most 5 minutes ahead (SPEC §3): a message scheduled for later stays
     // `armed` there until shortly before it leaves, so fetches before then count as presend.
     await enqueue({ op: 'put', tracker: email.tracker, state: 'sent', sentAt }, Date.now(), sentAt - SCHEDULE_LEAD_MS);
@@ -168,6 +172,7 @@ export const handlers: Handlers = {
     if (!fromOwnPage(sender) || !validTracker(tracker)) return { ok: false };
     await forgetEmail(tracker);
     await enqueue({ op: 'delete', tracker });
+    await queueBlobDelete(tracker);
     kickOutbox();
     await updateBadge();
     await touchData();
@@ -242,12 +247,60 @@ export const handlers: Handlers = {
     await saveIdentity(null);
     await saveStatus(initialStatus);
     await installSelfBlockRules(null);
-    await browser.storage.local.remove('activeUntil');
+    await browser.storage.local.remove(['activeUntil', 'keyring', 'sharedAccount', 'sealedPending']);
     const shown = await browser.notifications.getAll();
     for (const id of Object.keys(shown)) if (trackerOfNotification(id)) await browser.notifications.clear(id);
     await updateBadge();
     await touchData();
     return { ok: true, error: null };
+  },
+
+  // ------------------------------------------------------------ one account, several browsers (issue 21)
+  async pairStart(_message, sender) {
+    if (!fromOwnPage(sender)) return { ...notFromPage, code: null, expiresAt: null };
+    try {
+      return { ok: true, error: null, ...(await startPairing()) };
+    } catch (error) {
+      return { ok: false, error: errorText(error), code: null, expiresAt: null };
+    }
+  },
+
+  async pairJoin({ code }, sender) {
+    if (!fromOwnPage(sender) || typeof code !== 'string') return notFromPage;
+    try {
+      await stopLivePolling();
+      await joinAccount(code, (await loadSettings()).server);
+      await markActive();
+      void syncOnce().then((res) => {
+        if (res.ok) void startLivePolling();
+      });
+      return { ok: true, error: null };
+    } catch (error) {
+      return { ok: false, error: errorText(error) };
+    }
+  },
+
+  async devices(_message, sender) {
+    if (!fromOwnPage(sender)) return { ...notFromPage, devices: [] };
+    const identity = await loadIdentity();
+    if (!identity) return { ok: true, error: null, devices: [] };
+    try {
+      return { ok: true, error: null, devices: await listDevices(identity) };
+    } catch (error) {
+      return { ok: false, error: errorText(error), devices: [] };
+    }
+  },
+
+  async revokeDevice({ device }, sender) {
+    if (!fromOwnPage(sender) || typeof device !== 'string') return notFromPage;
+    const identity = await loadIdentity();
+    if (!identity) return { ok: false, error: 'No account.' };
+    try {
+      await revokeDevice(identity, device);
+      return { ok: true, error: null };
+    } catch (error) {
+      return { ok: false, error: errorText(error) };
+    }
   },
 };
 

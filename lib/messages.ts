@@ -46,7 +46,12 @@ export type PopupToBackground =
   | { type: 'markSeen' }
   | { type: 'testConnection'; server: string }
   | { type: 'changeServer'; server: string }
-  | { type: 'deleteEverything' };
+  | { type: 'deleteEverything' }
+  // Issue 21 (lib/pairing.ts): one account on several browsers.
+  | { type: 'pairStart' }
+  | { type: 'pairJoin'; code: string }
+  | { type: 'devices' }
+  | { type: 'revokeDevice'; device: string };
 
 export interface PopupToBackgroundResponse {
   syncNow: { ok: boolean; error: string | null };
@@ -58,6 +63,10 @@ export interface PopupToBackgroundResponse {
   testConnection: { ok: boolean; error: string | null; warnings: string[] };
   changeServer: { ok: boolean; error: string | null };
   deleteEverything: { ok: boolean; error: string | null };
+  pairStart: { ok: boolean; error: string | null; code: string | null; expiresAt: number | null };
+  pairJoin: { ok: boolean; error: string | null };
+  devices: { ok: boolean; error: string | null; devices: { id: string; name: string | null; createdAt: number; current: boolean }[] };
+  revokeDevice: { ok: boolean; error: string | null };
 }
 
 export type ToBackground = ContentToBackground | PopupToBackground;

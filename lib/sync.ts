@@ -16,6 +16,7 @@ import { db, isAppleMpp, newEmailRecord, type EmailRecord, type HitRecord, type 
 import { installSelfBlockRules } from './dnr';
 import { decideNotification, deliverPending, pendingKey, updateBadge, type PendingNotification } from './notify';
 import { backoffDelay, clearOutbox, flushOutbox } from './outbox';
+import { applyBlobChanges, loadBlobCursor, loggedOutOfShared, pushPendingBlobs } from './sealed-sync';
 import { MACHINE_KINDS, readerPlace } from './state/format';
 import {
   loadIdentity,
@@ -301,8 +302,12 @@ async function runSync(wait: number, signal?: AbortSignal): Promise<SyncResult> 
   try {
     for (let i = 0; i < MAX_PAGES_PER_SYNC; i++) {
       const cursor = await loadCursor();
-      const page = await getEvents(identity, cursor, i === 0 ? wait : 0, signal);
-      if (page.events.length === 0 && page.cursor === cursor) break;
+      const blobCursor = await loadBlobCursor();
+      if (i === 0) await pushPendingBlobs().catch((e) => console.warn('[openping] sealed blobs not sent yet', e));
+      const page = await getEvents(identity, cursor, i === 0 ? wait : 0, signal, blobCursor);
+      // Issue 21: the account's other browsers' emails (sealed; lib/sealed-sync.ts).
+      const blobs = await applyBlobChanges(page.blobs, page.blobCursor, forgetEmail);
+      if (page.events.length === 0 && page.cursor === cursor && blobs === 0) break;
       const settings = await loadSettings();
       const applied = await applyPage(page, settings);
       result.applied += applied.applied;
@@ -310,7 +315,7 @@ async function runSync(wait: number, signal?: AbortSignal): Promise<SyncResult> 
         await markActive();
         await touchData();
       }
-      if (page.events.length === 0 || page.cursor === cursor) break;
+      if ((page.events.length === 0 || page.cursor === cursor) && blobs === 0) break;
     }
     result.notified = await deliverPending();
     await updateBadge();
@@ -327,6 +332,8 @@ async function runSync(wait: number, signal?: AbortSignal): Promise<SyncResult> 
       await resetFeed();
       return result;
     }
+    // Revoked here, or erased from another browser of the account: that account's data goes from here too.
+    if (apiError?.failure === 'unauthorized' && (await loggedOutOfShared())) return result;
     const failures = (await loadStatus()).failures + 1;
     const retryAt = Date.now() + backoffDelay(failures, 5_000);
     if (apiError?.failure === 'unauthorized') {
@@ -430,4 +437,5 @@ export async function forgetEmail(tracker: string): Promise<void> {
 /** The cursor and everything derived from the old account go when the account changes. */
 export async function resetFeed(): Promise<void> {
   await (await db()).delete('meta', CURSOR_KEY);
+  await (await db()).delete('meta', 'blobCursor');
 }

@@ -1,4 +1,5 @@
 import { useSignal } from '@preact/signals';
+import { Devices } from './Devices';
 import type { OptionsModel } from '../../lib/state/options';
 
 function download(filename: string, text: string): void {
@@ -147,6 +148,7 @@ export function Options({ model }: { model: OptionsModel }) {
         </div>
         <p class="hint">Deleting erases your account and every hit on the server, and every tracked email in this browser.</p>
       </section>
+      <Devices />
     </main>
   );
 }
