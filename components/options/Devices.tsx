@@ -5,6 +5,9 @@
  */
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
+// The QR code: `qrcode` (npm, ~28M downloads a week), its SVG output as an <img>, so no canvas and no
+// innerHTML. Imported only here, on the options page: the content scripts never load it.
+import { toString as qrSvg } from 'qrcode';
 import { t } from '../../lib/i18n';
 import { send } from '../../lib/messages';
 
@@ -13,6 +16,7 @@ type DeviceView = { id: string; name: string | null; createdAt: number; current:
 export function Devices() {
   const devices = useSignal<DeviceView[]>([]);
   const code = useSignal<string | null>(null);
+  const qr = useSignal<string | null>(null);
   const draft = useSignal('');
   const notice = useSignal<{ kind: 'ok' | 'error'; text: string } | null>(null);
   const busy = useSignal(false);
@@ -63,6 +67,7 @@ export function Devices() {
             void act(async () => {
               const res = await send({ type: 'pairStart' });
               code.value = res.code;
+              qr.value = res.code ? await qrSvg(res.code, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }) : null;
               return res;
             })
           }
@@ -73,6 +78,10 @@ export function Devices() {
       {code.value && (
         <p>
           <code data-openping="pairing-code">{code.value}</code>
+          <br />
+          {qr.value && (
+            <img data-openping="pairing-qr" width={160} height={160} alt={t('devices.qrAlt')} src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(qr.value)}`} />
+          )}
           <br />
           <span class="hint">{t('devices.codeHint')}</span>
         </p>

@@ -44,6 +44,9 @@ describe('two browsers, one account', () => {
     await optionsA.locator('[data-action="pair-start"]').click();
     const code = (await optionsA.locator('[data-openping="pairing-code"]').textContent({ timeout: 30_000 }))!.trim();
     expect(code).toMatch(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){5}$/);
+    // The same code as a QR code, drawn (an SVG image that loaded, not a broken one).
+    const qr = optionsA.locator('[data-openping="pairing-qr"]');
+    await expect.poll(() => qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
 
     // B: "Join another browser's account".
     const optionsB = await optionsPage(b);
