@@ -250,6 +250,52 @@ describe('join rate limit per client network', () => {
   });
 });
 
+/** Undoes the sync migration (the newest) on a database, as a server from before issue 21 left it. */
+async function undoSyncMigration(kind: 'sqlite' | 'postgres', where: string): Promise<void> {
+  const undo = 'DROP TABLE blobs; DROP TABLE pairings; DROP TABLE devices; ALTER TABLE accounts DROP COLUMN blob_seq;';
+  if (kind === 'sqlite') {
+    const direct = new Database(where);
+    direct.exec(undo);
+    direct.pragma(`user_version = ${(direct.pragma('user_version', { simple: true }) as number) - 1}`);
+    direct.close();
+  } else {
+    const client = new pg.Client({ connectionString: where });
+    await client.connect();
+    await client.query(`${undo} DELETE FROM openping_schema WHERE version = (SELECT max(version) FROM openping_schema);`);
+    await client.end();
+  }
+}
+
+describe('upgrade: an account from before devices keeps working', () => {
+  for (const kind of ['sqlite', 'postgres'] as const) {
+    it(`its token becomes its first device (${kind})`, async () => {
+      const pgdb = kind === 'postgres' ? await createTestDatabase('syncupgrade') : null;
+      const dir = kind === 'sqlite' ? await startTestServer() : null;
+      await dir?.server.close();
+      const where = pgdb?.url ?? join(dir!.dir, 'upgrade.db');
+      const open = () => (pgdb ? openPostgresStore(where) : openSqliteStore(where));
+      try {
+        const account = toBase64url(crypto.getRandomValues(new Uint8Array(16)));
+        const tokenHash = hexHash();
+        let store = await open();
+        await store.createAccount({ id: account, tokenHash, createdAt: 1 });
+        await store.close();
+        await undoSyncMigration(kind, where);
+        store = await open();
+        try {
+          expect(await store.accountByTokenHash(tokenHash)).toBe(account);
+          expect(await store.listDevices(account)).toEqual([{ id: tokenHash.slice(0, 22), account, name: null, createdAt: 1 }]);
+        } finally {
+          await store.close();
+        }
+      } finally {
+        await pgdb?.drop();
+        await dir?.stop().catch(() => undefined);
+      }
+    });
+  }
+});
+
 /** What only the store can show: time (expiry) and two joins racing. */
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe(`sync store: ${kind}`, () => {
