@@ -7,6 +7,7 @@ import { WxtVitest } from 'wxt/testing';
  * - server: the tracking server over a real port, a real SQLite file and a real PostgreSQL.
  * - e2e:    real Chromium with the built extension against the real server.
  * - package: the store zips as `npm run zip` makes them: addons-linter, the sources zip, the Chrome zip in Chromium.
+ * - firefox: real Firefox ESR with the built Firefox extension against the real server (one browser for the file).
  *
  * Tests wait for events, not clocks; where one polls, expect.poll's default second is too short for a
  * loaded 2-core machine (issue 13, finding 11), so every project polls for up to 30 s unless a test says.
@@ -59,6 +60,18 @@ export default defineConfig({
           hookTimeout: 600_000,
           // After the other suites, not beside them: its builds would take the cores the e2e tests wait on.
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          name: 'firefox',
+          include: ['tests/e2e-firefox/**/*.test.ts'],
+          expect,
+          environment: 'node',
+          globalSetup: ['tests/e2e-firefox/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
         },
       },
     ],

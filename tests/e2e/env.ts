@@ -27,7 +27,7 @@ export async function portIsFree(port: number): Promise<boolean> {
 }
 
 /** A port the kernel hands out as free (port 0) that is free on ::1 too. */
-async function freeLoopbackPort(): Promise<number> {
+export async function freeLoopbackPort(): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const port = await tryListen(0, '127.0.0.1');
     if (port !== null && (await tryListen(port, '::1')) !== null) return port;

@@ -61,7 +61,8 @@ function waitListening(child: ChildProcess, port: number, output: () => string, 
   });
 }
 
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+/** `port` is the one the extension build under test was made for (the Firefox project has its own). */
+export async function startServer(env: Record<string, string> = {}, port = E2E_SERVER_PORT): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'openping-e2e-'));
   let child: ChildProcess | null = null;
   let log = '';
@@ -69,7 +70,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     const started = spawn(process.execPath, ['--import', 'tsx', 'backend/main.ts'], {
       env: {
         ...process.env,
-        OPENPING_PORT: String(E2E_SERVER_PORT),
+        OPENPING_PORT: String(port),
         OPENPING_HOST: '127.0.0.1',
         OPENPING_PUBLIC_URL: E2E_PUBLIC_URL,
         OPENPING_DB: join(dir, 'openping.db'),
@@ -84,7 +85,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     // Listeners first, so no output is missed.
     started.stdout.on('data', (d: Buffer) => (log += d.toString()));
     started.stderr.on('data', (d: Buffer) => (log += d.toString()));
-    await waitListening(started, E2E_SERVER_PORT, () => log, 60_000);
+    await waitListening(started, port, () => log, 60_000);
   };
   const stop = async () => {
     const running = child;
@@ -97,7 +98,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   };
   await launch();
   return {
-    url: E2E_SERVER_URL,
+    url: `http://localhost:${port}`,
     dir,
     output: () => log,
     restart: launch,
