@@ -7,7 +7,9 @@ import { WxtVitest } from 'wxt/testing';
  * - server: the tracking server over a real port, a real SQLite file and a real PostgreSQL.
  * - e2e:    real Chromium with the built extension against the real server.
  * - package: the store zips as `npm run zip` makes them: addons-linter, the sources zip, the Chrome zip in Chromium.
- * - firefox: real Firefox ESR with the built Firefox extension against the real server (one browser for the file).
+ * - firefox: real Firefox ESR with the built Firefox extension against the real server (one browser for the
+ *            file). It runs last (groupOrder 2): a second real browser beside Chromium's suite or the package
+ *            builds on a 2-core machine would only load the timing-sensitive tests there, for ~40 s saved.
  *
  * Tests wait for events, not clocks; where one polls, expect.poll's default second is too short for a
  * loaded 2-core machine (issue 13, finding 11), so every project polls for up to 30 s unless a test says.
@@ -68,6 +70,7 @@ export default defineConfig({
           include: ['tests/e2e-firefox/**/*.test.ts'],
           expect,
           environment: 'node',
+          sequence: { groupOrder: 2 },
           globalSetup: ['tests/e2e-firefox/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 60_000,

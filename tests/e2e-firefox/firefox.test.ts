@@ -32,9 +32,11 @@ let identity: Identity;
 /** The Gmail test's page and tracker, for the sender's own view of that message. */
 let gmailSent: { page: Page; tracker: string } | null = null;
 
-/** Runs `fn` in the popup page, where `browser` is Firefox's own WebExtension API. */
-function inExtension<T>(fn: (browser: typeof import('webextension-polyfill')) => Promise<T>): Promise<T> {
-  return popup.evaluate(`(${fn.toString()})(browser)`) as Promise<T>;
+type Browser = typeof import('webextension-polyfill');
+
+/** Runs `fn` in the popup page with Firefox's own WebExtension API (`browser`) and a JSON argument. */
+function inExtension<T, A = null>(fn: (browser: Browser, arg: A) => Promise<T>, arg: A = null as A): Promise<T> {
+  return popup.evaluate(`(${fn.toString()})(browser, ${JSON.stringify(arg)})`) as Promise<T>;
 }
 
 async function tracker(id: string): Promise<TrackerView | null> {
@@ -71,7 +73,9 @@ describe('Firefox: the extension against the real server', () => {
   it('created its account on the configured server and installed the self-open block rule', async () => {
     expect(identity.server).toBe(FIREFOX_SERVER_URL);
     expect(identity.pixelBase).toBe(`${E2E_PUBLIC_URL}/p/${identity.account}/`);
-    const rules = await inExtension((b) => (b as any).declarativeNetRequest.getDynamicRules());
+    const rules = await inExtension((b) =>
+      (b as unknown as { declarativeNetRequest: { getDynamicRules(): Promise<unknown[]> } }).declarativeNetRequest.getDynamicRules(),
+    );
     expect(rules).toMatchObject([{ action: { type: 'block' }, condition: { urlFilter: `track.openping.test/p/${identity.account}/` } }]);
   });
 
@@ -132,22 +136,16 @@ describe('Firefox: the extension against the real server', () => {
   it('a Gmail-proxy open shows a notification and the popup row turns opened', async () => {
     const id = `ffopen${Date.now().toString(36)}`.padEnd(22, 'x');
     // Sent two minutes ago, as notify.test.ts does: an open seconds after sending counts as a scanner.
-    const answer = await inExtension(
-      new Function(
-        'b',
-        `return b.runtime.sendMessage(${JSON.stringify({
-          type: 'sent',
-          email: {
-            tracker: id,
-            webmail: 'gmail',
-            subject: 'Firefox plan for Ada',
-            recipients: [{ name: 'Ada Lovelace', address: 'ada@example.com' }],
-            sentAt: Date.now() - 120_000,
-            threadUrl: 'https://mail.google.com/mail/u/0/#sent/FMfcgzQX',
-          },
-        })})`,
-      ) as (b: unknown) => Promise<unknown>,
-    );
+    // What the Gmail content script sends at Send (lib/messages.ts), from an extension page as notify.test.ts does.
+    const email = {
+      tracker: id,
+      webmail: 'gmail',
+      subject: 'Firefox plan for Ada',
+      recipients: [{ name: 'Ada Lovelace', address: 'ada@example.com' }],
+      sentAt: Date.now() - 120_000,
+      threadUrl: 'https://mail.google.com/mail/u/0/#sent/FMfcgzQX',
+    };
+    const answer = await inExtension((b, e) => b.runtime.sendMessage({ type: 'sent', email: e }), email);
     expect(answer).toEqual({ queued: true });
     await expect.poll(async () => (await tracker(id))?.state).toBe('sent');
     const res = await fetch(`${FIREFOX_SERVER_URL}/p/${identity.account}/${id}.gif`, {
@@ -159,6 +157,8 @@ describe('Firefox: the extension against the real server', () => {
     await expect
       .poll(async () => (await inExtension((b) => b.notifications.getAll()))[`openping:${id}`], { timeout: 15_000 })
       .toMatchObject({ type: 'basic', title: 'Opened: Firefox plan for Ada', message: expect.stringContaining('Ada Lovelace') });
+    // MV2 Firefox has browserAction, not action (lib/notify.ts updateBadge): the unseen open is on the toolbar button.
+    await expect.poll(() => inExtension((b) => b.browserAction.getBadgeText({}))).toBe('1');
     const fresh = await firefox.extensionPage('popup.html');
     const state = () =>
       fresh.evaluate(() =>
@@ -167,6 +167,8 @@ describe('Firefox: the extension against the real server', () => {
           ?.getAttribute('data-state'),
       );
     await expect.poll(state).toBe('opened');
+    // Opening the popup marked the open seen (lib/notify.ts markSeen): the badge is empty again.
+    await expect.poll(() => inExtension((b) => b.browserAction.getBadgeText({}))).toBe('');
     await fresh.close();
   });
 
@@ -203,5 +205,16 @@ describe('Firefox: the extension against the real server', () => {
     });
     await expect.poll(async () => (await tracker(id))?.hits.map((h) => h.kind)).toEqual(['self']);
     await page.close();
+  });
+
+  it('the options page asks for the server’s permission inside the click and tests the connection', async () => {
+    // Firefox grants permissions.request() only while a user action is being handled (Chromium is laxer):
+    // lib/state/options.ts asks before its first await, so a real click must be enough.
+    const options = await firefox.extensionPage('options.html');
+    await options.waitForSelector('[data-openping="options"]');
+    expect(await options.$eval('input[name="server"]', (input) => (input as HTMLInputElement).value)).toBe(FIREFOX_SERVER_URL);
+    await options.click('[data-action="test"]');
+    await options.waitForFunction(() => document.querySelector('[data-openping="notice"]')?.textContent?.includes('Connected'), { timeout: 15_000 });
+    await options.close();
   });
 });

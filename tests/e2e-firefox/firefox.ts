@@ -16,10 +16,14 @@ import { FIREFOX_EXTENSION_DIR, FIREFOX_SERVER_URL } from './env';
 export const ADDON_ID = 'openping@openping.dev';
 const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 
-/** $FIREFOX_PATH, then Debian's firefox-esr, then a `firefox`; none is a failure with one sentence. */
+/** $FIREFOX_PATH, else Debian's firefox-esr, else a `firefox`; none is a failure with one sentence. */
 export function findFirefox(): string {
-  const candidates = [process.env.FIREFOX_PATH, '/usr/bin/firefox-esr', '/usr/bin/firefox'];
-  for (const path of candidates) if (path && existsSync(path)) return path;
+  const chosen = process.env.FIREFOX_PATH;
+  if (chosen) {
+    if (existsSync(chosen)) return chosen;
+    throw new Error(`FIREFOX_PATH is ${chosen}, which does not exist: point it at a Firefox executable, or unset it to use /usr/bin/firefox-esr.`);
+  }
+  for (const path of ['/usr/bin/firefox-esr', '/usr/bin/firefox']) if (existsSync(path)) return path;
   throw new Error(
     'No Firefox found for the Firefox end-to-end tests: install it with `apt-get install -y firefox-esr`, ' +
       'or set FIREFOX_PATH to its executable.',
