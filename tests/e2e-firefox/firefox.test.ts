@@ -100,13 +100,13 @@ describe('Firefox: the extension against the real server', () => {
     expect(message!.body).toContain('Sent from Firefox.');
     const trackers = trackersIn(message!.body);
     expect(trackers).toHaveLength(1);
+    gmailSent = { page, tracker: trackers[0]! };
     expect(imageSources(message!.body).filter((src) => src.includes('/p/'))).toEqual([`${identity.pixelBase}${trackers[0]}.gif`]);
     await expect.poll(async () => (await tracker(trackers[0]!))?.state).toBe('sent');
     expect((await tracker(trackers[0]!))!.sentAt).toBeGreaterThanOrEqual(before - 1_000);
     // The compose showed the pixel in its own body; the block rule kept it from the server (no hit).
     expect(firefox.fetched.direct).toEqual([]);
     expect((await tracker(trackers[0]!))!.hits).toEqual([]);
-    gmailSent = { page, tracker: trackers[0]! };
   });
 
   it('Outlook compose: one switch, on; the sent body holds one pixel, registered sent on the server', async () => {
