@@ -2,7 +2,9 @@
  * The extension's main flows in real Firefox (ESR, headless, over WebDriver BiDi) with the built Firefox
  * extension, against the real tracking server: the switch in a Gmail and an Outlook compose, the pixel in
  * the sent body and its tracker registered, a Gmail-proxy open that notifies and shows `opened` in the
- * popup, and the sender's own view through Gmail's proxy URL.
+ * popup, the options page's permission request, and the sender's own view through Gmail's proxy URL.
+ * One Firefox and one server for the file. What differed from Chromium is said where it matters here and
+ * in firefox.ts; the README's Firefox section has what matters to users.
  */
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,8 +149,8 @@ describe('Firefox: the extension against the real server', () => {
 
   it('a Gmail-proxy open shows a notification and the popup row turns opened', async () => {
     const id = `ffopen${Date.now().toString(36)}`.padEnd(22, 'x');
-    // Sent two minutes ago, as notify.test.ts does: an open seconds after sending counts as a scanner.
-    // What the Gmail content script sends at Send (lib/messages.ts), from an extension page as notify.test.ts does.
+    // What the Gmail content script sends at Send (lib/messages.ts), from an extension page as notify.test.ts
+    // does, two minutes in the past: an open seconds after sending counts as a scanner.
     const email = {
       tracker: id,
       webmail: 'gmail',
