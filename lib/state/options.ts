@@ -30,9 +30,30 @@ export interface OptionsModel {
   deleteEverything(): Promise<void>;
 }
 
-/** The origin pattern a server needs as a host permission. */
-export function originPattern(server: string): string {
-  return `${new URL(normalizeServer(server)).origin}/*`;
+/**
+ * The origin pattern a server needs as a host permission. Firefox's permissions.request() refuses a
+ * pattern with a port that the manifest's optional `http://localhost/*` should cover — "Cannot request
+ * origin permission for http://localhost:8787/* since it was not declared in the manifest" (Firefox 153
+ * ESR, tests/e2e-firefox) — so Firefox asks for the host without it, which covers every port there as in
+ * Chrome (wxt.config.ts OPTIONAL_ORIGINS). Chrome keeps the port: no wider grant than the server needs.
+ */
+export function originPattern(server: string, firefox: boolean = import.meta.env.FIREFOX): string {
+  const url = new URL(normalizeServer(server));
+  return firefox ? `${url.protocol}//${url.hostname}/*` : `${url.origin}/*`;
+}
+
+/**
+ * Whether the manifest grants `server` at install (the build's own server). Firefox refuses to ask for it
+ * again (above), and in its MV2 build the user cannot withdraw it, so there is nothing to ask; Chrome is
+ * still asked (it answers at once when granted, and lets the user restrict site access). Synchronous, as
+ * the request must stay inside the click: getManifest is.
+ */
+export function grantedAtInstall(
+  server: string,
+  manifest: { permissions?: string[]; host_permissions?: string[] } = browser.runtime.getManifest(),
+): boolean {
+  const origin = `${new URL(normalizeServer(server)).origin}/*`;
+  return [...(manifest.host_permissions ?? []), ...(manifest.permissions ?? [])].includes(origin);
 }
 
 /**
@@ -42,6 +63,7 @@ export function originPattern(server: string): string {
 export function requestServerAccess(server: string): Promise<boolean> {
   let origin: string;
   try {
+    if (import.meta.env.FIREFOX && grantedAtInstall(server)) return Promise.resolve(true);
     origin = originPattern(server);
   } catch {
     return Promise.resolve(false);

@@ -228,7 +228,9 @@ describe('Firefox: the extension against the real server', () => {
     await options.waitForSelector('[data-openping="options"]');
     expect(await options.$eval('input[name="server"]', (input) => (input as HTMLInputElement).value)).toBe(FIREFOX_SERVER_URL);
     await options.click('[data-action="test"]');
-    await options.waitForFunction(() => document.querySelector('[data-openping="notice"]')?.textContent?.includes('Connected'), { timeout: 15_000 });
+    await expect
+      .poll(() => options.evaluate(() => document.querySelector('[data-openping="notice"]')?.textContent ?? null), { timeout: 15_000 })
+      .toContain('Connected');
     await options.close();
   });
 
