@@ -76,7 +76,11 @@ export const handlers: Handlers = {
     const settings = await loadSettings();
     // First compose right after install: give the account creation a moment, never long.
     const identity = (await loadIdentity()) ?? (await withTimeout(ensureAccount(), 3_000, null));
-    return { pixelBase: identity?.pixelBase ?? null, trackByDefault: settings.trackByDefault };
+    return {
+      pixelBase: identity?.pixelBase ?? null,
+      trackByDefault: settings.trackByDefault,
+      allowLocalServer: settings.allowLocalServer,
+    };
   },
 
   async armed({ tracker }) {

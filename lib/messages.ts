@@ -21,6 +21,8 @@ export interface ComposeIdentity {
   /** `<public url>/p/<account>/`; null while no account exists yet. */
   pixelBase: string | null;
   trackByDefault: boolean;
+  /** "Allow a local server (for testing)": a local or http pixel URL is used (SPEC §6). */
+  allowLocalServer: boolean;
 }
 
 export type ContentToBackground =
