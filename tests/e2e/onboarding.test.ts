@@ -12,6 +12,7 @@ import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeViolations } from './axe';
 import { E2E_OUT_DIR, E2E_SERVER_URL } from './env';
 import { launchExtension, removeServerData, startServer, type ExtensionSession, type TestServer } from './harness';
 import { GmailPage, imageSources, routeGmail } from './pages/gmail';
@@ -75,6 +76,16 @@ describe('first run against a localhost server', () => {
     // The account is shown as a fingerprint, never as its id.
     const identity = (await session.worker.evaluate(() => chrome.storage.local.get('identity'))) as { identity: { account: string } };
     expect(await setupPage.textContent('body')).not.toContain(identity.identity.account);
+  });
+
+  it('the setup page, failures and all, passes axe in light and dark', async () => {
+    const found: Record<string, string[]> = {};
+    for (const colorScheme of ['light', 'dark'] as const) {
+      await setupPage.emulateMedia({ colorScheme });
+      found[colorScheme] = await axeViolations(setupPage);
+    }
+    await setupPage.emulateMedia({ colorScheme: 'light' });
+    expect(found).toEqual({ light: [], dark: [] });
   });
 
   it('the server field refuses an address that is not http(s), in a sentence', async () => {
