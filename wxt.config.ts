@@ -3,6 +3,19 @@ import preact from '@preact/preset-vite';
 
 /** The tracking server baked into the build; the options page can change it. */
 const serverUrl = process.env.OPENPING_SERVER_URL ?? 'http://localhost:8787';
+/** Build flags: "1" / "0", anything else is refused, so a typo does not build the wrong thing silently. */
+function flag(name: string, fallback: boolean): boolean {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  if (value === '1' || value === '0') return value === '1';
+  throw new Error(`${name} must be 1 or 0; got "${value}".`);
+}
+/** SPEC §6: a build for local trials and tests starts with "Allow a local server (for testing)" on. */
+const allowLocalServer = flag('OPENPING_ALLOW_LOCAL_SERVER', false);
+/** The setup page opens on install, except in the e2e suite's shared build (tests/e2e/global-setup.ts). */
+const openSetup = flag('OPENPING_OPEN_SETUP', true);
+/** The README's Deploy section, linked from every failed setup step (lib/config.ts). */
+const docsUrl = process.env.OPENPING_DOCS_URL || 'https://github.com/openping/openping#deploy';
 
 /**
  * The mail sites, as the content scripts match them (entrypoints/*.content.ts). As host permissions
@@ -45,7 +58,12 @@ export default defineConfig({
   imports: false,
   vite: () => ({
     plugins: [preact()],
-    define: { __OPENPING_SERVER_URL__: JSON.stringify(serverUrl) },
+    define: {
+      __OPENPING_SERVER_URL__: JSON.stringify(serverUrl),
+      __OPENPING_ALLOW_LOCAL_SERVER__: JSON.stringify(allowLocalServer),
+      __OPENPING_OPEN_SETUP__: JSON.stringify(openSetup),
+      __OPENPING_DOCS_URL__: JSON.stringify(docsUrl),
+    },
   }),
   manifest: ({ browser, manifestVersion }) => ({
     // The browser's language picks the words (locales/*.yml); English when it has none of them.

@@ -10,9 +10,13 @@
 import { isTrusted, type ProxyTrust } from './clientip.ts';
 import type { Config } from './config.ts';
 import type { App } from './http.ts';
-import { cidrContains, networkPrefix, parseCidr, parseIp, type Cidr } from './ipdata/ip.ts';
+import { networkPrefix, parseIp } from './ipdata/ip.ts';
 import type { Logger } from './log.ts';
 import type { HealthWarning } from '../contract/index.ts';
+import { publicUrlProblems } from './public-url.ts';
+
+// The extension judges a pixel URL by the same rule (lib/setup.ts), so it lives in a module without Node imports.
+export { LOCAL_RANGES, LOCAL_SUFFIXES, localHost } from './public-url.ts';
 
 // The warning codes travel to the extension: the wire contract owns them (STYLE §13).
 export type { HealthWarning, HealthWarningCode } from '../contract/index.ts';
@@ -26,86 +30,16 @@ type HealthCheck = (app: App) => Finding | null | Promise<Finding | null>;
 
 // ── the public URL ─────────────────────────────────────────────────────────
 
-/**
- * Address blocks no recipient can reach a server in, with their source (IANA's
- * special-purpose address registries collect them). The documentation and
- * benchmarking blocks are left out on purpose: nobody configures them by
- * accident, and tests use them as stand-ins for public addresses.
- */
-export const LOCAL_RANGES: ReadonlyArray<{ cidr: string; what: string; source: string }> = [
-  { cidr: '0.0.0.0/8', what: 'an unspecified address', source: 'RFC 1122 §3.2.1.3 ("this network")' },
-  { cidr: '10.0.0.0/8', what: 'a private address', source: 'RFC 1918 §3' },
-  { cidr: '100.64.0.0/10', what: 'a carrier-grade NAT address', source: 'RFC 6598 (shared address space)' },
-  { cidr: '127.0.0.0/8', what: 'a loopback address', source: 'RFC 1122 §3.2.1.3' },
-  { cidr: '169.254.0.0/16', what: 'a link-local address', source: 'RFC 3927' },
-  { cidr: '172.16.0.0/12', what: 'a private address', source: 'RFC 1918 §3' },
-  { cidr: '192.168.0.0/16', what: 'a private address', source: 'RFC 1918 §3' },
-  { cidr: '::/128', what: 'an unspecified address', source: 'RFC 4291 §2.5.2' },
-  { cidr: '::1/128', what: 'a loopback address', source: 'RFC 4291 §2.5.3' },
-  { cidr: 'fc00::/7', what: 'a unique local (private) address', source: 'RFC 4193' },
-  { cidr: 'fe80::/10', what: 'a link-local address', source: 'RFC 4291 §2.5.6' },
-  { cidr: 'fec0::/10', what: 'a site-local address', source: 'RFC 3879 (deprecated, still private)' },
-];
-
-const LOCAL_CIDRS: ReadonlyArray<{ cidr: Cidr; what: string }> = LOCAL_RANGES.map(({ cidr, what }) => ({ cidr: parseCidr(cidr)!, what }));
-
-/**
- * Name suffixes that never resolve on the public internet. A single-label name
- * ("openping") is local too: ICANN does not let a top-level domain answer by
- * itself (dotless domains, prohibited by its New gTLD Program Committee in
- * August 2013 after SSAC's SAC053), so only a local search domain or a hosts
- * file resolves one.
- */
-export const LOCAL_SUFFIXES: ReadonlyArray<{ suffix: string; what: string; source: string }> = [
-  { suffix: 'localhost', what: 'a name that always means the machine itself', source: 'RFC 6761 §6.3' },
-  { suffix: 'local', what: 'a multicast DNS name that only the local network resolves', source: 'RFC 6762' },
-  {
-    suffix: 'internal',
-    what: 'a name reserved for private networks',
-    source: 'ICANN board resolution of 2024-07-29 reserving .internal for private use (SAC113)',
-  },
-  {
-    suffix: 'lan',
-    what: 'a name used only inside private networks',
-    source: 'RFC 6762 Appendix G: among the names used privately (.intranet, .internal, .private, .corp, .home, .lan)',
-  },
-  { suffix: 'home.arpa', what: 'a name for home networks only', source: 'RFC 8375' },
-];
-
-/** Why recipients cannot reach `host` (a WHATWG URL hostname), or null when it is public as far as can be told. */
-export function localHost(host: string): string | null {
-  let name = host.toLowerCase();
-  if (name.startsWith('[') && name.endsWith(']')) name = name.slice(1, -1);
-  // "localhost." is the same name as "localhost" (the root label, RFC 1034 §3.1).
-  if (name.endsWith('.')) name = name.slice(0, -1);
-  const ip = parseIp(name);
-  if (ip) {
-    for (const { cidr, what } of LOCAL_CIDRS) if (cidrContains(cidr, ip)) return what;
-    return null;
-  }
-  for (const { suffix, what } of LOCAL_SUFFIXES) if (name === suffix || name.endsWith(`.${suffix}`)) return what;
-  if (!name.includes('.')) return 'a name without a dot, which only your own network resolves';
-  return null;
-}
-
 /** The warnings about OPENPING_PUBLIC_URL (already validated by config.ts), in a fixed order. */
 export function publicUrlWarnings(publicUrl: string): HealthWarning[] {
-  const url = new URL(publicUrl);
-  const warnings: HealthWarning[] = [];
-  const why = localHost(url.hostname);
-  if (why !== null) {
-    warnings.push({
-      code: 'public-url-local',
-      message: `OPENPING_PUBLIC_URL (${publicUrl}) points at ${url.hostname}, ${why}, so recipients' mail clients cannot fetch the pixel: set it to this server's public https address, such as https://track.example.com.`,
-    });
-  }
-  if (url.protocol !== 'https:') {
-    warnings.push({
-      code: 'public-url-http',
-      message: `OPENPING_PUBLIC_URL (${publicUrl}) is not https, and mail clients and webmail block or flag plain-http images: serve OpenPing behind an https reverse proxy (README, "Behind a reverse proxy") and set OPENPING_PUBLIC_URL to that https address.`,
-    });
-  }
-  return warnings;
+  const host = new URL(publicUrl).hostname;
+  return publicUrlProblems(publicUrl).map(({ code, why }) => ({
+    code,
+    message:
+      code === 'public-url-local'
+        ? `OPENPING_PUBLIC_URL (${publicUrl}) points at ${host}, ${why}, so recipients' mail clients cannot fetch the pixel: set it to this server's public https address, such as https://track.example.com.`
+        : `OPENPING_PUBLIC_URL (${publicUrl}) is not https, and mail clients and webmail block or flag plain-http images: serve OpenPing behind an https reverse proxy (README, "Behind a reverse proxy") and set OPENPING_PUBLIC_URL to that https address.`,
+  }));
 }
 
 // ── forwarding headers from an untrusted peer ──────────────────────────────

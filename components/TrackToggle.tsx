@@ -8,72 +8,85 @@ import type { Signal } from '@preact/signals';
 export type ToggleStatus =
   /** Tracking works as the switch says. */
   | 'ready'
-  /** No account on the tracking server yet: the message would go untracked. */
-  | 'pending'
   /** The server cannot be reached now: the pixel still goes out, its registration waits in the outbox. */
   | 'offline'
+  /**
+   * Not tracking, setup incomplete: no account yet, or the pixel URL is local or
+   * not https while "Allow a local server (for testing)" is off. No pixel goes out.
+   */
+  | 'setup'
   /** The site's page changed under us: this compose sends untracked. */
   | 'broken';
 
 export interface ToggleState {
   on: boolean;
   status: ToggleStatus;
+  /** For `setup`: what is missing, one sentence (lib/setup.ts). */
+  reason: string | null;
 }
 
-const TIPS: Record<ToggleStatus, (on: boolean, site: string) => string> = {
-  ready: (on) =>
+// The switch's words, one table per use, so they move into the browser's i18n as they are (STYLE §14).
+const TIPS: Record<ToggleStatus, (state: ToggleState, site: string) => string> = {
+  ready: ({ on }) =>
     on
       ? 'Tracking on: an invisible image goes with this email and OpenPing tells you when it is opened. Click to turn off.'
       : 'Tracking off: this email goes out as it is. Click to track when it is opened.',
-  pending: () =>
-    'Tracking pending: OpenPing has no account on its tracking server yet (is the server reachable?). Until then emails go out untracked.',
-  offline: (on) =>
+  offline: ({ on }) =>
     on
-      ? 'Tracking on, registration pending: the tracking server cannot be reached right now. This email still goes out with its invisible image; OpenPing registers it as soon as the server is back. Click to turn off.'
+      ? 'Tracking on, but the tracking server cannot be reached right now: this email still goes out with its invisible image; OpenPing registers it as soon as the tracking server is back. Click to turn off.'
       : 'Tracking off: this email goes out as it is. (The tracking server cannot be reached right now.) Click to track it anyway.',
-  broken: (_on, site) => `${site} changed — tracking unavailable. This email goes out untracked.`,
+  setup: ({ reason }) =>
+    `Not tracking — setup incomplete: ${reason ?? 'OpenPing is not set up yet.'} This email goes out untracked. Open OpenPing’s setup page (toolbar button) to finish.`,
+  broken: (_state, site) => `${site} changed — tracking unavailable. This email goes out untracked.`,
 };
 
 const LABELS: Record<ToggleStatus, (site: string) => string> = {
   ready: () => 'Track',
-  pending: () => 'Track (pending)',
-  offline: () => 'Track (pending)',
+  offline: () => 'Track (offline)',
+  setup: () => 'Not tracking: setup',
   broken: (site) => `${site} changed — tracking unavailable`,
 };
 
 export function toggleTip(state: ToggleState, site = 'Gmail'): string {
-  return TIPS[state.status](state.on, site);
+  return TIPS[state.status](state, site);
 }
 
 export function TrackToggle(props: { state: Signal<ToggleState>; site: string; onToggle: () => void }) {
   const { on, status } = props.state.value;
-  // SPEC §6: the pixel goes out exactly when the switch shows on at Send. Without an account
-  // (pending) or with a broken page no pixel can go, so the switch shows off and takes no clicks.
+  // SPEC §6: the pixel goes out exactly when the switch shows on at Send. With setup incomplete
+  // or a broken page no pixel can go, so the switch shows off and takes no clicks.
   const usable = status === 'ready' || status === 'offline';
   const checked = usable && on;
   const tip = toggleTip(props.state.value, props.site);
   return (
-    <button
-      type="button"
-      class={`op-toggle op-${status}`}
-      data-openping="toggle"
-      data-status={status}
-      role="switch"
-      aria-checked={checked ? 'true' : 'false'}
-      aria-disabled={usable ? undefined : 'true'}
-      aria-description={tip}
-      title={tip}
-      onClick={() => {
-        if (usable) props.onToggle();
-      }}
-    >
-      <span class="op-track" aria-hidden="true">
-        <span class="op-knob" />
+    <>
+      <button
+        type="button"
+        class={`op-toggle op-${status}`}
+        data-openping="toggle"
+        data-status={status}
+        role="switch"
+        aria-checked={checked ? 'true' : 'false'}
+        aria-disabled={usable ? undefined : 'true'}
+        // aria-describedby for screen readers that do not know ARIA 1.3's aria-description yet.
+        aria-description={tip}
+        aria-describedby="op-why"
+        title={tip}
+        onClick={() => {
+          if (usable) props.onToggle();
+        }}
+      >
+        <span class="op-track" aria-hidden="true">
+          <span class="op-knob" />
+        </span>
+        <span class="op-label">
+          {LABELS[status](props.site)}
+        </span>
+      </button>
+      <span id="op-why" hidden>
+        {tip}
       </span>
-      <span class="op-label">
-        {LABELS[status](props.site)}
-      </span>
-    </button>
+    </>
   );
 }
 
@@ -87,8 +100,11 @@ export const toggleCss = `
 .op-knob { position: absolute; top: 2px; left: 2px; width: 12px; height: 12px; border-radius: 50%; background: #fff; transition: left .15s; }
 .op-toggle[aria-checked="true"] .op-track { background: #1a73e8; }
 .op-toggle[aria-checked="true"] .op-knob { left: 14px; }
-.op-pending .op-track { background: #f9ab00; }
 .op-offline[aria-checked="true"] .op-track { background: #f9ab00; }
+.op-offline .op-label::before { content: "⚠ "; color: #b06000; }
+.op-setup { cursor: not-allowed; color: #5f6368; }
+.op-setup .op-track { background: transparent; border: 1px dashed #80868b; box-sizing: border-box; }
+.op-setup .op-knob { background: #80868b; top: 1px; left: 1px; }
 .op-broken { cursor: not-allowed; color: #a50e0e; }
 .op-broken .op-track { background: #dadce0; }
 `;

@@ -5,10 +5,11 @@
  * first turn); all state is in IndexedDB and browser.storage.
  */
 import { browser } from 'wxt/browser';
-import { ApiError, checkHealth, deleteAccount, normalizeServer } from './api';
+import { ApiError, checkHealth, deleteAccount, deleteTracker, getTracker, normalizeServer, postSelfView, putTracker } from './api';
+import { openSetupOnInstall } from './config';
 import { clearAll, db, newEmailRecord } from './db';
 import { installSelfBlockRules } from './dnr';
-import { ID_PATTERN } from './ids';
+import { ID_PATTERN, randomId } from './ids';
 import { on, type Handlers } from './messages';
 import { joinAccount, listDevices, revokeDevice, startPairing } from './pairing';
 import { queueBlob, queueBlobDelete } from './sealed-sync';
@@ -24,6 +25,7 @@ import {
   saveStatus,
   touchData,
 } from './settings';
+import { accountFingerprint } from './setup';
 import {
   SYNC_ALARM,
   ensureAccount,
@@ -76,7 +78,11 @@ export const handlers: Handlers = {
     const settings = await loadSettings();
     // First compose right after install: give the account creation a moment, never long.
     const identity = (await loadIdentity()) ?? (await withTimeout(ensureAccount(), 3_000, null));
-    return { pixelBase: identity?.pixelBase ?? null, trackByDefault: settings.trackByDefault };
+    return {
+      pixelBase: identity?.pixelBase ?? null,
+      trackByDefault: settings.trackByDefault,
+      allowLocalServer: settings.allowLocalServer,
+    };
   },
 
   async armed({ tracker }) {
@@ -194,8 +200,7 @@ export const handlers: Handlers = {
   async testConnection({ server }, sender) {
     if (!fromOwnPage(sender)) return { ...notFromPage, warnings: [] };
     try {
-      const warnings = await checkHealth(server);
-      return { ok: true, error: null, warnings: warnings.map((w) => w.message) };
+      return { ok: true, error: null, warnings: await checkHealth(server) };
     } catch (error) {
       return { ok: false, error: errorText(error), warnings: [] };
     }
@@ -226,6 +231,65 @@ export const handlers: Handlers = {
     return identity
       ? { ok: true, error: null }
       : { ok: false, error: 'Saved, but no account could be created there yet; OpenPing keeps trying.' };
+  },
+
+  async setupAccount(_message, sender) {
+    const server = (await loadSettings()).server;
+    const none = { server, pixelBase: null, fingerprint: null };
+    if (!fromOwnPage(sender)) return { ...notFromPage, ...none };
+    if (!(await loadIdentity())) {
+      // The user asks now: an earlier failure's backoff must not make them wait for the next try.
+      const status = await loadStatus();
+      if (status.state !== 'ok') await saveStatus({ ...status, retryAt: null });
+    }
+    const identity = await ensureAccount();
+    if (!identity) {
+      const status = await loadStatus();
+      return { ok: false, error: status.message ?? `No account could be created on ${server}.`, ...none };
+    }
+    return { ok: true, error: null, server, pixelBase: identity.pixelBase, fingerprint: await accountFingerprint(identity.account) };
+  },
+
+  async probePixel(_message, sender) {
+    const none = { tracker: null, url: null };
+    if (!fromOwnPage(sender)) return { ...notFromPage, ...none };
+    const identity = await loadIdentity();
+    if (!identity) return { ok: false, error: 'No account on the tracking server yet.', ...none };
+    const tracker = randomId();
+    // Its hit comes through the feed like any other: the tombstone keeps it out of the list of tracked mail.
+    await forgetEmail(tracker);
+    try {
+      const now = Date.now();
+      await putTracker(identity, tracker, 'sent', now);
+      // A fetch near the sender's own view of the message is theirs (SPEC §3): the test never counts as an open.
+      await postSelfView(identity, tracker, now);
+    } catch (error) {
+      void deleteTracker(identity, tracker).catch(() => {});
+      return { ok: false, error: errorText(error), ...none };
+    }
+    return { ok: true, error: null, tracker, url: `${identity.pixelBase}${tracker}.gif` };
+  },
+
+  async probeResult({ tracker, waitMs }, sender) {
+    if (!fromOwnPage(sender) || !validTracker(tracker)) return { ok: false, error: 'Not a test pixel.', kind: null };
+    const identity = await loadIdentity();
+    if (!identity) return { ok: false, error: 'No account on the tracking server yet.', kind: null };
+    const until = Date.now() + Math.min(Math.max(Number(waitMs) || 0, 0), 30_000);
+    try {
+      // The server answers the pixel only after the hit is stored (SPEC §3), so it is there at once when the
+      // fetch reached it; the short retries cover a proxy or cache answering before the server does.
+      for (;;) {
+        const view = await getTracker(identity, tracker);
+        const hit = view.hits[0];
+        if (hit) return { ok: true, error: null, kind: hit.kind };
+        if (Date.now() >= until) return { ok: false, error: null, kind: null };
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    } catch (error) {
+      return { ok: false, error: errorText(error), kind: null };
+    } finally {
+      await deleteTracker(identity, tracker).catch(() => {});
+    }
   },
 
   async deleteEverything(_message, sender) {
@@ -337,8 +401,12 @@ export function startBackground(): Promise<void> {
     })().catch((e) => console.warn('[openping] could not open the thread', e));
   });
 
-  browser.runtime.onInstalled.addListener(() => {
+  browser.runtime.onInstalled.addListener(({ reason }) => {
     void markActive().then(tick).catch((e) => console.warn('[openping] first start failed', e));
+    // A first install opens the setup page (issue 15 item 5); updates and reloads do not.
+    if (reason === 'install' && openSetupOnInstall) {
+      void browser.tabs.create({ url: browser.runtime.getURL('/onboarding.html') }).catch((e) => console.warn('[openping] could not open the setup page', e));
+    }
   });
   browser.runtime.onStartup.addListener(() => {
     void tick().catch((e) => console.warn('[openping] startup sync failed', e));

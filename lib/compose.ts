@@ -11,14 +11,37 @@ import { h, render } from 'preact';
 import { browser } from 'wxt/browser';
 import type { ContentScriptContext } from 'wxt/utils/content-script-context';
 import { createShadowRootUi } from 'wxt/utils/content-script-ui/shadow-root';
-import { TrackToggle, toggleCss, type ToggleState } from '../components/TrackToggle';
+import { TrackToggle, toggleCss, type ToggleState, type ToggleStatus } from '../components/TrackToggle';
 import { randomId } from './ids';
 import { send, type ComposeIdentity, type ContentToBackground, type ResponseOf } from './messages';
 import { createPixel, isAtEnd, ownPixels, trackerFromSrc } from './pixel';
 import { loadStatus, STORAGE_KEYS, type ConnectionStatus } from './settings';
+import { pixelBaseProblem } from './setup';
 import { SelectorError, type ComposeHandle, type SendEvent, type WebmailAdapter, type Webmail } from './webmail/types';
 
 const SITE_NAMES: Record<Webmail, string> = { gmail: 'Gmail', outlook: 'Outlook' };
+
+/**
+ * The switch's `data-status` (SPEC §6). `setup` (no account, or a pixel URL
+ * recipients cannot reach while local servers are not allowed) wins over
+ * `offline`: nothing is tracked then, whether the server answers or not.
+ */
+export function switchStatus(input: {
+  broken: boolean;
+  pixelBase: string | null;
+  allowLocalServer: boolean;
+  offline: boolean;
+}): ToggleStatus {
+  if (input.broken) return 'broken';
+  if (pixelBaseProblem(input.pixelBase, input.allowLocalServer)) return 'setup';
+  return input.offline ? 'offline' : 'ready';
+}
+
+/** The pixel URL to track through, or null when the switch's status is `setup` (no pixel may go out). */
+function usableBase(identity: ComposeIdentity | null): string | null {
+  const base = identity?.pixelBase ?? null;
+  return pixelBaseProblem(base, identity?.allowLocalServer ?? false) ? null : base;
+}
 
 /** What one page needs to know, shared by all its composes. */
 interface PageEnv {
@@ -98,7 +121,7 @@ function trackCompose(compose: ComposeHandle, env: PageEnv): void {
   /** Aborts when this compose leaves the page or the content script is invalidated. */
   const alive = AbortSignal.any([ctx.signal, closed.signal]);
   const site = SITE_NAMES[adapter.name];
-  const state = signal<ToggleState>({ on: identity.peek()?.trackByDefault ?? true, status: 'pending' });
+  const state = signal<ToggleState>({ on: identity.peek()?.trackByDefault ?? true, status: 'setup', reason: null });
   let userChose = false;
   let broken = false;
   let img: HTMLImageElement | null = null;
@@ -118,7 +141,7 @@ function trackCompose(compose: ComposeHandle, env: PageEnv): void {
     }
     img = null;
     tracker = null;
-    state.value = { on: false, status: 'broken' };
+    state.value = { on: false, status: 'broken', reason: null };
   };
   /** Runs a step that touches the site's DOM; a SelectorError breaks only this compose. */
   const guarded = <T>(step: () => T): T | undefined => {
@@ -131,9 +154,9 @@ function trackCompose(compose: ComposeHandle, env: PageEnv): void {
     }
   };
 
-  /** Makes the body match the switch: one pixel at the end when on and an account exists, none otherwise. */
+  /** Makes the body match the switch: one pixel at the end when on and the setup can track, none otherwise. */
   const reconcile = () => {
-    const base = identity.peek()?.pixelBase ?? null;
+    const base = usableBase(identity.peek());
     const want = !broken && state.peek().on && base !== null;
     if (want && !img) {
       guarded(() => {
@@ -162,7 +185,7 @@ function trackCompose(compose: ComposeHandle, env: PageEnv): void {
   };
 
   const onSend = (event: SendEvent) => {
-    const base = identity.peek()?.pixelBase ?? null;
+    const base = usableBase(identity.peek());
     if (broken || !base) return;
     guarded(() => {
       const body = compose.body();
@@ -236,7 +259,13 @@ function trackCompose(compose: ComposeHandle, env: PageEnv): void {
     if (broken) return;
     const current = state.peek();
     const on = userChose || !known ? current.on : known.trackByDefault;
-    state.value = { on, status: !known?.pixelBase ? 'pending' : unreachable ? 'offline' : 'ready' };
+    const pixelBase = known?.pixelBase ?? null;
+    const allowLocalServer = known?.allowLocalServer ?? false;
+    state.value = {
+      on,
+      status: switchStatus({ broken: false, pixelBase, allowLocalServer, offline: unreachable }),
+      reason: pixelBaseProblem(pixelBase, allowLocalServer)?.message ?? null,
+    };
     reconcile();
   });
   alive.addEventListener('abort', stopEffect, { once: true });

@@ -4,6 +4,7 @@
  * typed `send`/`on` pair. Add new messages here, nowhere else.
  */
 import { browser } from 'wxt/browser';
+import type { HealthWarning } from './api';
 import type { Recipient, Webmail } from './webmail/types';
 
 /** What a content script reports when a tracked message is sent. */
@@ -21,6 +22,8 @@ export interface ComposeIdentity {
   /** `<public url>/p/<account>/`; null while no account exists yet. */
   pixelBase: string | null;
   trackByDefault: boolean;
+  /** "Allow a local server (for testing)": a local or http pixel URL is used (SPEC §6). */
+  allowLocalServer: boolean;
 }
 
 export type ContentToBackground =
@@ -51,7 +54,11 @@ export type PopupToBackground =
   | { type: 'pairStart' }
   | { type: 'pairJoin'; code: string }
   | { type: 'devices' }
-  | { type: 'revokeDevice'; device: string };
+  | { type: 'revokeDevice'; device: string }
+  // The setup checklist (lib/state/setup-check.ts): the account, then a test pixel's round trip.
+  | { type: 'setupAccount' }
+  | { type: 'probePixel' }
+  | { type: 'probeResult'; tracker: string; waitMs: number };
 
 export interface PopupToBackgroundResponse {
   syncNow: { ok: boolean; error: string | null };
@@ -59,14 +66,20 @@ export interface PopupToBackgroundResponse {
   deleteEmail: { ok: boolean };
   openThread: { ok: boolean };
   markSeen: { ok: boolean };
-  /** warnings: the sentences of the server's /healthz warnings (SPEC §3), empty when it has none. */
-  testConnection: { ok: boolean; error: string | null; warnings: string[] };
+  /** warnings: the server's /healthz warnings (SPEC §3), each a code and a sentence; empty when it has none. */
+  testConnection: { ok: boolean; error: string | null; warnings: HealthWarning[] };
   changeServer: { ok: boolean; error: string | null };
   deleteEverything: { ok: boolean; error: string | null };
   pairStart: { ok: boolean; error: string | null; code: string | null; expiresAt: number | null };
   pairJoin: { ok: boolean; error: string | null };
   devices: { ok: boolean; error: string | null; devices: { id: string; name: string | null; createdAt: number; current: boolean }[] };
   revokeDevice: { ok: boolean; error: string | null };
+  /** The account on the configured server, created now if missing; `fingerprint` stands for its id on screen. */
+  setupAccount: { ok: boolean; error: string | null; server: string; pixelBase: string | null; fingerprint: string | null };
+  /** A throwaway tracker registered as sent, with a self-view at this moment: `url` is its pixel, for the page to load. */
+  probePixel: { ok: boolean; error: string | null; tracker: string | null; url: string | null };
+  /** Whether the probe's fetch came back from the server (and as which kind); the tracker is deleted either way. */
+  probeResult: { ok: boolean; error: string | null; kind: string | null };
 }
 
 export type ToBackground = ContentToBackground | PopupToBackground;

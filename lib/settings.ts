@@ -1,5 +1,5 @@
 import { browser } from 'wxt/browser';
-import { defaultServerUrl } from './config';
+import { allowLocalServerByDefault, defaultServerUrl } from './config';
 
 /** What the background keeps in browser.storage.local (never in globals: MV3 workers die). */
 export interface Identity {
@@ -19,6 +19,12 @@ export interface Settings {
   /** Quiet hours as "HH:MM" local time; null when off. */
   quietFrom: string | null;
   quietTo: string | null;
+  /**
+   * "Allow a local server (for testing)": track through a pixel URL that is
+   * local or not https, which recipients cannot load (SPEC §6). Starts on in a
+   * build made with OPENPING_ALLOW_LOCAL_SERVER=1.
+   */
+  allowLocalServer: boolean;
 }
 
 export const defaultSettings: Settings = {
@@ -27,6 +33,7 @@ export const defaultSettings: Settings = {
   notifyReopens: true,
   quietFrom: null,
   quietTo: null,
+  allowLocalServer: allowLocalServerByDefault,
 };
 
 const SETTINGS_KEY = 'settings';

@@ -15,6 +15,11 @@ OpenPing extension built at ${extensionDir}
   Chrome/Edge: open chrome://extensions, turn on Developer mode, "Load unpacked", pick that folder.
   Firefox:     npm run build:firefox, then about:debugging → This Firefox → "Load Temporary Add-on"
                and pick .output/firefox-mv2/manifest.json.
+${
+  process.env.OPENPING_ALLOW_LOCAL_SERVER === '1'
+    ? '  Built with "Allow a local server (for testing)" on: it tracks through this local server,\n  whose pixels no recipient elsewhere can load.'
+    : '  This server is on localhost, where no recipient can load its pixels, so the extension does not\n  track (its setup page says why). To try it on this machine, turn on "Allow a local server (for\n  testing)" on its options page, or start with OPENPING_ALLOW_LOCAL_SERVER=1 npm start.'
+}
 Starting the tracking server (Ctrl-C stops it)…
 `);
 

@@ -1,6 +1,17 @@
 import { useSignal } from '@preact/signals';
 import { Devices } from './Devices';
 import type { OptionsModel } from '../../lib/state/options';
+import { Checklist } from '../onboarding/Checklist';
+
+// This page's server and setup words, kept together for the browser's i18n (STYLE §14).
+const TEXT = {
+  account: (fingerprint: string) => `Account ${fingerprint}`,
+  noAccount: 'No account on this server yet.',
+  allowLocal: 'Allow a local server (for testing)',
+  allowLocalHint:
+    'Tracks through a server on this machine, your network or plain http. Recipients cannot load such pixels, so only use it to try OpenPing out.',
+  setupLink: 'Open the setup page',
+} as const;
 
 function download(filename: string, text: string): void {
   const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
@@ -35,21 +46,35 @@ export function Options({ model }: { model: OptionsModel }) {
         <label>
           Server URL
           <input
-            type="url"
+            type="text"
+            inputMode="url"
             name="server"
             value={model.serverDraft.value}
             onInput={(e) => (model.serverDraft.value = (e.currentTarget as HTMLInputElement).value)}
           />
         </label>
         <div class="row">
-          <button type="button" data-action="test" disabled={model.busy.value} onClick={() => void model.testConnection()}>
-            Test connection
-          </button>
           <button type="button" data-action="save-server" disabled={model.busy.value} onClick={() => void model.saveServer()}>
             Save server
           </button>
         </div>
-        <p class="hint">{model.account.value ? `Account ${model.account.value}` : 'No account on this server yet.'}</p>
+        <p class="hint" data-openping="account">
+          {model.account.value ? TEXT.account(model.account.value) : TEXT.noAccount}
+        </p>
+        <label class="check">
+          <input
+            type="checkbox"
+            name="allowLocalServer"
+            checked={s.allowLocalServer}
+            onChange={(e) => void model.update({ allowLocalServer: (e.currentTarget as HTMLInputElement).checked })}
+          />
+          {TEXT.allowLocal}
+        </label>
+        <p class="hint">{TEXT.allowLocalHint}</p>
+        <Checklist model={model.checklist} />
+        <p class="hint">
+          <a href="/onboarding.html">{TEXT.setupLink}</a>
+        </p>
       </section>
 
       <section>

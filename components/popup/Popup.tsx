@@ -1,5 +1,6 @@
-import { useEffect } from 'preact/hooks';
+import { useEffect, useMemo } from 'preact/hooks';
 import type { EmailsModel, Filter } from '../../lib/state/emails';
+import { createSetupStatusModel, type SetupStatusModel } from '../../lib/state/setup-status';
 import { timeAgo } from '../../lib/state/format';
 import { EmailDetail } from './EmailDetail';
 import { EmailList } from './EmailList';
@@ -9,6 +10,36 @@ const FILTERS: Array<[Filter, string]> = [
   ['opened', 'Opened'],
   ['unopened', 'Not opened'],
 ];
+
+// First-run and setup words, kept together for the browser's i18n (STYLE §14).
+const SETUP_TEXT = {
+  headline: 'OpenPing is not set up yet.',
+  untracked: 'Until it is, messages go out untracked.',
+  button: 'Finish setup',
+} as const;
+
+/**
+ * Setup incomplete (issue 15 item 7): no account yet, or a pixel URL recipients
+ * cannot reach. Not an error (a fresh install is not broken), and nothing is
+ * recorded meanwhile, so it says neither; one button leads to the setup page.
+ */
+function SetupBanner({ setup }: { setup: SetupStatusModel }) {
+  const problem = setup.problem.value;
+  if (!problem) return null;
+  return (
+    <div class="banner banner--setup" role="status" data-openping="setup" data-problem={problem.code}>
+      <strong>{SETUP_TEXT.headline}</strong>
+      <span class="banner__detail">
+        {problem.message} {SETUP_TEXT.untracked}
+      </span>
+      <span class="banner__actions">
+        <a class="button" href="/onboarding.html" target="_blank" data-action="setup">
+          {SETUP_TEXT.button}
+        </a>
+      </span>
+    </div>
+  );
+}
 
 function StatusBanner({ model }: { model: EmailsModel }) {
   const status = model.status.value;
@@ -61,8 +92,14 @@ function EmptyState({ model }: { model: EmailsModel }) {
   );
 }
 
-export function Popup({ model }: { model: EmailsModel }) {
+export function Popup({ model, setup: given }: { model: EmailsModel; setup?: SetupStatusModel }) {
   useEffect(() => model.watch(), [model]);
+  const setup = useMemo(() => given ?? createSetupStatusModel(), [given]);
+  useEffect(() => setup.watch(), [setup]);
+  // While setup is incomplete, the setup banner says what is wrong; a server error on top would
+  // claim opens are recorded meanwhile, which they are not (issue 15 item 7).
+  const setupKnown = setup.problem.value !== undefined;
+  const needsSetup = setup.problem.value != null;
   const selected = model.selected.value;
   const total = model.total.value;
   const visible = model.visible.value;
@@ -76,7 +113,7 @@ export function Popup({ model }: { model: EmailsModel }) {
           Settings
         </a>
       </header>
-      <StatusBanner model={model} />
+      {needsSetup ? <SetupBanner setup={setup} /> : setupKnown && <StatusBanner model={model} />}
       {selected ? (
         <EmailDetail
           email={selected}

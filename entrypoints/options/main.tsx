@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { Options } from '../../components/options/Options';
 import '../../components/options/options.css';
+import '../../components/onboarding/checklist.css';
 import { createOptionsModel } from '../../lib/state/options';
 
 const model = createOptionsModel();

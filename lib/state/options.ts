@@ -9,7 +9,9 @@ import { normalizeServer } from '../api';
 import { db, type HitRecord } from '../db';
 import { send } from '../messages';
 import { defaultSettings, loadIdentity, loadSettings, saveSettings, type Settings } from '../settings';
+import { accountFingerprint, serverUrlError } from '../setup';
 import { toCsv } from './export';
+import { createSetupCheckModel, type SetupCheckModel } from './setup-check';
 
 export interface Notice {
   kind: 'ok' | 'error' | 'info';
@@ -19,12 +21,14 @@ export interface Notice {
 export interface OptionsModel {
   settings: Signal<Settings>;
   serverDraft: Signal<string>;
+  /** A short fingerprint of the account id (lib/setup.ts), never the id itself. */
   account: Signal<string | null>;
+  /** The setup checklist, shown in place of a bare connection test. */
+  checklist: SetupCheckModel;
   notice: Signal<Notice | null>;
   busy: Signal<boolean>;
   load(): Promise<void>;
   update(patch: Partial<Settings>): Promise<void>;
-  testConnection(): Promise<void>;
   saveServer(): Promise<void>;
   exportCsv(): Promise<{ filename: string; csv: string }>;
   deleteEverything(): Promise<void>;
@@ -71,7 +75,7 @@ export function requestServerAccess(server: string): Promise<boolean> {
   return browser.permissions.request({ origins: [origin] }).catch(() => false);
 }
 
-export function createOptionsModel(): OptionsModel {
+export function createOptionsModel(checklist: SetupCheckModel = createSetupCheckModel()): OptionsModel {
   const settings = signal<Settings>(defaultSettings);
   const serverDraft = signal(defaultSettings.server);
   const account = signal<string | null>(null);
@@ -95,33 +99,23 @@ export function createOptionsModel(): OptionsModel {
     account,
     notice,
     busy,
+    checklist,
     async load() {
       settings.value = await loadSettings();
       serverDraft.value = settings.value.server;
-      account.value = (await loadIdentity())?.account ?? null;
+      const identity = await loadIdentity();
+      account.value = identity ? await accountFingerprint(identity.account) : null;
     },
     async update(patch) {
       settings.value = await saveSettings(patch);
     },
-    testConnection() {
-      const server = serverDraft.value;
-      const access = requestServerAccess(server);
-      return guarded(async () => {
-        if (!(await access)) {
-          notice.value = { kind: 'error', text: `OpenPing needs your permission to talk to ${server}.` };
-          return;
-        }
-        const res = await send({ type: 'testConnection', server });
-        // The server's own sentences say what its operator should change (SPEC §3 /healthz warnings).
-        notice.value = !res.ok
-          ? { kind: 'error', text: res.error ?? 'The server did not answer.' }
-          : res.warnings.length > 0
-            ? { kind: 'info', text: `Connected: ${server} answers as an OpenPing server, but it warns: ${res.warnings.join(' ')}` }
-            : { kind: 'ok', text: `Connected: ${server} answers as an OpenPing server.` };
-      });
-    },
     saveServer() {
-      const server = serverDraft.value;
+      const server = serverDraft.value.trim();
+      const refused = serverUrlError(server);
+      if (refused) {
+        notice.value = { kind: 'error', text: `Not saved: ${refused}` };
+        return Promise.resolve();
+      }
       const access = requestServerAccess(server);
       return guarded(async () => {
         if (!(await access)) {
@@ -131,9 +125,9 @@ export function createOptionsModel(): OptionsModel {
         const res = await send({ type: 'changeServer', server });
         await this.load();
         notice.value = res.ok
-          ? { kind: 'ok', text: 'Saved. New messages are tracked through this server.' }
+          ? { kind: 'ok', text: 'Saved. The setup check below shows whether messages can be tracked through it.' }
           : { kind: 'error', text: res.error ?? 'The server could not be used.' };
-      });
+      }).then(() => (notice.value?.kind === 'ok' ? checklist.run() : undefined));
     },
     async exportCsv() {
       const database = await db();

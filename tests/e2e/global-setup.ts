@@ -17,7 +17,16 @@ export default async function setup(): Promise<() => void> {
   }
   execFileSync('npx', ['wxt', 'build'], {
     stdio: 'inherit',
-    env: { ...process.env, OPENPING_SERVER_URL: E2E_SERVER_URL, OPENPING_OUT_DIR: E2E_OUT_DIR },
+    env: {
+      ...process.env,
+      OPENPING_SERVER_URL: E2E_SERVER_URL,
+      OPENPING_OUT_DIR: E2E_OUT_DIR,
+      // SPEC §6: the tests' tracking server is local; a build for it tracks through it as `ready`.
+      OPENPING_ALLOW_LOCAL_SERVER: '1',
+      // No setup tab on install: it would run its checklist (and test pixel) beside every test.
+      // tests/e2e/onboarding.test.ts builds its own copy with the setup page and without local servers.
+      OPENPING_OPEN_SETUP: '0',
+    },
   });
   return () => rmSync(E2E_OUT_DIR, { recursive: true, force: true });
 }

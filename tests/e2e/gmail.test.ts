@@ -326,7 +326,7 @@ describe('Gmail: the Track switch and the pixel', () => {
       const gmail = await GmailPage.open(session.context);
       const compose = await gmail.openCompose();
       const toggle = gmail.toggle(compose);
-      // The pixel's registration fails: the switch says it is pending, and stays on.
+      // The pixel's registration fails: the switch says the server is offline, and stays on.
       await expect.poll(() => toggle.getAttribute('data-status'), { timeout: 20_000 }).toBe('offline');
       expect(await toggle.getAttribute('aria-checked')).toBe('true');
       await gmail.write(compose, { to: 'grace@example.com', subject: 'While offline', body: 'Queued.' });
@@ -346,7 +346,7 @@ describe('Gmail: the Track switch and the pixel', () => {
 });
 
 describe('Gmail before the extension has an account', () => {
-  it('sends untracked with the switch pending, and tracks once the account exists', async () => {
+  it('sends untracked with the switch in setup, and tracks once the account exists', async () => {
     await server.stop();
     let down = true;
     const fresh = await launchExtension();
@@ -355,7 +355,7 @@ describe('Gmail before the extension has an account', () => {
       const gmail = await GmailPage.open(fresh.context);
       const compose = await gmail.openCompose();
       const toggle = gmail.toggle(compose);
-      await expect.poll(() => toggle.getAttribute('data-status'), { timeout: 20_000 }).toBe('pending');
+      await expect.poll(() => toggle.getAttribute('data-status'), { timeout: 20_000 }).toBe('setup');
       expect(await toggle.getAttribute('title')).toMatch(/no account/);
       await gmail.write(compose, { to: 'lee@example.com', subject: 'Before the account', body: 'Untracked.' });
       await gmail.sendButton(compose).click();

@@ -119,13 +119,13 @@ export interface ExtensionSession {
   close(): Promise<void>;
 }
 
-/** Real Chromium, headless, with the e2e build of the extension loaded. */
-export async function launchExtension(): Promise<ExtensionSession> {
+/** Real Chromium, headless, with the e2e build of the extension loaded (or another build, e.g. onboarding.test.ts's). */
+export async function launchExtension(options: { extensionDir?: string } = {}): Promise<ExtensionSession> {
   const profile = mkdtempSync(join(tmpdir(), 'openping-profile-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: findChromium(),
     headless: true,
-    args: chromiumArgs(E2E_EXTENSION_DIR),
+    args: chromiumArgs(options.extensionDir ?? E2E_EXTENSION_DIR),
   });
   // Pixels point at the public https host; route it to the local server (see env.ts).
   await context.route(`${E2E_PUBLIC_URL}/**`, async (route) => {

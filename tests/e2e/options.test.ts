@@ -1,4 +1,4 @@
-/** The options page in real Chromium against the real server: preferences, test connection, CSV export, delete everything. */
+/** The options page in real Chromium against the real server: preferences, the setup check, CSV export, delete everything. */
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,16 +32,33 @@ afterAll(async () => {
 describe('the options page', () => {
   it('shows the configured server and the account', async () => {
     expect(await page.locator('input[name="server"]').inputValue()).toBe(E2E_SERVER_URL);
-    await expect.poll(() => page.getByText(/^Account [A-Za-z0-9_-]{16,43}$/).count()).toBe(1);
+    // A fingerprint of the account, not its id (issue 15 item 5).
+    await expect.poll(() => page.locator('[data-openping="account"]').textContent()).toMatch(/^Account [0-9a-f]{4}-[0-9a-f]{4}$/);
+    const { identity } = (await session.worker.evaluate(() => chrome.storage.local.get('identity'))) as { identity: { account: string } };
+    expect(await page.textContent('body')).not.toContain(identity.account);
   });
 
-  it('"Test connection" says whether an OpenPing server answers at the URL', async () => {
-    await page.locator('[data-action="test"]').click();
-    await expect.poll(() => page.locator('[data-openping="notice"]').textContent(), { timeout: 10_000 }).toContain('Connected');
+  it('the setup check passes every step against the https test deployment', async () => {
+    // Pixels are under https://track.openping.test, routed to the test server (harness.ts): public and https.
+    await page.locator('[data-action="check"]').click();
+    await page.locator('[data-openping="checklist"][data-running="false"]').waitFor({ timeout: 60_000 });
+    const results = await page
+      .locator('[data-openping="check"]')
+      .evaluateAll((items) => items.map((li) => [li.getAttribute('data-check'), li.getAttribute('data-result')]));
+    expect(Object.fromEntries(results)).toEqual({ server: 'pass', account: 'pass', 'pixel-url': 'pass', warnings: 'pass', 'test-pixel': 'pass' });
+  });
+
+  it('saving a URL that is not http(s), or not an OpenPing server, is refused in a sentence', async () => {
+    await page.locator('input[name="server"]').fill('ftp://track.example.com');
+    await page.locator('[data-action="save-server"]').click();
+    await expect.poll(() => page.locator('[data-openping="notice"]').textContent()).toMatch(/^Not saved: The server address must start with https:\/\/.*\.$/);
     // Same origin (already permitted), wrong path: not an OpenPing server there.
     await page.locator('input[name="server"]').fill(`${E2E_SERVER_URL}/nothing-here`);
-    await page.locator('[data-action="test"]').click();
+    await page.locator('[data-action="save-server"]').click();
     await expect.poll(() => page.locator('[data-openping="notice"]').getAttribute('class'), { timeout: 10_000 }).toContain('notice--error');
+    const reloaded = await openOptions();
+    expect(await reloaded.locator('input[name="server"]').inputValue()).toBe(E2E_SERVER_URL);
+    await reloaded.close();
     await page.locator('input[name="server"]').fill(E2E_SERVER_URL);
   });
 

@@ -41,13 +41,16 @@ async function killWorker(s: ExtensionSession, page: PopupPage): Promise<void> {
 }
 
 describe('background resilience', () => {
-  it('with the server down at first start it shows offline, backs off, and creates the account once the server is up', async () => {
+  it('with the server down at first start it is offline, the popup says setup is not finished, it backs off, and creates the account once the server is up', async () => {
     session = await launchExtension();
     await expect.poll(async () => (await status(session!.worker)).state, { timeout: 15_000 }).toBe('offline');
     const first = await status(session.worker);
     expect(first.retryAt).toBeGreaterThan(Date.now() - 1_000);
     const popup = await PopupPage.open(session.context, session.extensionId);
-    await popup.error.waitFor({ timeout: 15_000 });
+    // A first run without an account is setup to finish, not an error (issue 15 item 7).
+    await popup.setup.waitFor({ timeout: 15_000 });
+    expect(await popup.setup.getAttribute('data-problem')).toBe('no-account');
+    expect(await popup.error.count()).toBe(0);
     // No crash loop: a few seconds later it has not hammered the server (failures grow only with the backoff).
     await new Promise((r) => setTimeout(r, 3_000));
     expect((await status(session.worker)).failures).toBeLessThanOrEqual(3);
@@ -55,7 +58,8 @@ describe('background resilience', () => {
     server = await startServer();
     const identity = await waitForIdentity(session.worker, 60_000);
     expect(identity.server).toBe(E2E_SERVER_URL);
-    await popup.error.waitFor({ state: 'detached', timeout: 15_000 });
+    await popup.setup.waitFor({ state: 'detached', timeout: 15_000 });
+    expect(await popup.error.count()).toBe(0);
     await popup.close();
   }, 90_000);
 

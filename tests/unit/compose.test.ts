@@ -107,7 +107,7 @@ beforeEach(() => {
   fakeBrowser.reset();
   document.body.innerHTML = '';
   messages = [];
-  identity = { pixelBase: BASE, trackByDefault: true };
+  identity = { pixelBase: BASE, trackByDefault: true, allowLocalServer: false };
   fakeBrowser.runtime.onMessage.addListener((message: unknown) => {
     const m = message as ContentToBackground;
     messages.push(m);
@@ -259,15 +259,16 @@ describe('compose controller', () => {
     expect(sentOf().map((m) => m.email.tracker)).toEqual([draftTracker]);
   });
 
-  it('without an account the switch shows pending and the message goes untracked, until the account exists', async () => {
+  it('without an account the switch shows setup and the message goes untracked, until the account exists', async () => {
     identity.pixelBase = null;
     const site = fakeSite();
     startComposeTracking(site.adapter, ctx);
     const compose = site.open();
     await flush();
     const toggle = toggleOf(compose.root)!;
-    expect(toggle.dataset.status).toBe('pending');
-    expect(toggle.textContent).toMatch(/pending/);
+    expect(toggle.dataset.status).toBe('setup');
+    expect(toggle.textContent).toMatch(/Not tracking/);
+    expect(toggle.title).toMatch(/no account/);
     // SPEC §6: the switch shows on exactly when a pixel goes out.
     expect(toggle.getAttribute('aria-checked')).toBe('false');
     expect(pixels(compose.body)).toHaveLength(0);
@@ -281,6 +282,45 @@ describe('compose controller', () => {
     expect(toggle.dataset.status).toBe('ready');
     expect(toggle.getAttribute('aria-checked')).toBe('true');
     expect(pixels(compose.body)).toHaveLength(1);
+  });
+
+  it('a local http pixel URL is setup, not tracked, until "Allow a local server" is on', async () => {
+    const local = 'http://localhost:8787/p/acct0123456789abcdef/';
+    identity.pixelBase = local;
+    const site = fakeSite();
+    startComposeTracking(site.adapter, ctx);
+    const compose = site.open();
+    await flush();
+    const toggle = toggleOf(compose.root)!;
+    expect(toggle.dataset.status).toBe('setup');
+    expect(toggle.getAttribute('aria-checked')).toBe('false');
+    expect(toggle.title).toMatch(/localhost:8787.*cannot load it/);
+    // The same reason reaches screen readers through the description.
+    const describedBy = toggle.getAttribute('aria-describedby')!;
+    expect(toggle.getRootNode() instanceof ShadowRoot && (toggle.getRootNode() as ShadowRoot).getElementById(describedBy)?.textContent).toBe(toggle.title);
+    expect(compose.body.querySelectorAll('img')).toHaveLength(0);
+    compose.send();
+    await flush();
+    expect(sentOf()).toEqual([]);
+    expect(compose.body.querySelectorAll('img')).toHaveLength(0);
+
+    identity.allowLocalServer = true;
+    await fakeBrowser.storage.local.set({ settings: { allowLocalServer: true } });
+    await flush();
+    expect(toggle.dataset.status).toBe('ready');
+    expect(toggle.getAttribute('aria-checked')).toBe('true');
+    expect([...compose.body.querySelectorAll('img')].map((img) => img.src.startsWith(local))).toEqual([true]);
+  });
+
+  it('offline with a local pixel URL is still setup: nothing is tracked', async () => {
+    identity.pixelBase = 'http://127.0.0.1:8787/p/acct0123456789abcdef/';
+    await fakeBrowser.storage.local.set({ status: { state: 'offline', message: 'down', lastOkAt: null, retryAt: null, failures: 1 } });
+    const site = fakeSite();
+    startComposeTracking(site.adapter, ctx);
+    const compose = site.open();
+    await flush();
+    expect(toggleOf(compose.root)!.dataset.status).toBe('setup');
+    expect(compose.body.querySelectorAll('img')).toHaveLength(0);
   });
 
   it('while the server cannot be reached the switch says registration is pending, and the pixel still goes', async () => {

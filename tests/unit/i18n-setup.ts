@@ -5,11 +5,12 @@
  * (developer.chrome.com/docs/extensions/reference/api/i18n#method-getMessage:
  * an unknown name answers ""). Unit tests then read English, as a user would.
  */
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { generateChromeMessages, parseMessagesFile } from '@wxt-dev/i18n/build';
 import { fakeBrowser } from 'wxt/testing';
 
-const file = fileURLToPath(new URL('../../locales/en.yml', import.meta.url));
+// Not new URL(…, import.meta.url): under happy-dom that URL is the page's, not file: ("The URL must be of scheme file").
+const file = resolve(process.cwd(), 'locales/en.yml');
 const messages = generateChromeMessages(await parseMessagesFile(file)) as Record<string, { message: string }>;
 
 export function getMessage(name: string, substitutions?: string | string[]): string {

@@ -50,8 +50,9 @@ describe('options actions', () => {
       const res = await handlers.testConnection({ type: 'testConnection', server: local.url }, OWN_PAGE);
       expect(res.ok).toBe(true);
       expect(res.warnings).toHaveLength(2);
-      expect(res.warnings[0]).toMatch(/^OPENPING_PUBLIC_URL .*localhost.*\.$/);
-      expect(res.warnings[1]).toMatch(/not https/);
+      expect(res.warnings.map((w) => w.code)).toEqual(['public-url-local', 'public-url-http']);
+      expect(res.warnings[0]!.message).toMatch(/^OPENPING_PUBLIC_URL .*localhost.*\.$/);
+      expect(res.warnings[1]!.message).toMatch(/not https/);
     } finally {
       await local.stop();
     }

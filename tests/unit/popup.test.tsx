@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing';
 import { Popup } from '../../components/popup/Popup';
 import { closeDb, db, newEmailRecord, type EmailRecord } from '../../lib/db';
-import { saveStatus } from '../../lib/settings';
+import { saveIdentity, saveSettings, saveStatus } from '../../lib/settings';
 import { createEmailsModel, matches } from '../../lib/state/emails';
 import { emailState, statusLine } from '../../lib/state/format';
 
@@ -97,13 +97,48 @@ describe('popup view', () => {
   });
 
   it('shows an error state when the server cannot be reached', async () => {
+    await saveIdentity({ server: 'https://x.example', account: 'acct0123456789abcdef', token: 't', pixelBase: 'https://x.example/p/acct0123456789abcdef/' });
     await saveStatus({ state: 'offline', message: 'Cannot reach the tracking server at http://x', lastOkAt: null, retryAt: null, failures: 3 });
     await seed([email(1)]);
     const { container } = await mount();
+    // Shown once the setup is known to be complete (a fresh install's setup banner never flashes red first).
+    await expect.poll(() => container.querySelector('[data-openping="error"]')?.getAttribute('data-status')).toBe('offline');
     const banner = container.querySelector('[data-openping="error"]');
-    expect(banner?.getAttribute('data-status')).toBe('offline');
     expect(banner?.textContent).toContain('cannot be reached');
     expect(container.querySelectorAll('[data-openping="email"]')).toHaveLength(1);
+  });
+
+  it('first run with no account and no server: no error, no "recorded meanwhile", one button to the setup page', async () => {
+    await saveStatus({ state: 'offline', message: 'Cannot reach the tracking server at http://localhost:8787', lastOkAt: null, retryAt: null, failures: 1 });
+    const { container } = await mount();
+    await act(async () => {
+      await new Promise((r) => setTimeout(r, 0));
+    });
+    expect(container.querySelector('[data-openping="error"]')).toBeNull();
+    expect(container.querySelector('[role="alert"]')).toBeNull();
+    expect(container.textContent).not.toMatch(/recorded/);
+    const banner = container.querySelector('[data-openping="setup"]');
+    expect(banner?.getAttribute('data-problem')).toBe('no-account');
+    expect(banner?.textContent).toMatch(/untracked/);
+    const buttons = banner!.querySelectorAll('a, button');
+    expect(buttons).toHaveLength(1);
+    expect(buttons[0]!.getAttribute('href')).toBe('/onboarding.html');
+    // The first steps are still there, below the banner.
+    expect(container.querySelector('[data-openping="empty"]')).not.toBeNull();
+  });
+
+  it('a local pixel URL is setup incomplete, unless "Allow a local server" is on', async () => {
+    await saveIdentity({ server: 'http://localhost:8787', account: 'acct0123456789abcdef', token: 't', pixelBase: 'http://localhost:8787/p/acct0123456789abcdef/' });
+    const { container } = await mount();
+    await act(async () => {
+      await new Promise((r) => setTimeout(r, 0));
+    });
+    expect(container.querySelector('[data-openping="setup"]')?.getAttribute('data-problem')).toBe('public-url-local');
+    await act(async () => {
+      await saveSettings({ allowLocalServer: true });
+      await new Promise((r) => setTimeout(r, 0));
+    });
+    await expect.poll(() => container.querySelector('[data-openping="setup"]')).toBeNull();
   });
 
   it('opens a detail view with the timeline, machine hits dimmed and explained', async () => {

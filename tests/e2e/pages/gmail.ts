@@ -86,7 +86,7 @@ export class GmailPage {
     return compose.locator('[data-openping="toggle"]');
   }
 
-  /** Waits until the switch knows the account (no longer pending). */
+  /** Waits until the switch knows the account (no longer in setup). */
   async toggleReady(compose: Locator, timeout = 15_000): Promise<Locator> {
     const toggle = this.toggle(compose);
     await toggle.and(this.page.locator('[data-status="ready"]')).waitFor({ timeout });

@@ -43,6 +43,10 @@ export class PopupPage {
   get error() {
     return this.page.locator('[data-openping="error"]');
   }
+  /** "Not set up yet" (no account, or a pixel URL recipients cannot reach), with its one button to the setup page. */
+  get setup() {
+    return this.page.locator('[data-openping="setup"]');
+  }
   get detail() {
     return this.page.locator('[data-openping="detail"]');
   }

@@ -1,0 +1,108 @@
+/**
+ * The rule that decides whether a pixel URL can be tracked through (issue 15
+ * items 5 and 6): the server's public-url-local/-http rule (backend/public-url.ts,
+ * shared with /healthz) and the switch's status (SPEC §6 `data-status`).
+ */
+import { describe, expect, it } from 'vitest';
+import { publicUrlWarnings } from '../../backend/health.ts';
+import { publicUrlProblems } from '../../backend/public-url.ts';
+import { switchStatus } from '../../lib/compose';
+import { accountFingerprint, pixelBaseProblem, serverUrlError } from '../../lib/setup';
+
+describe('the public/https rule is the server’s', () => {
+  it.each([
+    'https://localhost:8787/p/acct/',
+    'https://127.0.0.1/p/a/',
+    'https://[::1]/p/a/',
+    'https://[::ffff:10.0.0.1]/p/a/',
+    'https://192.168.1.4/p/a/',
+    'https://nas.local/p/a/',
+    'https://openping/p/a/',
+    'http://track.example.com/p/a/',
+    'https://track.example.com/p/a/',
+    'https://[2001:4860:4860::8888]/p/a/',
+    'https://8.8.8.8/p/a/',
+  ])('%s: the same codes as /healthz', (url) => {
+    expect(publicUrlProblems(url).map((p) => p.code)).toEqual(publicUrlWarnings(url).map((w) => w.code));
+  });
+
+  it('gives the reason of a local host', () => {
+    expect(publicUrlProblems('http://localhost:8787/p/a/')).toEqual([
+      { code: 'public-url-local', why: expect.stringMatching(/machine itself/) },
+      { code: 'public-url-http', why: null },
+    ]);
+  });
+});
+
+describe('pixelBaseProblem', () => {
+  it('no account yet', () => {
+    expect(pixelBaseProblem(null, false)?.code).toBe('no-account');
+    expect(pixelBaseProblem(null, true)?.code).toBe('no-account');
+  });
+
+  it('a public https pixel URL has none', () => {
+    expect(pixelBaseProblem('https://track.example.com/p/acct0123456789abcdef/', false)).toBeNull();
+  });
+
+  it('local comes before http, and says why in a sentence', () => {
+    const problem = pixelBaseProblem('http://localhost:8787/p/acct0123456789abcdef/', false);
+    expect(problem?.code).toBe('public-url-local');
+    expect(problem?.message).toMatch(/^The pixel URL .*localhost.*\.$/);
+    expect(pixelBaseProblem('http://track.example.com/p/a/', false)?.code).toBe('public-url-http');
+  });
+
+  it('"Allow a local server" accepts local and http pixel URLs', () => {
+    expect(pixelBaseProblem('http://localhost:8787/p/acct0123456789abcdef/', true)).toBeNull();
+    expect(pixelBaseProblem('http://192.168.1.4/p/a/', true)).toBeNull();
+  });
+
+  it('a pixel URL that is not a URL is a problem, allowed or not', () => {
+    expect(pixelBaseProblem('not a url', true)?.code).toBe('bad-url');
+  });
+});
+
+describe('switchStatus (SPEC §6 data-status)', () => {
+  const PUBLIC = 'https://track.example.com/p/acct0123456789abcdef/';
+  const LOCAL = 'http://localhost:8787/p/acct0123456789abcdef/';
+  const base = { broken: false, pixelBase: PUBLIC, allowLocalServer: false, offline: false };
+
+  it('ready with a public https pixel URL', () => {
+    expect(switchStatus(base)).toBe('ready');
+  });
+  it('offline when the server cannot be reached now (the pixel still goes)', () => {
+    expect(switchStatus({ ...base, offline: true })).toBe('offline');
+  });
+  it('setup without an account, offline or not', () => {
+    expect(switchStatus({ ...base, pixelBase: null })).toBe('setup');
+    expect(switchStatus({ ...base, pixelBase: null, offline: true })).toBe('setup');
+  });
+  it('setup with a local or http pixel URL unless local servers are allowed', () => {
+    expect(switchStatus({ ...base, pixelBase: LOCAL })).toBe('setup');
+    expect(switchStatus({ ...base, pixelBase: LOCAL, allowLocalServer: true })).toBe('ready');
+    expect(switchStatus({ ...base, pixelBase: LOCAL, allowLocalServer: true, offline: true })).toBe('offline');
+  });
+  it('broken wins over everything', () => {
+    expect(switchStatus({ ...base, broken: true })).toBe('broken');
+    expect(switchStatus({ ...base, broken: true, pixelBase: null })).toBe('broken');
+  });
+});
+
+describe('serverUrlError (the options and setup pages’ URL field)', () => {
+  it.each(['http://localhost:8787', 'https://track.example.com', 'https://track.example.com/openping/'])('%s is accepted', (url) => {
+    expect(serverUrlError(url)).toBeNull();
+  });
+  it.each(['ftp://track.example.com', 'javascript:alert(1)', 'track.example.com', '', 'https://'])('%s is refused with a sentence', (url) => {
+    expect(serverUrlError(url)).toMatch(/^[A-Z].*\.$/);
+  });
+});
+
+describe('accountFingerprint', () => {
+  it('is short, stable, and not the account id', async () => {
+    const account = 'acct0123456789abcdefXYZ';
+    const print = await accountFingerprint(account);
+    expect(print).toMatch(/^[0-9a-f]{4}-[0-9a-f]{4}$/);
+    expect(await accountFingerprint(account)).toBe(print);
+    expect(await accountFingerprint(`${account}x`)).not.toBe(print);
+    expect(account).not.toContain(print.replace('-', ''));
+  });
+});
