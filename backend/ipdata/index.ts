@@ -18,7 +18,7 @@ let loading: Promise<void> | null = null;
 
 export function loadIpData(): Promise<void> {
   loading ??= (async () => {
-    asn = loadAsnTable();
+    asn = await loadAsnTable();
     geo = await loadGeoReaders();
   })();
   return loading;

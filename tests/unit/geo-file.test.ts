@@ -51,7 +51,7 @@ function sampleV6(n: number): Uint8Array[] {
     a[0] = block >> 8;
     a[1] = block & 0xff;
     // The top of each block is the part handed out.
-    a[2] &= 0x0f;
+    a[2] = a[2]! & 0x0f;
     out.push(a);
   }
   return out;
