@@ -182,9 +182,19 @@ export class AsnTable {
     this.orgOffsets = new Uint32Array(orgCount + 1);
     this.read(offsetsAt, this.orgOffsets.byteLength).copy(Buffer.from(this.orgOffsets.buffer));
     this.v4Index = new Uint32Array(Math.ceil(this.v4Count / BLOCK));
-    for (let b = 0; b < this.v4Index.length; b++) this.v4Index[b] = this.read(this.v4At + b * BLOCK * V4_RECORD, 4).readUInt32LE(0);
     this.v6Index = new Float64Array(Math.ceil(this.v6Count / BLOCK));
-    for (let b = 0; b < this.v6Index.length; b++) this.v6Index[b] = this.read(this.v6At + b * BLOCK * V6_RECORD, 8).readDoubleLE(0);
+    this.readIndex(this.v4At, V4_RECORD, (chunk, at) => chunk.readUInt32LE(at), this.v4Index);
+    this.readIndex(this.v6At, V6_RECORD, (chunk, at) => chunk.readDoubleLE(at), this.v6Index);
+  }
+
+  /** Every block's first start, read 256 blocks at a time (one read each, not one per block: this runs at every start). */
+  private readIndex(at: number, size: number, start: (chunk: Buffer, at: number) => number, index: Uint32Array | Float64Array): void {
+    const total = family(size) === 4 ? this.v4Count : this.v6Count;
+    for (let b = 0; b < index.length; b += 256) {
+      const records = Math.min(256 * BLOCK, total - b * BLOCK);
+      const chunk = this.read(at + b * BLOCK * size, records * size);
+      for (let k = 0; k * BLOCK < records; k++) index[b + k] = start(chunk, k * BLOCK * size);
+    }
   }
 
   /** The range holding `x` (an IPv4 address as uint32, or an IPv6 /48 as a number), or null. */
@@ -257,6 +267,8 @@ export class AsnTable {
     return out;
   }
 }
+
+const family = (recordSize: number): 4 | 6 => (recordSize === V4_RECORD ? 4 : 6);
 
 function openTable(path: string): AsnTable {
   const fd = openSync(path, 'r');
