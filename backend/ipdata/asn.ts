@@ -6,7 +6,7 @@
  * node_modules (node_modules/.cache/openping, else the OS temp dir) and then
  * read through its file descriptor, not held: in memory stay only every
  * 64th range start (to find the block a lookup needs), the organisations'
- * name offsets, and a small LRU of blocks and names — about 1 MB instead of
+ * name offsets, and a small cache of decoded blocks and names — about 1 MB instead of
  * the 13 MB of arrays and 81k strings the whole table takes (issue 15, item 8:
  * the server must fit a 256 MB machine). A lookup happens once per new /24 or
  * /48 (pixel.ts caches the answer) and costs at most two pread()s of pages the
@@ -36,7 +36,7 @@ const MAGIC = 'OPASN';
 const HEADER = 64;
 const V4_RECORD = 16;
 const V6_RECORD = 24;
-/** Ranges per block: one in-memory start per block, one block read per lookup (1 KiB for IPv4, 1.5 KiB for IPv6). */
+/** Ranges per block: one in-memory start per block, one block read per lookup (1 KiB for IPv4, 1.5 KiB for IPv6) and kept decoded. */
 const BLOCK = 64;
 const CACHED_BLOCKS = 512;
 const CACHED_ORGS = 4096;
@@ -152,6 +152,14 @@ function cachePaths(dir: string): string[] {
   return [join(dir, '..', '..', '.cache', 'openping', name), join(tmpdir(), 'openping', name)];
 }
 
+/** One block of ranges, decoded when first read. */
+interface Block {
+  starts: Uint32Array | Float64Array;
+  ends: Uint32Array | Float64Array;
+  asns: Uint32Array;
+  orgs: Uint32Array;
+}
+
 /** The binary, through a file descriptor or (when no copy could be written anywhere) from memory. */
 type Source = { fd: number } | { image: Buffer };
 
@@ -165,8 +173,10 @@ export class AsnTable {
   private readonly v4At: number;
   private readonly v6At: number;
   private readonly namesAt: number;
-  private readonly blocks = new Map<number, Buffer>();
+  private readonly blocks = new Map<number, Block>();
   private readonly orgs = new Map<number, string>();
+  /** Where a block's bytes are read before they are decoded. */
+  private readonly scratch = Buffer.allocUnsafe(BLOCK * V6_RECORD);
 
   constructor(private readonly source: Source, private readonly label: string) {
     const header = this.read(0, HEADER);
@@ -180,64 +190,66 @@ export class AsnTable {
     const size = 'fd' in source ? fstatSync(source.fd).size : source.image.length;
     if (this.namesAt + field(8) !== size) throw new Error(`${label} is ${size} bytes, its header says ${this.namesAt + field(8)} (truncated?)`);
     this.orgOffsets = new Uint32Array(orgCount + 1);
-    this.read(offsetsAt, this.orgOffsets.byteLength).copy(Buffer.from(this.orgOffsets.buffer));
+    const offsets = Buffer.from(this.orgOffsets.buffer);
+    const read = this.read(offsetsAt, offsets.length, offsets);
+    if (read.buffer !== offsets.buffer) read.copy(offsets);
     this.v4Index = new Uint32Array(Math.ceil(this.v4Count / BLOCK));
     this.v6Index = new Float64Array(Math.ceil(this.v6Count / BLOCK));
     this.readIndex(this.v4At, V4_RECORD, (chunk, at) => chunk.readUInt32LE(at), this.v4Index);
     this.readIndex(this.v6At, V6_RECORD, (chunk, at) => chunk.readDoubleLE(at), this.v6Index);
   }
 
-  /** Every block's first start, read 256 blocks at a time (one read each, not one per block: this runs at every start). */
+  /** Every block's first start, read 256 blocks at a time into one buffer (not a read per block: this runs at every start). */
   private readIndex(at: number, size: number, start: (chunk: Buffer, at: number) => number, index: Uint32Array | Float64Array): void {
     const total = family(size) === 4 ? this.v4Count : this.v6Count;
+    const scratch = Buffer.allocUnsafe(256 * BLOCK * size);
     for (let b = 0; b < index.length; b += 256) {
       const records = Math.min(256 * BLOCK, total - b * BLOCK);
-      const chunk = this.read(at + b * BLOCK * size, records * size);
+      const chunk = this.read(at + b * BLOCK * size, records * size, scratch);
       for (let k = 0; k * BLOCK < records; k++) index[b + k] = start(chunk, k * BLOCK * size);
     }
   }
 
   /** The range holding `x` (an IPv4 address as uint32, or an IPv6 /48 as a number), or null. */
   find(family: 4 | 6, x: number): { asn: number; org: string } | null {
-    const index = family === 4 ? this.v4Index : this.v6Index;
-    const b = bisect(index, x);
+    const b = bisect(family === 4 ? this.v4Index : this.v6Index, x);
     if (b < 0) return null;
-    const count = Math.min(BLOCK, (family === 4 ? this.v4Count : this.v6Count) - b * BLOCK);
-    const block = this.block(family, b, count);
-    const size = family === 4 ? V4_RECORD : V6_RECORD;
-    const startAt = (r: number) => (family === 4 ? block.readUInt32LE(r * size) : block.readDoubleLE(r * size));
+    const block = this.block(family, b);
     // The last range in the block starting at or before x (the block's first one does, by the index).
-    let lo = 0;
-    let hi = count - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (startAt(mid) <= x) lo = mid;
-      else hi = mid - 1;
-    }
-    const p = lo * size;
-    const end = family === 4 ? block.readUInt32LE(p + 4) : block.readDoubleLE(p + 8);
-    if (x > end) return null;
-    const asnAt = family === 4 ? p + 8 : p + 16;
-    return { asn: block.readUInt32LE(asnAt), org: this.org(block.readUInt32LE(asnAt + 4)) };
+    const r = bisect(block.starts, x);
+    if (x > block.ends[r]!) return null;
+    return { asn: block.asns[r]!, org: this.org(block.orgs[r]!) };
   }
 
   close(): void {
     if ('fd' in this.source) closeSync(this.source.fd);
   }
 
-  private block(family: 4 | 6, b: number, count: number): Buffer {
+  private block(family: 4 | 6, b: number): Block {
     // Keys: IPv4 blocks even, IPv6 blocks odd.
     const key = b * 2 + (family === 4 ? 0 : 1);
     let block = this.blocks.get(key);
-    if (block) {
-      // Most recently used last (a Map keeps insertion order), so the first key is the one to evict.
-      this.blocks.delete(key);
-    } else {
+    if (!block) {
       const size = family === 4 ? V4_RECORD : V6_RECORD;
-      block = this.read((family === 4 ? this.v4At : this.v6At) + b * BLOCK * size, count * size);
-      if (this.blocks.size >= CACHED_BLOCKS) this.blocks.delete(this.blocks.keys().next().value!);
+      const count = Math.min(BLOCK, (family === 4 ? this.v4Count : this.v6Count) - b * BLOCK);
+      const bytes = this.read((family === 4 ? this.v4At : this.v6At) + b * BLOCK * size, count * size, this.scratch);
+      block = {
+        starts: family === 4 ? new Uint32Array(count) : new Float64Array(count),
+        ends: family === 4 ? new Uint32Array(count) : new Float64Array(count),
+        asns: new Uint32Array(count),
+        orgs: new Uint32Array(count),
+      };
+      for (let r = 0; r < count; r++) {
+        const p = r * size;
+        block.starts[r] = family === 4 ? bytes.readUInt32LE(p) : bytes.readDoubleLE(p);
+        block.ends[r] = family === 4 ? bytes.readUInt32LE(p + 4) : bytes.readDoubleLE(p + 8);
+        block.asns[r] = bytes.readUInt32LE(p + size - 8);
+        block.orgs[r] = bytes.readUInt32LE(p + size - 4);
+      }
+      // A whole-cache reset keeps the bound with no bookkeeping per lookup (as the other caches here do).
+      if (this.blocks.size >= CACHED_BLOCKS) this.blocks.clear();
+      this.blocks.set(key, block);
     }
-    this.blocks.set(key, block);
     return block;
   }
 
@@ -254,10 +266,10 @@ export class AsnTable {
     return name;
   }
 
-  /** A fresh copy of `length` bytes at `position` (the image's own bytes when in memory). */
-  private read(position: number, length: number): Buffer {
+  /** `length` bytes at `position`: the image's own bytes when in memory, else read into `into` (or a new buffer). */
+  private read(position: number, length: number, into?: Buffer): Buffer {
     if ('image' in this.source) return this.source.image.subarray(position, position + length);
-    const out = Buffer.allocUnsafe(length);
+    const out = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
       const n = readSync(this.source.fd, out, done, length - done, position + done);
