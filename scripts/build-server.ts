@@ -17,7 +17,7 @@
  *
  * Last, the ASN table's cache (node_modules/.cache/openping, backend/ipdata/asn.ts) is written now, as
  * the user running the build: a service under ProtectSystem=strict cannot write it, and without it
- * every start parses the CSV again (about a second).
+ * every start converts the CSV again (into the service's private temp directory, a few seconds).
  */
 import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -63,5 +63,5 @@ async function buildServer(outdir: string): Promise<void> {
 
 const outdir = outdirArg(process.argv.slice(2));
 await buildServer(outdir);
-loadAsnTable();
+(await loadAsnTable()).close();
 console.info(`build:server: ${join(outdir, 'server.mjs')} (run it with: node ${join(outdir, 'server.mjs')})`);
