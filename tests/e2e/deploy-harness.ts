@@ -294,10 +294,18 @@ export function spkiHash(cert: X509Certificate): string {
   return createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
 }
 
-/** The extension built for `serverUrl` (OPENPING_SERVER_URL) into a folder of its own; returns its chrome-mv3 folder. */
+/**
+ * The extension built for `serverUrl` (OPENPING_SERVER_URL) into a folder of its own, as a user gets
+ * it: local servers not allowed (SPEC §6; the shared e2e build allows them) and the setup page opening
+ * on install, both set here so an environment that sets them otherwise does not change what is tested.
+ * Returns its chrome-mv3 folder.
+ */
 export function buildExtension(serverUrl: string, name: string): { dir: string; remove(): void } {
   const out = resolve(`.output/e2e-deploy-${name}-${process.pid}`);
-  execFileSync('npx', ['wxt', 'build'], { stdio: 'pipe', env: { ...process.env, OPENPING_SERVER_URL: serverUrl, OPENPING_OUT_DIR: out } });
+  execFileSync('npx', ['wxt', 'build'], {
+    stdio: 'pipe',
+    env: { ...process.env, OPENPING_SERVER_URL: serverUrl, OPENPING_OUT_DIR: out, OPENPING_ALLOW_LOCAL_SERVER: '0', OPENPING_OPEN_SETUP: '1' },
+  });
   return { dir: join(out, 'chrome-mv3'), remove: () => rmSync(out, { recursive: true, force: true }) };
 }
 

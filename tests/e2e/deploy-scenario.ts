@@ -19,6 +19,10 @@
  *   proxy config with this server config: the Google client's forged 203.0.113.x is ignored, and a
  *   client outside Google (198.51.100.x) claiming a Google address in both headers is recorded as
  *   198.51.100.0/24 and is not an open.
+ * - The first run a user sees (issue 15, acceptance): the setup page that opens on install, in a build
+ *   that does not allow local servers, passes all five checks through the proxy (server, account,
+ *   public https pixel URL, no /healthz warnings, a test pixel back through the feed) and passes axe;
+ *   then the compose switch is `ready` and a message sent from Gmail is tracked.
  * - Without OPENPING_TRUST_PROXY, /healthz names the problem (`forwarded-untrusted`).
  * - The client addresses are real only on this machine's loopback interface (ip addr add): routing
  *   across the internet, the proxy's certificate from Let's Encrypt (Caddy uses its internal CA
@@ -41,6 +45,8 @@ import {
   type DeployedBrowser,
   type Deployment,
 } from './deploy-harness';
+import type { Page } from 'playwright-core';
+import { axeViolations } from './axe';
 import { GOOGLE_PROXY_UA, GmailPage, imageSources, routeGmail } from './pages/gmail';
 
 interface Identity {
@@ -73,6 +79,7 @@ export function describeDeployment(name: 'caddy' | 'nginx', startProxy: (upstrea
   let clients: ClientAddresses;
   let extension: { dir: string; remove(): void };
   let browser: DeployedBrowser;
+  let setupPage: Page;
   let identity: Identity;
   let serverEnv: Record<string, string>;
 
@@ -109,6 +116,9 @@ export function describeDeployment(name: 'caddy' | 'nginx', startProxy: (upstrea
     proxy = await startProxy(server.port, proxyPort);
     extension = buildExtension(proxy.url, name);
     browser = await launchDeployedExtension(extension.dir, await servedCertificate(proxy));
+    // The setup page opens on install (entrypoints/background); it may be open before we look.
+    const isSetup = (p: Page) => p.url().endsWith('/onboarding.html');
+    setupPage = browser.context.pages().find(isSetup) ?? (await browser.context.waitForEvent('page', { predicate: isSetup, timeout: 30_000 }));
     identity = await waitFor('the extension to create its account through the proxy', async () => {
       const stored = await browser.worker.evaluate(() => chrome.storage.local.get('identity'));
       return (stored as { identity?: Identity }).identity;
@@ -131,12 +141,28 @@ export function describeDeployment(name: 'caddy' | 'nginx', startProxy: (upstrea
       expect(health).toEqual({ status: 200, body: { ok: true, warnings: [] } });
     });
 
-    it('a message sent from Gmail carries the https pixel, and its tracker is registered through the proxy', async () => {
+    it('the setup page that opened on install passes every check through the proxy, and axe', async () => {
+      // A build as users get it: a local or http pixel URL would not be tracked through (SPEC §6).
+      const answer = (await setupPage.evaluate(() => chrome.runtime.sendMessage({ type: 'identity' }))) as { allowLocalServer: boolean };
+      expect(answer.allowLocalServer).toBe(false);
+      // The checklist's stable attributes: components/onboarding/Checklist.tsx.
+      await setupPage.locator('[data-openping="checklist"][data-running="false"]').waitFor({ timeout: 60_000 });
+      const results = await setupPage
+        .locator('[data-openping="check"]')
+        .evaluateAll((items) => items.map((li) => [li.getAttribute('data-check'), li.getAttribute('data-result')]));
+      expect(Object.fromEntries(results)).toEqual({ server: 'pass', account: 'pass', 'pixel-url': 'pass', warnings: 'pass', 'test-pixel': 'pass' });
+      expect(await setupPage.locator('[data-openping="check"] .check__next').count()).toBe(0);
+      expect(await axeViolations(setupPage)).toEqual([]);
+      await setupPage.close();
+    });
+
+    it('then a message sent from Gmail, with the switch ready, carries the https pixel, and its tracker is registered through the proxy', async () => {
       expect(identity.pixelBase).toBe(`${proxy.url}/p/${identity.account}/`);
       await routeGmail(browser.context);
       const gmail = await GmailPage.open(browser.context);
       const compose = await gmail.openCompose();
       const toggle = await gmail.toggleReady(compose, 30_000);
+      expect(await toggle.getAttribute('data-status')).toBe('ready');
       await expect.poll(() => toggle.getAttribute('aria-checked')).toBe('true');
       await gmail.write(compose, { to: 'bob@example.org', subject: 'Deployed', body: 'Through the proxy.' });
       await gmail.sendButton(compose).click();
