@@ -371,7 +371,8 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
     if (net.hosting) return result('scanner', null, REASON.hosting(org), client);
   }
 
-  if (sentAt !== null && hit.at - sentAt <= TIMING.tooFast.ms) {
+  // A send learnt from the first outside fetch (backend/anysend.ts) has no real send time to measure from.
+  if (sentAt !== null && tracker.sentBy !== 'fetch' && hit.at - sentAt <= TIMING.tooFast.ms) {
     return result('scanner', null, REASON.tooFast(hit.at - sentAt), client);
   }
 

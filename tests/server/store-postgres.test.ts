@@ -27,7 +27,7 @@ storeContract(
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      await client.query('TRUNCATE accounts, trackers, self_views, flood_windows, account_windows, hits, rate_counters, devices, pairings, blobs');
+      await client.query('TRUNCATE accounts, trackers, self_views, flood_windows, account_windows, account_networks, hits, rate_counters, devices, pairings, blobs');
     } finally {
       await client.end();
     }
