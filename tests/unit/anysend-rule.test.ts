@@ -42,3 +42,25 @@ describe('classify after a send learnt from a fetch', () => {
     expect(classify(hit, context(undefined)).kind).toBe('scanner');
   });
 });
+
+describe('presend hits name the app that showed the draft', () => {
+  const at = 1_780_000_000_000;
+  const draft = (userAgent: string): HitSignals => ({
+    at,
+    method: 'GET',
+    userAgent,
+    headers: {},
+    network: { prefix: '127.0.0.0/24', family: 4, asn: null, org: null },
+  });
+  const armed: TrackerContext = { state: 'armed', sentAt: null, selfViews: [], prior: [] };
+
+  it('a mail app or browser: its name and system, so a later view from it can be told as probably the sender’s', () => {
+    const c = classify(draft('Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Thunderbird/128.5.0'), armed);
+    expect(c).toMatchObject({ kind: 'presend', client: { name: 'Thunderbird', os: 'Windows' } });
+  });
+  it('a tool, a proxy or nothing: no client', () => {
+    expect(classify(draft('curl/8.5.0'), armed).client).toBeNull();
+    expect(classify(draft('Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)'), armed).client).toBeNull();
+    expect(classify(draft(''), armed).client).toBeNull();
+  });
+});
