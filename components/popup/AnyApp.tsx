@@ -57,7 +57,7 @@ export const ANY_APP_TEXT = {
       hit.client?.name ? hit.client.name : 'the app'
     } that loaded your draft — most likely you looking at your sent copy. Not counted as an open.`,
   thisWasMe: 'This was me',
-  thisWasMeHint: 'Marks this fetch as your own view; the server re-labels it.',
+  thisWasMeHint: 'Marks this fetch as your own view. The server re-labels it — and any other fetch from 10 s before to 30 s after it, as for every own view.',
   markedOwn: 'Marked as yours — the label changes once the server has it.',
 } as const;
 
