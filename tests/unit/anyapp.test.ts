@@ -28,7 +28,7 @@ const AWAY = { prefix: '84.150.10.0/24', asn: 3320, org: 'Deutsche Telekom AG' }
 const THUNDERBIRD = { name: 'Thunderbird', os: 'Windows', device: 'desktop' };
 
 function hit(id: string, kind: HitRecord['kind'], at: number, network = HOME, client: HitRecord['client'] = THUNDERBIRD): HitRecord {
-  return { id, tracker: T, at, kind, via: null, reason: `reason ${kind}`, network, geo: null, client };
+  return { id, tracker: T, at, kind, via: null, reason: `reason ${kind}`, reasonCode: null, reasonParams: {}, network, geo: null, client };
 }
 
 function waiting(fields: Partial<EmailRecord> = {}): EmailRecord {
