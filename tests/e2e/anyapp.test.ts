@@ -9,6 +9,7 @@
  * `x-forwarded-for: <address>` from that address's network.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeViolations } from './axe';
 import { E2E_SERVER_URL } from './env';
 import { fetchTracker, launchExtension, removeServerData, startServer, type ExtensionSession, type TestServer } from './harness';
 import { PopupPage, notificationTexts, notifications, recordNotificationTexts, waitForIdentity } from './pages/popup';
@@ -51,6 +52,17 @@ async function copyPixel(label: string): Promise<string> {
   // The outbox registers it in the background: wait until the server has it, armed.
   await expect.poll(async () => (await fetchTracker(identity.token, tracker!)).body?.state ?? null, { interval: 100 }).toBe('armed');
   return tracker!;
+}
+
+/** axe-core's findings inside `selector`, in the light and the dark scheme (tests/e2e/axe.ts). */
+async function a11y(selector: string): Promise<Record<string, string[]>> {
+  const found: Record<string, string[]> = {};
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await popup.page.emulateMedia({ colorScheme });
+    found[colorScheme] = await axeViolations(popup.page, { include: [selector] });
+  }
+  await popup.page.emulateMedia({ colorScheme: 'light' });
+  return found;
 }
 
 async function clipboard(): Promise<{ html: string; plain: string }> {
@@ -101,6 +113,7 @@ describe('a pixel for another mail app', () => {
     expect(pixels.all).toBe(1);
     expect(pixels.ours).toEqual([{ src: `${identity.pixelBase}${tracker}.gif`, width: '1', height: '1', alt: '' }]);
     expect(plain).toContain('OpenPing tracking pixel');
+    expect(await a11y('[data-openping="any-app"]')).toEqual({ light: [], dark: [] });
 
     const row = popup.row('Offer for Ada (Apple Mail)');
     expect(await row.getAttribute('data-source')).toBe('another-app');
@@ -150,6 +163,7 @@ describe('a pixel for another mail app', () => {
     await expect.poll(() => own.count()).toBe(1);
     expect(await own.textContent()).toContain('Probably you');
     expect(await own.textContent()).toContain('loaded your draft');
+    expect(await a11y('[data-openping="detail"]')).toEqual({ light: [], dark: [] });
     // Not counted: one open, the recipient's.
     await popup.page.getByText('← All emails').click();
     await expect.poll(() => row.textContent()).toContain('Opened 1×');
