@@ -291,6 +291,8 @@ export const handlers: Handlers = {
     } finally {
       await deleteTracker(identity, tracker).catch(() => {});
     }
+  },
+
   // ------------------------------------------------------------ a pixel for another mail app (lib/anyapp.ts)
   async trackOtherApp({ tracker, label, autoSend }, sender) {
     if (!fromOwnPage(sender)) return notFromPage;
