@@ -14,7 +14,8 @@ import * as v from 'valibot';
 import { clientAddress } from './clientip.ts';
 import type { Config } from './config.ts';
 import type { FeedWaiters } from './feed.ts';
-import { lookupNetwork } from './ipdata/index.ts';
+import type { OwnNetworks } from './anysend.ts';
+import { lookupNetwork, networkPrefix } from './ipdata/index.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import {
@@ -41,6 +42,8 @@ export interface App {
   contexts: ContextCache;
   commits: GroupCommit;
   networks: NetworkCache;
+  /** Networks the account's API calls come from (./anysend.ts). */
+  ownNetworks: OwnNetworks;
   feed: FeedWaiters;
   /** Notices forwarding headers from untrusted peers (/healthz `forwarded-untrusted`). */
   forwarding: ForwardingWatch;
@@ -156,6 +159,8 @@ const PutTrackerBody = v.object(
   {
     state: v.picklist(['armed', 'sent'], 'state must be "armed" or "sent"'),
     sentAt: v.optional(v.nullable(EpochMs)),
+    // A pixel pasted into another mail app: the first fetch from outside the account's networks sends it (./anysend.ts).
+    autoSend: v.optional(v.boolean('autoSend must be true or false')),
   },
   'expected a JSON object',
 );
@@ -208,13 +213,17 @@ export async function authenticate(ctx: Ctx): Promise<string> {
   if (!match) throw new HttpError(401, 'unauthorized', 'Send the account token as "Authorization: Bearer <token>".');
   const account = await ctx.app.store.accountByTokenHash(hashToken(match[1]!));
   if (!account) throw new HttpError(401, 'unauthorized', 'This token belongs to no account (it may have been deleted).');
+  const { app, req } = ctx;
+  const ip = clientAddress(req.socket.remoteAddress, req.headers, { trust: app.config.trustProxy, header: app.config.proxyHeader });
+  // The extension calls from the sender's browser: its networks are the sender's own (./anysend.ts).
+  if (ip) await app.ownNetworks.note(account, networkPrefix(ip), Date.now());
   return account;
 }
 
 const NOT_FOUND = () => new HttpError(404, 'not_found', 'No such tracker for this account.');
 
 function trackerBody(t: TrackerRecord) {
-  return { tracker: t.tracker, state: t.state, sentAt: t.sentAt };
+  return { tracker: t.tracker, state: t.state, sentAt: t.sentAt, sentBy: t.sentBy, autoSend: t.autoSend };
 }
 
 // ── handlers ───────────────────────────────────────────────────────────────
@@ -255,6 +264,7 @@ const deleteAccount: Handler = async (ctx) => {
   const account = await authenticate(ctx);
   await ctx.app.store.deleteAccount(account);
   ctx.app.contexts.clear();
+  ctx.app.ownNetworks.forget(account);
   sendJson(ctx.res, 204, undefined);
 };
 
@@ -268,7 +278,7 @@ const putTracker: Handler = async (ctx) => {
     throw new HttpError(400, 'bad_request', 'sentAt must be between 7 days ago and 5 minutes from now.');
   }
   const before = await ctx.app.store.getTracker(account, tracker);
-  const saved = await ctx.app.store.putTracker({ account, tracker, state: body.state, sentAt, now }).catch((error: unknown) => {
+  const saved = await ctx.app.store.putTracker({ account, tracker, state: body.state, sentAt, now, autoSend: body.autoSend }).catch((error: unknown) => {
     if (error instanceof LimitError) {
       throw new HttpError(429, 'rate_limited', `This account may register ${ctx.app.config.trackersPerDay} new trackers a day; try again tomorrow.`, retryAfter(now, DAY));
     }

@@ -19,13 +19,14 @@
  *   instance served within that second — acceptable: both stay recorded.
  */
 import { randomBytes } from 'node:crypto';
+import { sendOnOutsideFetch, type OwnNetworks } from './anysend.ts';
 import { classify } from './classify/index.ts';
 import type { HitSignals, NetworkInfo, PriorHit, TrackerContext } from './classify/types.ts';
 import { clientAddress, type ForwardingHeaders, type ProxyTrust } from './clientip.ts';
 import { lookupGeo, lookupNetwork, networkPrefix } from './ipdata/index.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
-import type { Geo, NewHit, RecordOutcome, Store, TrackerState } from './store/types.ts';
+import type { Geo, NewHit, RecordOutcome, SentBy, Store, TrackerState } from './store/types.ts';
 import { cutHeader, HEADER_MAX, sanitizeHeader, type KeptHeader } from './sanitize.ts';
 
 /** The classic transparent 1×1 GIF89a (same bytes as nginx's empty_gif module). */
@@ -111,6 +112,8 @@ export function parsePixelPath(url: string): { account: string; tracker: string 
 interface CachedContext {
   state: TrackerState;
   sentAt: number | null;
+  sentBy: SentBy | null;
+  autoSend: boolean;
   selfViews: number[];
   prior: PriorHit[];
   loadedAt: number;
@@ -318,6 +321,8 @@ export interface PixelDeps {
   contexts: ContextCache;
   commits: GroupCommit;
   networks: NetworkCache;
+  /** The account's own networks, for trackers a fetch may send (./anysend.ts). */
+  ownNetworks: OwnNetworks;
   metrics: Metrics;
   log: Logger;
   /** When a fetch happened (Date.now but in tests). */
@@ -355,9 +360,12 @@ export async function handlePixel(deps: PixelDeps, req: PixelRequest): Promise<v
       },
       network: located?.network ?? UNKNOWN_NETWORK,
     };
+    // A pixel pasted into another mail app: its first fetch from outside the sender's networks sends it.
+    if (cached.state === 'armed' && cached.autoSend) await sendOnOutsideFetch(deps, ids.account, ids.tracker, cached, signals.network.prefix, now);
     const context: TrackerContext = {
       state: cached.state,
       sentAt: cached.sentAt,
+      sentBy: cached.sentBy,
       selfViews: cached.selfViews,
       prior: cached.prior.slice(),
     };

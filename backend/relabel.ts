@@ -75,6 +75,7 @@ function labelsOf(tracker: TrackerRecord, stored: readonly StoredHit[], prior: P
     const classification = classify(signals, {
       state: tracker.state,
       sentAt: tracker.sentAt,
+      sentBy: tracker.sentBy,
       selfViews: tracker.selfViews,
       prior: prior.slice(-PRIOR_LIMIT),
     });

@@ -11,6 +11,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { OwnNetworks } from './anysend.ts';
 import { DEFAULTS, type Config } from './config.ts';
 import { FastPath } from './fastpath.ts';
 import { FeedWaiters } from './feed.ts';
@@ -130,6 +131,8 @@ export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {
         contexts: new ContextCache(store, store.kind === 'sqlite' ? Number.POSITIVE_INFINITY : SHARED_CONTEXT_TTL_MS),
         commits: new GroupCommit(store, metrics, store.kind === 'sqlite' ? SQLITE_COMMITS_IN_FLIGHT : POSTGRES_COMMITS_IN_FLIGHT),
         networks: new NetworkCache(proxy),
+        // SQLite: every note goes through this process, so entries only age (hourly); PostgreSQL: as contexts.
+        ownNetworks: new OwnNetworks(store, store.kind === 'sqlite' ? 3_600_000 : SHARED_CONTEXT_TTL_MS, log),
         feed: new FeedWaiters(store, metrics),
         forwarding,
         now: deps.now ?? Date.now,

@@ -138,11 +138,13 @@ export function putTracker(
   tracker: string,
   state: 'armed' | 'sent',
   sentAt?: number,
+  /** A pixel pasted into another mail app: the server sends it at its first fetch from another network. */
+  autoSend?: boolean,
 ): Promise<TrackerState> {
   return request(creds.server, `/v1/trackers/${encodeURIComponent(tracker)}`, {
     method: 'PUT',
     token: creds.token,
-    body: sentAt === undefined ? { state } : { state, sentAt },
+    body: { state, ...(sentAt === undefined ? {} : { sentAt }), ...(autoSend === undefined ? {} : { autoSend }) },
   });
 }
 

@@ -5,6 +5,7 @@
  * first turn); all state is in IndexedDB and browser.storage.
  */
 import { browser } from 'wxt/browser';
+import { anyAppRecordFields, isAnyApp, labelOrDefault, markedSent } from './anyapp';
 import { ApiError, checkHealth, deleteAccount, deleteTracker, getTracker, normalizeServer, postSelfView, putTracker } from './api';
 import { openSetupOnInstall } from './config';
 import { clearAll, db, newEmailRecord } from './db';
@@ -290,6 +291,51 @@ export const handlers: Handlers = {
     } finally {
       await deleteTracker(identity, tracker).catch(() => {});
     }
+  },
+
+  // ------------------------------------------------------------ a pixel for another mail app (lib/anyapp.ts)
+  async trackOtherApp({ tracker, label, autoSend }, sender) {
+    if (!fromOwnPage(sender)) return notFromPage;
+    if (!validTracker(tracker)) return { ok: false, error: 'Not a tracker id.' };
+    const now = Date.now();
+    const subject = labelOrDefault(typeof label === 'string' ? label : '', new Date(now));
+    const database = await db();
+    const tx = database.transaction('emails', 'readwrite');
+    if (!(await tx.store.get(tracker))) await tx.store.put(newEmailRecord(tracker, anyAppRecordFields(subject, autoSend !== false, now)));
+    await tx.done;
+    // Registered armed at copy: the draft's own fetches are presend; with autoSend the server sends it at the first outside fetch.
+    await enqueue({ op: 'put', tracker, state: 'armed', autoSend: autoSend !== false });
+    await touchData();
+    await markActive();
+    kickOutbox();
+    void startLivePolling();
+    return { ok: true, error: null };
+  },
+
+  async markSent({ tracker }, sender) {
+    if (!fromOwnPage(sender) || !validTracker(tracker)) return { ok: false };
+    const now = Date.now();
+    const database = await db();
+    const tx = database.transaction('emails', 'readwrite');
+    const email = await tx.store.get(tracker);
+    if (!email || !isAnyApp(email) || email.tracking !== 'armed') return { ok: false };
+    await tx.store.put(markedSent(email, now));
+    await tx.done;
+    await enqueue({ op: 'put', tracker, state: 'sent', sentAt: now });
+    await touchData();
+    await markActive();
+    kickOutbox();
+    void startLivePolling();
+    return { ok: true };
+  },
+
+  async markOwnHit({ tracker, at }, sender) {
+    if (!fromOwnPage(sender) || !validTracker(tracker) || !Number.isFinite(at)) return { ok: false };
+    // A self-view at the hit's time: the server's self rule re-labels it (and its neighbours) and the feed says so.
+    await enqueue({ op: 'selfView', tracker, at });
+    kickOutbox();
+    void startLivePolling();
+    return { ok: true };
   },
 
   async deleteEverything(_message, sender) {

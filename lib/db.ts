@@ -33,6 +33,16 @@ export interface EmailRecord {
   sortAt: number;
   /** Since v2: "Berlin, DE" of the last open, for the popup row; null when unknown. */
   lastOpenPlace: string | null;
+  /**
+   * Where the message was written: absent or `webmail` (the Track switch in Gmail or Outlook on the web),
+   * `another-app` (a pixel copied from the popup and pasted into another mail app, lib/anyapp.ts). Optional,
+   * so records of earlier versions need no rewrite.
+   */
+  source?: 'webmail' | 'another-app';
+  /** another-app: whether the server sends it at the first fetch from another network (PUT autoSend). */
+  autoSend?: boolean;
+  /** another-app: how it became sent — the user's "I sent it", or its first fetch from another network. */
+  sentBy?: 'you' | 'first-fetch';
 }
 
 /**
@@ -50,7 +60,7 @@ export type HitRecord = Omit<Hit, 'network' | 'reasonCode'> & {
 };
 
 export type OutboxOp =
-  | { op: 'put'; tracker: string; state: 'armed' | 'sent'; sentAt?: number }
+  | { op: 'put'; tracker: string; state: 'armed' | 'sent'; sentAt?: number; autoSend?: boolean }
   | { op: 'delete'; tracker: string }
   | { op: 'selfView'; tracker: string; at: number };
 

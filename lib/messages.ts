@@ -58,7 +58,11 @@ export type PopupToBackground =
   // The setup checklist (lib/state/setup-check.ts): the account, then a test pixel's round trip.
   | { type: 'setupAccount' }
   | { type: 'probePixel' }
-  | { type: 'probeResult'; tracker: string; waitMs: number };
+  | { type: 'probeResult'; tracker: string; waitMs: number }
+  // A pixel for another mail app (lib/anyapp.ts): copied, marked sent, a hit marked as the user's own.
+  | { type: 'trackOtherApp'; tracker: string; label: string; autoSend: boolean }
+  | { type: 'markSent'; tracker: string }
+  | { type: 'markOwnHit'; tracker: string; at: number };
 
 export interface PopupToBackgroundResponse {
   syncNow: { ok: boolean; error: string | null };
@@ -80,6 +84,9 @@ export interface PopupToBackgroundResponse {
   probePixel: { ok: boolean; error: string | null; tracker: string | null; url: string | null };
   /** Whether the probe's fetch came back from the server (and as which kind); the tracker is deleted either way. */
   probeResult: { ok: boolean; error: string | null; kind: string | null };
+  trackOtherApp: { ok: boolean; error: string | null };
+  markSent: { ok: boolean };
+  markOwnHit: { ok: boolean };
 }
 
 export type ToBackground = ContentToBackground | PopupToBackground;

@@ -40,7 +40,7 @@ export interface FlushResult {
 async function call(creds: Credentials, item: OutboxOp): Promise<void> {
   switch (item.op) {
     case 'put':
-      await putTracker(creds, item.tracker, item.state, item.sentAt);
+      await putTracker(creds, item.tracker, item.state, item.sentAt, item.autoSend);
       return;
     case 'delete':
       try {

@@ -10,6 +10,7 @@
  */
 import { browser } from 'wxt/browser';
 import { HIT_KINDS } from '../contract';
+import { applyServerSend, countedHits } from './anyapp';
 import { ApiError, createAccount, getEvents, normalizeServer, type EventsPage } from './api';
 import type { IDBPTransaction } from 'idb';
 import { db, isAppleMpp, newEmailRecord, type EmailRecord, type HitRecord, type OpenPingDB } from './db';
@@ -234,16 +235,19 @@ async function applyInTransaction(page: EventsPage, settings: Settings, now: num
 
   for (const tracker of touched) {
     const all = await hits.index('byTracker').getAll(tracker);
-    const counts = countsOf(all);
     const stored = await emails.get(tracker);
+    // A pasted pixel (lib/anyapp.ts): sent once the server says so; the sender's probable own views do not count.
+    const sent = stored ? applyServerSend(stored, all) : undefined;
+    const counted = sent ? countedHits(sent, all) : all;
+    const counts = countsOf(counted);
     if (!stored && counts.opens === 0 && counts.machineHits === 0) {
       // Only drafts' presend hits or own views of a tracker this browser never sent: keep the hits, list nothing yet.
       continue;
     }
     const before = stored ?? newEmailRecord(tracker, { sortAt: Math.min(...all.map((h) => h.at)) });
-    const fresh = (newOpens.get(tracker) ?? []).filter((h) => all.some((x) => x.id === h.id && x.kind === 'open'));
+    const fresh = (newOpens.get(tracker) ?? []).filter((h) => counted.some((x) => x.id === h.id && x.kind === 'open'));
     const after: EmailRecord = {
-      ...before,
+      ...(sent ?? before),
       ...counts,
       unseenOpens: Math.min(counts.opens, before.unseenOpens + (before.tracking === 'stopped' ? 0 : fresh.length)),
     };

@@ -166,6 +166,18 @@ function clientOf(ua: string, facts: UaFacts): ClientInfo | null {
   return facts.client && { ...facts.client };
 }
 
+/**
+ * The app that showed the draft — the sender's own (issue 20: the popup tells a later fetch from the same
+ * network and app as "probably you"); null for a user-agent that names no person's program.
+ */
+function draftClient(ua: string): ClientInfo | null {
+  if (ua === '') return null;
+  const facts = uaFacts(ua);
+  const role = facts.signature?.role;
+  if (facts.bot || (role !== undefined && role !== 'mail-client')) return null;
+  return clientOf(ua, facts);
+}
+
 function namedClient(signature: UaSignature): ClientInfo {
   return { name: signature.client.name, os: signature.client.os ?? null, device: signature.client.device ?? null };
 }
@@ -267,8 +279,8 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
   const ua = userAgentOf(hit.userAgent);
   const { sentAt } = tracker;
 
-  if (tracker.state !== 'sent') return result('presend', null, REASON.presendDraft, null);
-  if (sentAt !== null && hit.at < sentAt) return result('presend', null, REASON.presend, null);
+  if (tracker.state !== 'sent') return result('presend', null, REASON.presendDraft, draftClient(ua));
+  if (sentAt !== null && hit.at < sentAt) return result('presend', null, REASON.presend, draftClient(ua));
 
   const prior = tracker.prior;
   for (let i = prior.length - 1; i >= 0; i--) {
@@ -371,7 +383,8 @@ export function classify(hit: HitSignals, tracker: TrackerContext): Classificati
     if (net.hosting) return result('scanner', null, REASON.hosting(org), client);
   }
 
-  if (sentAt !== null && hit.at - sentAt <= TIMING.tooFast.ms) {
+  // A send learnt from the first outside fetch (backend/anysend.ts) has no real send time to measure from.
+  if (sentAt !== null && tracker.sentBy !== 'fetch' && hit.at - sentAt <= TIMING.tooFast.ms) {
     return result('scanner', null, REASON.tooFast(hit.at - sentAt), client);
   }
 

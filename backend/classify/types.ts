@@ -34,10 +34,20 @@ export interface PriorHit {
   kind: HitKind;
 }
 
+/**
+ * Who said the message left: `client` — a PUT with state `sent` (the webmail
+ * extension at Send, or the user's "I sent it"); `fetch` — the first fetch of an
+ * `autoSend` tracker from a network none of the account's API calls came from
+ * (backend/anysend.ts), whose time is then only an upper bound of the real send.
+ */
+export type SentBy = 'client' | 'fetch';
+
 export interface TrackerContext {
   state: 'armed' | 'sent';
   /** When the message left (epoch ms); null while armed. */
   sentAt: number | null;
+  /** How sentAt was learnt; absent or null counts as `client`. */
+  sentBy?: SentBy | null;
   /** When the sender's own client showed the message (epoch ms). */
   selfViews: readonly number[];
   /** Earlier hits of this tracker, newest last (the server keeps a short window). */

@@ -54,6 +54,7 @@ import {
   type RecordOutcome,
   type Relabel,
   type SelfViewOutcome,
+  type SentBy,
   type Store,
   type StoreOptions,
   type StoredHit,
@@ -303,6 +304,22 @@ const MIGRATIONS: ReadonlyArray<string | ((client: pg.PoolClient) => Promise<voi
   scrubStoredSignals,
   // One account on several browsers (issue 21): device tokens, pairings, sealed blobs.
   SYNC_MIGRATION_POSTGRES,
+  `
+  -- A pixel pasted into another mail app (backend/anysend.ts): whether the first outside fetch sends the
+  -- tracker, how it became sent, and the networks the account's API calls come from.
+  -- Runs again on a schema that has it (the scrub migration's test rewinds to before the scrub).
+  ALTER TABLE trackers
+    ADD COLUMN IF NOT EXISTS auto_send boolean NOT NULL DEFAULT false,
+    ADD COLUMN IF NOT EXISTS sent_by text CHECK (sent_by IN ('client', 'fetch'));
+  UPDATE trackers SET sent_by = 'client' WHERE state = 'sent' AND sent_by IS NULL;
+  CREATE TABLE IF NOT EXISTS account_networks (
+    account text NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    prefix text NOT NULL,
+    seen_at bigint NOT NULL,
+    PRIMARY KEY (account, prefix)
+  );
+  CREATE INDEX IF NOT EXISTS account_networks_seen ON account_networks(seen_at);
+  `,
 ];
 
 /** Rewrites, a thousand rows at a time, the signals that today's sanitiser would not have kept as they are. */
@@ -342,17 +359,29 @@ const SQL = {
   accountByTokenHash: 'SELECT account AS id FROM devices WHERE token_hash = $1',
   deleteAccount: 'DELETE FROM accounts WHERE id = $1',
   tracker: `
-    SELECT t.account, t.id, t.state, t.sent_at, t.dropped, t.created_at,
+    SELECT t.account, t.id, t.state, t.sent_at, t.sent_by, t.auto_send, t.dropped, t.created_at,
            coalesce((SELECT array_agg(v.at ORDER BY v.at) FROM self_views v WHERE v.tracker = t.id), '{}') AS self_views,
            coalesce((SELECT array_agg(coalesce(v.last_at, v.at) ORDER BY v.at) FROM self_views v WHERE v.tracker = t.id), '{}') AS self_view_ends
     FROM trackers t WHERE t.id = $1 AND t.account = $2`,
+  // $6: auto_send, null keeping what is stored (false for a new tracker).
   putTracker: `
-    INSERT INTO trackers AS t (id, account, state, sent_at, created_at) VALUES ($1, $2, $3, $4, $5)
+    INSERT INTO trackers AS t (id, account, state, sent_at, sent_by, auto_send, created_at)
+    VALUES ($1, $2, $3, $4, CASE WHEN $4::bigint IS NULL THEN NULL ELSE 'client' END, coalesce($6::boolean, false), $5)
     ON CONFLICT (id) DO UPDATE
       SET state = CASE WHEN t.state = 'sent' THEN 'sent' ELSE excluded.state END,
-          sent_at = CASE WHEN t.state = 'sent' THEN t.sent_at ELSE excluded.sent_at END
+          sent_at = CASE WHEN t.state = 'sent' THEN t.sent_at ELSE excluded.sent_at END,
+          sent_by = CASE WHEN t.state = 'sent' THEN t.sent_by ELSE excluded.sent_by END,
+          auto_send = coalesce($6::boolean, t.auto_send)
       WHERE t.account = excluded.account
     RETURNING t.id`,
+  sendOnFetch: `
+    UPDATE trackers SET state = 'sent', sent_at = $3, sent_by = 'fetch'
+    WHERE id = $1 AND account = $2 AND ((state = 'armed' AND auto_send) OR (sent_by = 'fetch' AND sent_at > $3))`,
+  noteNetwork: `
+    INSERT INTO account_networks AS n (account, prefix, seen_at) VALUES ($1, $2, $3)
+    ON CONFLICT (account, prefix) DO UPDATE SET seen_at = greatest(n.seen_at, excluded.seen_at)`,
+  accountNetworks: 'SELECT prefix FROM account_networks WHERE account = $1 AND seen_at >= $2 ORDER BY seen_at DESC, prefix LIMIT $3',
+  deleteNetworksBefore: 'DELETE FROM account_networks WHERE seen_at < $1',
   deleteTracker: 'DELETE FROM trackers WHERE id = $1 AND account = $2',
   trackerOwner: 'SELECT account FROM trackers WHERE id = $1',
   /** Counts a new tracker against its account's day; the row stays locked until COMMIT. */
@@ -373,7 +402,7 @@ const SQL = {
   widenSelfView: 'UPDATE self_views SET at = $2, last_at = $3 WHERE ctid = $1::tid',
   // The pixel path reads this once per tracker per cache period: one round trip.
   trackerContext: `
-    SELECT t.state, t.sent_at,
+    SELECT t.state, t.sent_at, t.sent_by, t.auto_send,
            coalesce((SELECT array_agg(v.at ORDER BY v.at) FROM self_views v WHERE v.tracker = t.id), '{}') AS self_views,
            coalesce((SELECT array_agg(coalesce(v.last_at, v.at) ORDER BY v.at) FROM self_views v WHERE v.tracker = t.id), '{}') AS self_view_ends,
            coalesce((SELECT json_agg(json_build_object('at', r.at, 'prefix', r.prefix, 'userAgent', r.signals->>'userAgent', 'kind', r.kind)
@@ -397,7 +426,7 @@ const SQL = {
     SELECT id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo, signals
     FROM hits WHERE tracker = $1 AND account = $2 AND at < $3 ORDER BY at DESC, id COLLATE "C" DESC LIMIT $4`,
   listTrackers: `
-    SELECT t.account, t.id, t.state, t.sent_at, t.dropped, t.created_at,
+    SELECT t.account, t.id, t.state, t.sent_at, t.sent_by, t.auto_send, t.dropped, t.created_at,
            coalesce((SELECT array_agg(v.at ORDER BY v.at) FROM self_views v WHERE v.tracker = t.id), '{}') AS self_views,
            coalesce((SELECT array_agg(coalesce(v.last_at, v.at) ORDER BY v.at) FROM self_views v WHERE v.tracker = t.id), '{}') AS self_view_ends
     FROM trackers t WHERE $1::text IS NULL OR t.id > $1 ORDER BY t.id LIMIT $2`,
@@ -482,6 +511,8 @@ interface TrackerRow {
   id: string;
   state: TrackerState;
   sent_at: number | null;
+  sent_by: SentBy | null;
+  auto_send: boolean;
   dropped: number;
   created_at: number;
   self_views: number[];
@@ -508,6 +539,8 @@ function toTracker(row: TrackerRow): TrackerRecord {
     tracker: row.id,
     state: row.state,
     sentAt: row.sent_at,
+    sentBy: row.sent_by,
+    autoSend: row.auto_send,
     selfViews: selfViewSpans(row.self_views, row.self_view_ends),
     dropped: row.dropped,
     createdAt: row.created_at,
@@ -901,9 +934,9 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
       return deleted > 0;
     },
 
-    async putTracker({ account, tracker, state, sentAt, now }) {
+    async putTracker({ account, tracker, state, sentAt, now, autoSend }) {
       const at = state === 'sent' ? (sentAt ?? now) : null;
-      const values = [tracker, account, state, at, now];
+      const values = [tracker, account, state, at, now, autoSend ?? null];
       const { rows: owner } = await query<{ account: string }>(SQL.trackerOwner, [tracker]);
       if (owner[0]) {
         if (owner[0].account !== account) return null;
@@ -963,11 +996,40 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
     },
 
     async trackerContext(account, tracker, priorLimit) {
-      const { rows } = await query<{ state: TrackerState; sent_at: number | null; self_views: number[]; self_view_ends: number[]; prior: PriorHit[] }>(
-        { name: 'openping_tracker_context', text: SQL.trackerContext, values: [tracker, account, Math.max(0, priorLimit)] },
-      );
+      const { rows } = await query<{
+        state: TrackerState;
+        sent_at: number | null;
+        sent_by: SentBy | null;
+        auto_send: boolean;
+        self_views: number[];
+        self_view_ends: number[];
+        prior: PriorHit[];
+      }>({ name: 'openping_tracker_context_v2', text: SQL.trackerContext, values: [tracker, account, Math.max(0, priorLimit)] });
       const row = rows[0];
-      return row ? { state: row.state, sentAt: row.sent_at, selfViews: selfViewSpans(row.self_views, row.self_view_ends), prior: row.prior } : null;
+      return row
+        ? {
+            state: row.state,
+            sentAt: row.sent_at,
+            sentBy: row.sent_by,
+            autoSend: row.auto_send,
+            selfViews: selfViewSpans(row.self_views, row.self_view_ends),
+            prior: row.prior,
+          }
+        : null;
+    },
+
+    async sendOnFetch(account, tracker, at) {
+      await query(SQL.sendOnFetch, [tracker, account, at]);
+      return store.getTracker(account, tracker);
+    },
+
+    async noteAccountNetwork(account, prefix, now) {
+      await query(SQL.noteNetwork, [account, prefix, now]);
+    },
+
+    async accountNetworks(account, since, limit) {
+      const { rows } = await query<{ prefix: string }>(SQL.accountNetworks, [account, since, limit]);
+      return rows.map((r) => r.prefix);
     },
 
     async recordHits(hits) {
@@ -1080,6 +1142,7 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
       await query(SQL.deleteRatesBefore, [cutoff]);
       await query(SQL.deleteFloodBefore, [cutoff]);
       await query(SQL.deleteAccountWindowsBefore, [cutoff]);
+      await query(SQL.deleteNetworksBefore, [cutoff]);
       return deleted;
     },
 

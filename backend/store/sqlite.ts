@@ -48,6 +48,7 @@ import {
   type RecordOutcome,
   type Relabel,
   type SelfViewOutcome,
+  type SentBy,
   type Store,
   type StoreOptions,
   type StoredHit,
@@ -139,7 +140,34 @@ const MIGRATIONS: ReadonlyArray<string | ((db: BetterSqlite3.Database) => void)>
   scrubStoredSignals,
   // One account on several browsers (issue 21): device tokens, pairings, sealed blobs.
   SYNC_MIGRATION_SQLITE,
+  // A pixel pasted into another mail app (backend/anysend.ts): whether the first outside fetch sends the
+  // tracker, how it became sent, and the networks the account's API calls come from.
+  anySendSchema,
 ];
+
+/**
+ * Written to run again on a schema that has it (SQLite has no ADD COLUMN IF NOT EXISTS): the scrub
+ * migration's test rewinds user_version to before the scrub and runs every later step again.
+ */
+function anySendSchema(db: BetterSqlite3.Database): void {
+  const columns = new Set(db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('trackers')").all().map((c) => c.name));
+  if (!columns.has('auto_send')) db.exec('ALTER TABLE trackers ADD COLUMN auto_send INTEGER NOT NULL DEFAULT 0');
+  if (!columns.has('sent_by')) {
+    db.exec(`
+      ALTER TABLE trackers ADD COLUMN sent_by TEXT CHECK (sent_by IN ('client', 'fetch'));
+      UPDATE trackers SET sent_by = 'client' WHERE state = 'sent';
+    `);
+  }
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS account_networks (
+      account TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+      prefix TEXT NOT NULL,
+      seen_at INTEGER NOT NULL,
+      PRIMARY KEY (account, prefix)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS account_networks_seen ON account_networks(seen_at);
+  `);
+}
 
 /** Rewrites, a thousand rows at a time, the signals that today's sanitiser would not have kept as they are. */
 function scrubStoredSignals(db: BetterSqlite3.Database): void {
@@ -176,6 +204,8 @@ interface TrackerRow {
   account: string;
   state: TrackerState;
   sent_at: number | null;
+  sent_by: SentBy | null;
+  auto_send: number;
   created_at: number;
   dropped: number;
 }
@@ -313,10 +343,22 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
     accountByHash: db.prepare<[string], { id: string }>('SELECT account AS id FROM devices WHERE token_hash = ?'),
     deleteAccount: db.prepare('DELETE FROM accounts WHERE id = ?'),
     trackerById: db.prepare<[string], TrackerRow>(
-      'SELECT id, account, state, sent_at, created_at, dropped FROM trackers WHERE id = ?',
+      'SELECT id, account, state, sent_at, sent_by, auto_send, created_at, dropped FROM trackers WHERE id = ?',
     ),
-    insertTracker: db.prepare('INSERT INTO trackers (id, account, state, sent_at, created_at) VALUES (?, ?, ?, ?, ?)'),
-    sendTracker: db.prepare("UPDATE trackers SET state = 'sent', sent_at = ? WHERE id = ? AND state = 'armed'"),
+    insertTracker: db.prepare('INSERT INTO trackers (id, account, state, sent_at, sent_by, auto_send, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    sendTracker: db.prepare("UPDATE trackers SET state = 'sent', sent_at = ?, sent_by = ? WHERE id = ? AND state = 'armed'"),
+    setAutoSend: db.prepare('UPDATE trackers SET auto_send = ? WHERE id = ?'),
+    sendOnFetch: db.prepare<{ tracker: string; at: number }>(
+      `UPDATE trackers SET state = 'sent', sent_at = @at, sent_by = 'fetch'
+        WHERE id = @tracker AND ((state = 'armed' AND auto_send = 1) OR (sent_by = 'fetch' AND sent_at > @at))`,
+    ),
+    noteNetwork: db.prepare(
+      'INSERT INTO account_networks (account, prefix, seen_at) VALUES (?, ?, ?) ON CONFLICT (account, prefix) DO UPDATE SET seen_at = max(seen_at, excluded.seen_at)',
+    ),
+    accountNetworks: db.prepare<[string, number, number], { prefix: string }>(
+      'SELECT prefix FROM account_networks WHERE account = ? AND seen_at >= ? ORDER BY seen_at DESC, prefix LIMIT ?',
+    ),
+    deleteOldNetworks: db.prepare('DELETE FROM account_networks WHERE seen_at < ?'),
     deleteTracker: db.prepare('DELETE FROM trackers WHERE id = ? AND account = ?'),
     selfViews: db.prepare<[string], { at: number; last: number }>(
       'SELECT at, coalesce(last_at, at) AS last FROM self_views WHERE tracker = ? ORDER BY at',
@@ -367,7 +409,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
        VALUES (@id, @account, @tracker, @at, @kind, @via, @reason, @client, @prefix, @asn, @org, @geo, @signals)`,
     ),
     listTrackers: db.prepare<[string, number], TrackerRow>(
-      'SELECT id, account, state, sent_at, created_at, dropped FROM trackers WHERE id > ? ORDER BY id LIMIT ?',
+      'SELECT id, account, state, sent_at, sent_by, auto_send, created_at, dropped FROM trackers WHERE id > ? ORDER BY id LIMIT ?',
     ),
     // Batches keep each write transaction short, so pixels keep flowing while old hits go.
     deleteOldHits: db.prepare('DELETE FROM hits WHERE seq IN (SELECT seq FROM hits WHERE at < ? LIMIT 5000)'),
@@ -539,6 +581,8 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
     tracker: row.id,
     state: row.state,
     sentAt: row.sent_at,
+    sentBy: row.sent_by,
+    autoSend: row.auto_send === 1,
     selfViews,
     dropped: row.dropped,
     createdAt: row.created_at,
@@ -549,7 +593,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
   };
 
   const putTracker = db.transaction(
-    (input: { account: string; tracker: string; state: TrackerState; sentAt: number | null; now: number }) => {
+    (input: { account: string; tracker: string; state: TrackerState; sentAt: number | null; now: number; autoSend?: boolean }) => {
       const existing = sql.trackerById.get(input.tracker);
       if (existing && existing.account !== input.account) return null;
       const sentAt = input.state === 'sent' ? (input.sentAt ?? input.now) : null;
@@ -560,8 +604,11 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
         // Thrown inside the transaction: nothing of this call is kept.
         if (today >= trackersPerDay) throw new LimitError();
         sql.setAccountDay.run(day, today + 1, input.account);
-        sql.insertTracker.run(input.tracker, input.account, input.state, sentAt, input.now);
-      } else if (input.state === 'sent') sql.sendTracker.run(sentAt, input.tracker);
+        sql.insertTracker.run(input.tracker, input.account, input.state, sentAt, sentAt === null ? null : 'client', input.autoSend ? 1 : 0, input.now);
+      } else {
+        if (input.state === 'sent') sql.sendTracker.run(sentAt, 'client', input.tracker);
+        if (input.autoSend !== undefined) sql.setAutoSend.run(input.autoSend ? 1 : 0, input.tracker);
+      }
       const row = sql.trackerById.get(input.tracker)!;
       return record(row, selfViewsOf(input.tracker));
     },
@@ -666,7 +713,21 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
         .all(tracker, priorLimit)
         .reverse()
         .map((p) => ({ at: p.at, prefix: p.prefix, userAgent: p.user_agent, kind: p.kind as HitKind }));
-      return { state: row.state, sentAt: row.sent_at, selfViews: selfViewsOf(tracker), prior };
+      return { state: row.state, sentAt: row.sent_at, sentBy: row.sent_by, autoSend: row.auto_send === 1, selfViews: selfViewsOf(tracker), prior };
+    },
+    async sendOnFetch(account, tracker, at) {
+      guard();
+      if (!owned(account, tracker)) return null;
+      sql.sendOnFetch.run({ tracker, at });
+      return record(sql.trackerById.get(tracker)!, selfViewsOf(tracker));
+    },
+    async noteAccountNetwork(account, prefix, now) {
+      guard();
+      sql.noteNetwork.run(account, prefix, now);
+    },
+    async accountNetworks(account, since, limit) {
+      guard();
+      return sql.accountNetworks.all(account, since, limit).map((r) => r.prefix);
     },
 
     async recordHits(hits) {
@@ -821,6 +882,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
         guard();
       }
       sql.deleteOldRates.run(cutoff);
+      sql.deleteOldNetworks.run(cutoff);
       // Damaged segments and quarantined records kept aside hold hits too.
       if (log) deleteSetAsideBefore(path, cutoff);
       return deleted;

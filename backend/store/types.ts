@@ -10,10 +10,10 @@
  */
 import { TIMING } from '../classify/data/timing.ts';
 import type { Geo, Hit } from '../../contract/index.ts';
-import type { Classification, HitKind, HitSignals, PriorHit, TrackerContext } from '../classify/types.ts';
+import type { Classification, HitKind, HitSignals, PriorHit, SentBy, TrackerContext } from '../classify/types.ts';
 import type { SyncStore } from './sync-types.ts';
 
-export type { Classification, Geo, Hit, HitKind, HitSignals, PriorHit, TrackerContext };
+export type { Classification, Geo, Hit, HitKind, HitSignals, PriorHit, SentBy, TrackerContext };
 
 export type TrackerState = 'armed' | 'sent';
 
@@ -31,6 +31,13 @@ export interface TrackerRecord {
   state: TrackerState;
   /** Null while armed. */
   sentAt: number | null;
+  /** Null while armed; how the store learnt that it left (SentBy). */
+  sentBy: SentBy | null;
+  /**
+   * Whether the first fetch from a network none of the account's API calls came
+   * from turns it `sent` (a pixel pasted into another mail app, backend/anysend.ts).
+   */
+  autoSend: boolean;
   /** Sender's own views (epoch ms), ascending, as the classifier takes them (see selfViewPoints). */
   selfViews: number[];
   /** Fetches counted but not stored because of the flood cap or the account's hourly cap (SPEC §3). */
@@ -161,6 +168,12 @@ export function selfViewPoints(spans: ReadonlyArray<readonly [number, number]>):
   return points.sort((a, b) => a - b);
 }
 
+/** What the pixel needs of a tracker: the classifier's context, and whether a fetch may send it. */
+export interface StoredContext extends TrackerContext {
+  sentBy: SentBy | null;
+  autoSend: boolean;
+}
+
 /** A page of a tracker's hits (GET /v1/trackers/{t}), oldest first. */
 export interface HitsPage {
   hits: Hit[];
@@ -222,6 +235,8 @@ export interface Store extends SyncStore {
     state: TrackerState;
     sentAt: number | null;
     now: number;
+    /** Sets TrackerRecord.autoSend; undefined keeps what is stored (false for a new tracker). */
+    autoSend?: boolean;
   }): Promise<TrackerRecord | null>;
   /** Null when missing or owned by another account. */
   getTracker(account: string, tracker: string): Promise<TrackerRecord | null>;
@@ -238,7 +253,21 @@ export interface Store extends SyncStore {
    * self-views and up to `priorLimit` most recent stored hits (newest last).
    * Null when missing / not owned.
    */
-  trackerContext(account: string, tracker: string, priorLimit: number): Promise<TrackerContext | null>;
+  trackerContext(account: string, tracker: string, priorLimit: number): Promise<StoredContext | null>;
+  /**
+   * An armed `autoSend` tracker becomes `sent` at `at`, sentBy `fetch`; one a
+   * fetch sent later than `at` moves its sentAt back to `at` (of racing
+   * fetches the earliest is the send, whichever call comes first); any other
+   * tracker is left as it is. The tracker as it is afterwards; null when
+   * missing / not owned.
+   */
+  sendOnFetch(account: string, tracker: string, at: number): Promise<TrackerRecord | null>;
+
+  // ── the account's own networks (backend/anysend.ts) ─────────────────────
+  /** Notes that an API call of the account came from `prefix` at `now` (kept until deleteHitsBefore passes it). */
+  noteAccountNetwork(account: string, prefix: string, now: number): Promise<void>;
+  /** The prefixes the account's API calls came from at or after `since`, at most `limit`, most recent first. */
+  accountNetworks(account: string, since: number, limit: number): Promise<string[]>;
 
   // ── hits ────────────────────────────────────────────────────────────────
   /**
@@ -294,7 +323,7 @@ export interface Store extends SyncStore {
   relabel(account: string, labels: readonly Relabel[]): Promise<number>;
 
   // ── housekeeping ────────────────────────────────────────────────────────
-  /** Deletes hits with at < cutoff, and rate-limit windows that ended before it. Returns hits deleted. */
+  /** Deletes hits with at < cutoff, rate-limit windows that ended before it and own networks last seen before it. Returns hits deleted. */
   deleteHitsBefore(cutoff: number): Promise<number>;
   /**
    * Fixed-window counter for rate limits, shared by every instance using the

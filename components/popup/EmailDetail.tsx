@@ -1,5 +1,7 @@
 import { useSignal } from '@preact/signals';
+import { probablyYou, type ProbablyYou } from '../../lib/anyapp';
 import type { EmailRecord, HitRecord } from '../../lib/db';
+import type { AnyAppModel } from '../../lib/state/anyapp';
 import {
   APPLE_MPP_NOTE,
   KIND_EXPLANATIONS,
@@ -13,6 +15,7 @@ import {
   statusLine,
   viaLabel,
 } from '../../lib/state/format';
+import { AnyAppFacts, OwnHitNote } from './AnyApp';
 
 interface Props {
   email: EmailRecord;
@@ -21,10 +24,13 @@ interface Props {
   onOpenThread(tracker: string): void;
   onStop(tracker: string): void;
   onDelete(tracker: string): void;
+  /** A pixel pasted into another app: its facts and actions (AnyApp.tsx). */
+  anyApp?: AnyAppModel;
 }
 
-function HitItem({ hit }: { hit: HitRecord }) {
-  const machine = hit.kind !== 'open';
+function HitItem({ hit, email, probable, anyApp }: { hit: HitRecord; email: EmailRecord; probable?: ProbablyYou; anyApp?: AnyAppModel }) {
+  // A probable own view of a pasted pixel is not counted (lib/anyapp.ts): dimmed like a machine's.
+  const machine = hit.kind !== 'open' || probable !== undefined;
   // A provider proxy's address tells where the proxy is, not the reader (RESEARCH §1): name the proxy, not a place.
   const proxied = hit.via?.endsWith('-proxy') ?? false;
   const where = [proxied ? null : placeOf(hit), networkOf(hit), viaLabel(hit.via) && `via ${viaLabel(hit.via)}`]
@@ -42,12 +48,14 @@ function HitItem({ hit }: { hit: HitRecord }) {
       {machine && KIND_EXPLANATIONS[hit.kind] && <p class="hit__why">{KIND_EXPLANATIONS[hit.kind]}</p>}
       {where && <p class="hit__where">{where}</p>}
       {hit.client?.name && <p class="hit__where">{[hit.client.name, hit.client.os, hit.client.device].filter(Boolean).join(' · ')}</p>}
+      {anyApp && <OwnHitNote email={email} hit={hit} probable={probable} model={anyApp} />}
     </li>
   );
 }
 
-export function EmailDetail({ email, hits, onBack, onOpenThread, onStop, onDelete }: Props) {
+export function EmailDetail({ email, hits, onBack, onOpenThread, onStop, onDelete, anyApp }: Props) {
   const confirming = useSignal(false);
+  const own = probablyYou(email, hits);
   const state = emailState(email);
   const substate = emailSubstate(email);
   return (
@@ -78,6 +86,7 @@ export function EmailDetail({ email, hits, onBack, onOpenThread, onStop, onDelet
           </>
         )}
       </dl>
+      {anyApp && <AnyAppFacts email={email} model={anyApp} />}
       {substate === 'apple-mpp' && (
         <p class="note" data-openping="substate-note">
           {APPLE_MPP_NOTE}
@@ -116,7 +125,7 @@ export function EmailDetail({ email, hits, onBack, onOpenThread, onStop, onDelet
       ) : (
         <ol class="timeline" data-openping="timeline">
           {hits.map((hit) => (
-            <HitItem key={hit.id} hit={hit} />
+            <HitItem key={hit.id} hit={hit} email={email} probable={own.get(hit.id)} anyApp={anyApp} />
           ))}
         </ol>
       )}

@@ -1,7 +1,9 @@
 import { useEffect, useMemo } from 'preact/hooks';
+import type { AnyAppModel } from '../../lib/state/anyapp';
 import type { EmailsModel, Filter } from '../../lib/state/emails';
 import { createSetupStatusModel, type SetupStatusModel } from '../../lib/state/setup-status';
 import { timeAgo } from '../../lib/state/format';
+import { AnyAppPanel } from './AnyApp';
 import { EmailDetail } from './EmailDetail';
 import { EmailList } from './EmailList';
 
@@ -92,7 +94,7 @@ function EmptyState({ model }: { model: EmailsModel }) {
   );
 }
 
-export function Popup({ model, setup: given }: { model: EmailsModel; setup?: SetupStatusModel }) {
+export function Popup({ model, setup: given, anyApp }: { model: EmailsModel; setup?: SetupStatusModel; anyApp?: AnyAppModel }) {
   useEffect(() => model.watch(), [model]);
   const setup = useMemo(() => given ?? createSetupStatusModel(), [given]);
   useEffect(() => setup.watch(), [setup]);
@@ -114,10 +116,12 @@ export function Popup({ model, setup: given }: { model: EmailsModel; setup?: Set
         </a>
       </header>
       {needsSetup ? <SetupBanner setup={setup} /> : setupKnown && <StatusBanner model={model} />}
+      {!selected && anyApp && !needsSetup && <AnyAppPanel model={anyApp} />}
       {selected ? (
         <EmailDetail
           email={selected}
           hits={model.selectedHits.value}
+          anyApp={anyApp}
           onBack={() => void model.select(null)}
           onOpenThread={(t) => void model.openThread(t)}
           onStop={(t) => void model.stopTracking(t)}

@@ -2,11 +2,15 @@ import { render } from 'preact';
 import { Popup } from '../../components/popup/Popup';
 import '../../components/popup/popup.css';
 import { send } from '../../lib/messages';
+import { createAnyAppModel } from '../../lib/state/anyapp';
 import { createEmailsModel } from '../../lib/state/emails';
 
 const model = createEmailsModel();
+const anyApp = createAnyAppModel();
+void anyApp.load();
+anyApp.watch();
 const tracker = new URLSearchParams(location.search).get('tracker');
-render(<Popup model={model} />, document.getElementById('app')!);
+render(<Popup model={model} anyApp={anyApp} />, document.getElementById('app')!);
 void model.load().then(() => {
   performance.mark('openping:all-loaded');
   if (tracker) void model.select(tracker);

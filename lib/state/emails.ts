@@ -5,6 +5,7 @@
  */
 import { computed, signal, type ReadonlySignal, type Signal } from '@preact/signals';
 import { browser } from 'wxt/browser';
+import { isAnyApp } from '../anyapp';
 import { db, type EmailRecord, type HitRecord } from '../db';
 import { send } from '../messages';
 import { DATA_CHANGED, STORAGE_KEYS, initialStatus, loadIdentity, loadStatus, type ConnectionStatus } from '../settings';
@@ -63,7 +64,8 @@ export interface EmailsModel {
 }
 
 function listed(email: EmailRecord): boolean {
-  return email.tracking !== 'armed';
+  // A webmail draft is not listed; a pixel copied for another app is, from the moment it is copied.
+  return email.tracking !== 'armed' || isAnyApp(email);
 }
 
 export function createEmailsModel(): EmailsModel {

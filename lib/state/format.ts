@@ -21,9 +21,13 @@ export function emailState(email: Pick<EmailRecord, 'opens' | 'machineHits'>): E
  * is Apple Mail Privacy Protection's fetch on delivery — Apple hides whether it was read (SPEC §1).
  * The state stays `delivered`; this only words it.
  */
-export type EmailSubstate = 'apple-mpp';
+export type EmailSubstate = 'apple-mpp' | 'not-sent';
 
-export function emailSubstate(email: Pick<EmailRecord, 'opens' | 'machineHits' | 'appleMppHits'>): EmailSubstate | null {
+/** `not-sent`: a pixel copied for another mail app (lib/anyapp.ts) that has not been sent yet; the state stays `sent`. */
+export function emailSubstate(
+  email: Pick<EmailRecord, 'opens' | 'machineHits' | 'appleMppHits'> & Partial<Pick<EmailRecord, 'tracking' | 'source'>>,
+): EmailSubstate | null {
+  if (email.tracking === 'armed' && email.source === 'another-app') return 'not-sent';
   // Records seeded outside lib/sync (an old backup, a test page) may lack the count: no claim then.
   const mpp = email.appleMppHits ?? 0;
   return emailState(email) === 'delivered' && mpp > 0 && mpp === email.machineHits ? 'apple-mpp' : null;
@@ -126,6 +130,7 @@ export function formatTime(at: number): string {
 
 /** "Opened 3× · last 5 min ago · Berlin, DE" / "Delivered — …" / "Delivered to Apple Mail — …" / "Sent 2 h ago — …". */
 export function statusLine(email: EmailRecord, now = Date.now()): string {
+  if (emailSubstate(email) === 'not-sent') return 'Not sent yet — paste the pixel into your message and send it';
   const state = emailState(email);
   if (state === 'opened') {
     const parts = [`Opened ${email.opens}×`];

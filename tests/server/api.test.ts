@@ -61,13 +61,13 @@ describe('trackers', () => {
     const tracker = trackerId();
     const armed = await putTracker(s.url, acc, tracker, { state: 'armed' });
     expect(armed.status).toBe(200);
-    expect(await json(armed)).toEqual({ tracker, state: 'armed', sentAt: null });
+    expect(await json(armed)).toEqual({ tracker, state: 'armed', sentAt: null, sentBy: null, autoSend: false });
     const sentAt = Date.now() - 60_000;
     const sent = await putTracker(s.url, acc, tracker, { state: 'sent', sentAt });
-    expect(await json(sent)).toEqual({ tracker, state: 'sent', sentAt });
+    expect(await json(sent)).toEqual({ tracker, state: 'sent', sentAt, sentBy: 'client', autoSend: false });
     const again = await putTracker(s.url, acc, tracker, { state: 'sent', sentAt: sentAt + 1000 });
     expect(again.status).toBe(200);
-    expect(await json(again)).toEqual({ tracker, state: 'sent', sentAt });
+    expect(await json(again)).toEqual({ tracker, state: 'sent', sentAt, sentBy: 'client', autoSend: false });
     const byDefault = trackerId();
     const before = Date.now();
     const now = await json<{ sentAt: number }>(await putTracker(s.url, acc, byDefault, { state: 'sent' }));
@@ -115,7 +115,7 @@ describe('trackers', () => {
     const got = await fetch(`${s.url}/v1/trackers/${tracker}`, { headers: acc.auth });
     expect(got.status).toBe(200);
     const body = await json<{ hits: Array<Record<string, unknown>>; dropped: number; next: string | null }>(got);
-    expect(Object.keys(body).sort()).toEqual(['dropped', 'hits', 'next', 'sentAt', 'state', 'tracker']);
+    expect(Object.keys(body).sort()).toEqual(['autoSend', 'dropped', 'hits', 'next', 'sentAt', 'sentBy', 'state', 'tracker']);
     expect(body.dropped).toBe(0);
     expect(body.next).toBeNull();
     expect(body.hits).toHaveLength(1);

@@ -149,6 +149,67 @@ export function storeContract(
       expect(rearmed).toMatchObject({ state: 'sent', sentAt: T0 + 5000 });
     });
 
+    it('autoSend: kept unless a PUT says otherwise; sendOnFetch sends only an armed autoSend tracker, first call wins (issue 20)', async () => {
+      const store = await openStore();
+      const a = await account(store);
+      const b = await account(store);
+      const tracker = id();
+      expect(await store.putTracker({ account: a, tracker, state: 'armed', sentAt: null, now: T0, autoSend: true })).toMatchObject({
+        state: 'armed',
+        sentAt: null,
+        sentBy: null,
+        autoSend: true,
+      });
+      // A PUT that does not name autoSend keeps it.
+      expect(await store.putTracker({ account: a, tracker, state: 'armed', sentAt: null, now: T0 + 1 })).toMatchObject({ autoSend: true });
+      expect(await store.trackerContext(a, tracker, 0)).toMatchObject({ state: 'armed', autoSend: true, sentBy: null });
+      expect(await store.sendOnFetch(b, tracker, T0 + 10)).toBeNull();
+      // Racing fetches: the earliest is the send, whichever call the store takes first.
+      expect(await store.sendOnFetch(a, tracker, T0 + 30)).toMatchObject({ state: 'sent', sentAt: T0 + 30, sentBy: 'fetch', autoSend: true });
+      expect(await store.sendOnFetch(a, tracker, T0 + 20)).toMatchObject({ state: 'sent', sentAt: T0 + 20, sentBy: 'fetch' });
+      expect(await store.sendOnFetch(a, tracker, T0 + 25)).toMatchObject({ sentAt: T0 + 20 });
+      const sentAt = T0 + 20;
+      // Sent stays sent, with the fetch's time, whatever comes after.
+      expect(await store.putTracker({ account: a, tracker, state: 'sent', sentAt: T0 + 40, now: T0 + 40 })).toMatchObject({ sentAt, sentBy: 'fetch' });
+      expect(await store.trackerContext(a, tracker, 0)).toMatchObject({ state: 'sent', sentAt, sentBy: 'fetch' });
+
+      // Without autoSend (a webmail tracker, or autoSend turned off) a fetch never sends it.
+      const manual = id();
+      await store.putTracker({ account: a, tracker: manual, state: 'armed', sentAt: null, now: T0, autoSend: true });
+      expect(await store.putTracker({ account: a, tracker: manual, state: 'armed', sentAt: null, now: T0, autoSend: false })).toMatchObject({ autoSend: false });
+      expect(await store.sendOnFetch(a, manual, T0 + 50)).toMatchObject({ state: 'armed', sentAt: null, sentBy: null });
+      expect(await store.putTracker({ account: a, tracker: manual, state: 'sent', sentAt: T0 + 60, now: T0 + 60 })).toMatchObject({
+        state: 'sent',
+        sentAt: T0 + 60,
+        sentBy: 'client',
+      });
+      // A client's send time is never moved by a fetch.
+      expect(await store.sendOnFetch(a, manual, T0 + 55)).toMatchObject({ sentAt: T0 + 60, sentBy: 'client' });
+      // A tracker registered sent at once (the webmail extension's PUT) was sent by its client.
+      expect(await store.getTracker(a, await sentTracker(store, a))).toMatchObject({ sentBy: 'client', autoSend: false });
+    });
+
+    it('keeps the networks an account called from: newest first, since a time, bounded, gone with retention and the account (issue 20)', async () => {
+      const store = await openStore();
+      const a = await account(store);
+      const b = await account(store);
+      await store.noteAccountNetwork(a, '198.51.100.0/24', T0);
+      await store.noteAccountNetwork(a, '2001:db8:1::/48', T0 + 2 * HOUR);
+      await store.noteAccountNetwork(a, '203.0.113.0/24', T0 + HOUR);
+      // Noting a network again moves it forward, never back.
+      await store.noteAccountNetwork(a, '198.51.100.0/24', T0 + 3 * HOUR);
+      await store.noteAccountNetwork(a, '203.0.113.0/24', T0);
+      await store.noteAccountNetwork(b, '192.0.2.0/24', T0);
+      expect(await store.accountNetworks(a, 0, 10)).toEqual(['198.51.100.0/24', '2001:db8:1::/48', '203.0.113.0/24']);
+      expect(await store.accountNetworks(a, T0 + 2 * HOUR, 10)).toEqual(['198.51.100.0/24', '2001:db8:1::/48']);
+      expect(await store.accountNetworks(a, 0, 1)).toEqual(['198.51.100.0/24']);
+      await store.deleteHitsBefore(T0 + HOUR + 1);
+      expect(await store.accountNetworks(a, 0, 10)).toEqual(['198.51.100.0/24', '2001:db8:1::/48']);
+      expect(await store.accountNetworks(b, 0, 10)).toEqual([]);
+      await store.deleteAccount(a);
+      expect(await store.accountNetworks(a, 0, 10)).toEqual([]);
+    });
+
     it('records self-views and builds the tracker context with recent prior hits, newest last', async () => {
       const store = await openStore();
       const a = await account(store);
