@@ -701,7 +701,8 @@ class Notifier {
   }
 }
 
-async function migrate(pool: pg.Pool): Promise<void> {
+/** Brings the schema to `target` (the newest by default; tests build older databases with less). */
+export async function migratePostgres(pool: pg.Pool, target = MIGRATIONS.length): Promise<void> {
   const client = await pool.connect();
   try {
     // Session-level lock: instances starting together migrate one after the other;
@@ -720,7 +721,7 @@ async function migrate(pool: pg.Pool): Promise<void> {
           `The database's schema is version ${current}, newer than this server knows (${MIGRATIONS.length}): upgrade the server.`,
         );
       }
-      for (let version = current; version < MIGRATIONS.length; version++) {
+      for (let version = current; version < Math.min(target, MIGRATIONS.length); version++) {
         await client.query('BEGIN');
         try {
           const step = MIGRATIONS[version]!;
@@ -766,7 +767,7 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
   // handler Node would crash the process (node-postgres.com/apis/pool "error").
   pool.on('error', () => undefined);
   try {
-    await migrate(pool);
+    await migratePostgres(pool);
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw err;

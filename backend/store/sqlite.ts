@@ -145,10 +145,6 @@ const MIGRATIONS: ReadonlyArray<string | ((db: BetterSqlite3.Database) => void)>
   anySendSchema,
 ];
 
-/**
- * Written to run again on a schema that has it (SQLite has no ADD COLUMN IF NOT EXISTS): the scrub
- * migration's test rewinds user_version to before the scrub and runs every later step again.
- */
 function anySendSchema(db: BetterSqlite3.Database): void {
   const columns = new Set(db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('trackers')").all().map((c) => c.name));
   if (!columns.has('auto_send')) db.exec('ALTER TABLE trackers ADD COLUMN auto_send INTEGER NOT NULL DEFAULT 0');
@@ -268,12 +264,16 @@ function toHit(row: HitRow): Hit {
   };
 }
 
-function migrate(db: BetterSqlite3.Database): void {
+/**
+ * Brings the schema to `target` (the newest by default). Tests give an older target to build a database
+ * as an earlier server left it, then open it with the store, which runs the rest: each step runs once.
+ */
+export function migrateSqlite(db: BetterSqlite3.Database, target = MIGRATIONS.length): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > MIGRATIONS.length) {
     throw new Error(`The database ${db.name} has schema version ${version}, newer than this server (${MIGRATIONS.length}).`);
   }
-  for (let v = version; v < MIGRATIONS.length; v++) {
+  for (let v = version; v < Math.min(target, MIGRATIONS.length); v++) {
     db.transaction(() => {
       const step = MIGRATIONS[v]!;
       if (typeof step === 'string') db.exec(step);
@@ -334,7 +334,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
-  migrate(db);
+  migrateSqlite(db);
   // Named statements (STYLE §7), prepared once.
   const sql = {
     insertAccount: db.prepare('INSERT INTO accounts (id, token_hash, created_at) VALUES (?, ?, ?)'),

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import Database from '../../backend/store/sqlite-driver.ts';
-import { openSqliteStore } from '../../backend/store/sqlite.ts';
-import { openPostgresStore } from '../../backend/store/postgres.ts';
+import { migrateSqlite, openSqliteStore } from '../../backend/store/sqlite.ts';
+import { migratePostgres, openPostgresStore } from '../../backend/store/postgres.ts';
 import { createTestDatabase } from './pg.ts';
 
 const RAW = {
@@ -35,8 +35,9 @@ function expectScrubbed(signals: typeof RAW): void {
 }
 
 /**
- * The scrub is SQLite's 4th and PostgreSQL's 3rd migration; the test rewinds a current database to just
- * before it, so it and every later migration run again (later ones are written to run on a schema that has them).
+ * The scrub is SQLite's 4th and PostgreSQL's 3rd migration. The test builds a database as the server of just
+ * before it left it (the migrations up to there), with the rows of that schema, and opens it with today's
+ * store, which runs the scrub and every later migration once, as an upgrade does.
  */
 const SQLITE_BEFORE_SCRUB = 3;
 const POSTGRES_BEFORE_SCRUB = 2;
@@ -51,18 +52,22 @@ describe('the migration that scrubs stored signals', () => {
     const dir = mkdtempSync(join(tmpdir(), 'openping-scrub-'));
     dirs.push(dir);
     const path = join(dir, 'openping.db');
-    const store = await openSqliteStore(path);
-    await store.createAccount({ id: 'account-scrub-0001', tokenHash: 'h'.repeat(64), createdAt: RAW.at });
-    await store.putTracker({ account: 'account-scrub-0001', tracker: 'tracker-scrub-0001', state: 'sent', sentAt: RAW.at, now: RAW.at });
-    await store.close();
+    const current = new Database(join(dir, 'current.db'));
+    migrateSqlite(current);
+    const version = current.pragma('user_version', { simple: true }) as number;
+    current.close();
 
     const db = new Database(path);
-    const version = db.pragma('user_version', { simple: true }) as number;
+    migrateSqlite(db, SQLITE_BEFORE_SCRUB);
+    expect(db.pragma('user_version', { simple: true })).toBe(SQLITE_BEFORE_SCRUB);
+    db.prepare(`INSERT INTO accounts (id, token_hash, created_at) VALUES ('account-scrub-0001', ?, ?)`).run('h'.repeat(64), RAW.at);
+    db.prepare(
+      `INSERT INTO trackers (id, account, state, sent_at, created_at) VALUES ('tracker-scrub-0001', 'account-scrub-0001', 'sent', ?, ?)`,
+    ).run(RAW.at, RAW.at);
     db.prepare(
       `INSERT INTO hits (id, account, tracker, at, kind, via, reason, client, prefix, asn, org, geo, signals)
        VALUES ('hit-scrub-0001', 'account-scrub-0001', 'tracker-scrub-0001', ?, 'open', NULL, 'r', NULL, '198.51.100.0/24', NULL, NULL, NULL, ?)`,
     ).run(RAW.at, JSON.stringify(RAW));
-    db.pragma(`user_version = ${SQLITE_BEFORE_SCRUB}`);
     db.close();
 
     const reopened = await openSqliteStore(path);
@@ -82,20 +87,28 @@ describe('the migration that scrubs stored signals', () => {
   it('masks every address in hits an older PostgreSQL database holds', async () => {
     const fresh = await createTestDatabase('scrub');
     try {
-      const store = await openPostgresStore(fresh.url);
-      await store.createAccount({ id: 'account-scrub-0002', tokenHash: 'h'.repeat(64), createdAt: RAW.at });
-      await store.putTracker({ account: 'account-scrub-0002', tracker: 'tracker-scrub-0002', state: 'sent', sentAt: RAW.at, now: RAW.at });
-      await store.close();
+      const pool = new pg.Pool({ connectionString: fresh.url, max: 1 });
+      try {
+        await migratePostgres(pool, POSTGRES_BEFORE_SCRUB);
+      } finally {
+        await pool.end();
+      }
 
       const client = new pg.Client({ connectionString: fresh.url });
       await client.connect();
       try {
+        const { rows: schema } = await client.query<{ version: number }>('SELECT max(version) AS version FROM openping_schema');
+        expect(schema[0]!.version).toBe(POSTGRES_BEFORE_SCRUB);
+        await client.query(`INSERT INTO accounts (id, token_hash, created_at) VALUES ('account-scrub-0002', $1, $2)`, ['h'.repeat(64), RAW.at]);
+        await client.query(
+          `INSERT INTO trackers (id, account, state, sent_at, created_at) VALUES ('tracker-scrub-0002', 'account-scrub-0002', 'sent', $1, $1)`,
+          [RAW.at],
+        );
         await client.query(
           `INSERT INTO hits (id, account, tracker, seq, at, kind, via, reason, client, prefix, asn, org, geo, signals)
            VALUES ('hit-scrub-0002', 'account-scrub-0002', 'tracker-scrub-0002', 1, $1, 'open', NULL, 'r', NULL, '198.51.100.0/24', NULL, NULL, NULL, $2)`,
           [RAW.at, JSON.stringify(RAW)],
         );
-        await client.query('DELETE FROM openping_schema WHERE version > $1', [POSTGRES_BEFORE_SCRUB]);
 
         const reopened = await openPostgresStore(fresh.url);
         await reopened.close();
