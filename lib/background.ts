@@ -13,7 +13,7 @@ import { ID_PATTERN, randomId } from './ids';
 import { on, type Handlers } from './messages';
 import { joinAccount, listDevices, revokeDevice, startPairing } from './pairing';
 import { queueBlob, queueBlobDelete } from './sealed-sync';
-import { deliverPending, markSeen, openThread, trackerOfNotification, updateBadge } from './notify';
+import { deliverPending, markSeen, muteEmail, openThread, trackerOfNotification, updateBadge } from './notify';
 import { OUTBOX_ALARM, clearOutbox, enqueue, flushOutbox } from './outbox';
 import {
   initialStatus,
@@ -172,6 +172,14 @@ export const handlers: Handlers = {
     await updateBadge();
     await touchData();
     return { ok: true };
+  },
+
+  // From a content script too (a list mark's card): muting only silences this browser's notifications.
+  async mute({ tracker, muted }) {
+    if (!validTracker(tracker) || typeof muted !== 'boolean') return { ok: false };
+    const ok = await muteEmail(tracker, muted);
+    if (ok) await touchData();
+    return { ok };
   },
 
   async deleteEmail({ tracker }, sender) {

@@ -33,6 +33,8 @@ export interface EmailRecord {
   sortAt: number;
   /** Since v2: "Berlin, DE" of the last open, for the popup row; null when unknown. */
   lastOpenPlace: string | null;
+  /** The user muted this email's notifications (missing in records from before: not muted). */
+  muted?: boolean;
 }
 
 /**
