@@ -82,3 +82,22 @@ export function ordinal(n: number): string {
   const suffixes: Record<number, string> = { 1: 'st', 2: 'nd', 3: 'rd' };
   return `${n}${suffixes[n % 10] ?? 'th'}`;
 }
+
+/**
+ * The language of the words shown (`en`, `de` …), for Intl's dates and numbers
+ * to match them: navigator.language can differ (see localizePage).
+ */
+export function uiLocale(): string {
+  return t('ext.lang');
+}
+
+/**
+ * An extension page in the browser's language: `<html lang>` (screen readers,
+ * hyphenation) and its title. The language is that of the words the browser
+ * picked (`ext.lang`), not getUILanguage(): headless Chromium on Linux answered
+ * "en-US" there while it served the German messages (tests/e2e/i18n.test.ts).
+ */
+export function localizePage(title: string): void {
+  document.documentElement.lang = uiLocale();
+  document.title = title;
+}

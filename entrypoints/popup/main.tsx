@@ -3,7 +3,9 @@ import { Popup } from '../../components/popup/Popup';
 import '../../components/popup/popup.css';
 import { send } from '../../lib/messages';
 import { createEmailsModel } from '../../lib/state/emails';
+import { localizePage, t } from '../../lib/i18n';
 
+localizePage(t('ext.name'));
 const model = createEmailsModel();
 const tracker = new URLSearchParams(location.search).get('tracker');
 render(<Popup model={model} />, document.getElementById('app')!);

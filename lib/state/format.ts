@@ -4,7 +4,7 @@
  * user's language (lib/i18n.ts).
  */
 import type { EmailRecord, HitRecord } from '../db';
-import { t, viaWords } from '../i18n';
+import { t, uiLocale, viaWords } from '../i18n';
 import type { Recipient } from '../webmail/types';
 
 export type EmailState = 'sent' | 'delivered' | 'opened';
@@ -124,11 +124,11 @@ export function timeAgo(at: number, now = Date.now()): string {
   if (h < 24) return t('time.hoursAgo', { n: String(h) });
   const d = Math.round(h / 24);
   if (d < 30) return t('time.daysAgo', { n: String(d) });
-  return new Date(at).toLocaleDateString();
+  return new Date(at).toLocaleDateString(uiLocale());
 }
 
 export function formatTime(at: number): string {
-  return new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return new Date(at).toLocaleString(uiLocale(), { dateStyle: 'medium', timeStyle: 'short' });
 }
 
 /** "Opened 3× · last 5 min ago · Berlin, DE" / "Delivered — …" / "Delivered to Apple Mail — …" / "Sent 2 h ago — …". */
