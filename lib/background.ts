@@ -10,6 +10,7 @@ import { openSetupOnInstall } from './config';
 import { clearAll, db, newEmailRecord } from './db';
 import { installSelfBlockRules } from './dnr';
 import { ID_PATTERN, randomId } from './ids';
+import { t } from './i18n';
 import { on, type Handlers } from './messages';
 import { joinAccount, listDevices, revokeDevice, startPairing } from './pairing';
 import { queueBlob, queueBlobDelete } from './sealed-sync';
@@ -152,7 +153,7 @@ export const handlers: Handlers = {
     if (!fromOwnPage(sender)) return notFromPage;
     await markActive();
     const identity = await ensureAccount();
-    if (!identity) return { ok: false, error: 'No account on the tracking server yet — it cannot be reached.' };
+    if (!identity) return { ok: false, error: t('errors.noAccount') };
     await flushOutbox().catch(() => {});
     const res = await syncOnce();
     if (res.ok) void startLivePolling();
@@ -238,7 +239,7 @@ export const handlers: Handlers = {
     const identity = await ensureAccount();
     return identity
       ? { ok: true, error: null }
-      : { ok: false, error: 'Saved, but no account could be created there yet; OpenPing keeps trying.' };
+      : { ok: false, error: t('errors.savedNoAccount') };
   },
 
   async setupAccount(_message, sender) {
