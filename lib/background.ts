@@ -11,10 +11,11 @@ import { openSetupOnInstall } from './config';
 import { clearAll, db, newEmailRecord } from './db';
 import { installSelfBlockRules } from './dnr';
 import { ID_PATTERN, randomId } from './ids';
+import { t } from './i18n';
 import { on, type Handlers } from './messages';
 import { joinAccount, listDevices, revokeDevice, startPairing } from './pairing';
 import { queueBlob, queueBlobDelete } from './sealed-sync';
-import { deliverPending, markSeen, openThread, trackerOfNotification, updateBadge } from './notify';
+import { deliverPending, markSeen, muteEmail, openThread, trackerOfNotification, updateBadge } from './notify';
 import { OUTBOX_ALARM, clearOutbox, enqueue, flushOutbox } from './outbox';
 import {
   initialStatus,
@@ -153,7 +154,7 @@ export const handlers: Handlers = {
     if (!fromOwnPage(sender)) return notFromPage;
     await markActive();
     const identity = await ensureAccount();
-    if (!identity) return { ok: false, error: 'No account on the tracking server yet — it cannot be reached.' };
+    if (!identity) return { ok: false, error: t('errors.noAccount') };
     await flushOutbox().catch(() => {});
     const res = await syncOnce();
     if (res.ok) void startLivePolling();
@@ -173,6 +174,14 @@ export const handlers: Handlers = {
     await updateBadge();
     await touchData();
     return { ok: true };
+  },
+
+  // From a content script too (a list mark's card): muting only silences this browser's notifications.
+  async mute({ tracker, muted }) {
+    if (!validTracker(tracker) || typeof muted !== 'boolean') return { ok: false };
+    const ok = await muteEmail(tracker, muted);
+    if (ok) await touchData();
+    return { ok };
   },
 
   async deleteEmail({ tracker }, sender) {
@@ -231,7 +240,7 @@ export const handlers: Handlers = {
     const identity = await ensureAccount();
     return identity
       ? { ok: true, error: null }
-      : { ok: false, error: 'Saved, but no account could be created there yet; OpenPing keeps trying.' };
+      : { ok: false, error: t('errors.savedNoAccount') };
   },
 
   async setupAccount(_message, sender) {

@@ -43,6 +43,8 @@ export interface EmailRecord {
   autoSend?: boolean;
   /** another-app: how it became sent — the user's "I sent it", or its first fetch from another network. */
   sentBy?: 'you' | 'first-fetch';
+  /** The user muted this email's notifications (missing in records from before: not muted). */
+  muted?: boolean;
 }
 
 /**

@@ -28,7 +28,8 @@ export const t = i18n.t;
 
 /** A message by its _locales name (dots become `_`), or null when this build has none of that name. */
 function message(name: string): string | null {
-  const text = browser.i18n.getMessage(name.replace(/[.-]/g, '_'));
+  // Names built at run time (a reason code) are not in the generated key types; an unknown one answers "".
+  const text = (browser.i18n.getMessage as (name: string) => string)(name.replace(/[.-]/g, '_'));
   return text ? text : null;
 }
 
@@ -59,9 +60,14 @@ export function reasonText(hit: { reason: string; reasonCode?: string | null; re
   return /\{[A-Za-z0-9_]+\}/.test(text) ? hit.reason : text;
 }
 
-/** A /healthz warning in the user's language; the server's sentence for a code this build does not know. */
+/**
+ * A /healthz warning: what it means in the user's language, then the server's
+ * own sentence, which names the setting to change with its value (for the
+ * operator, in English). The sentence alone for a code this build does not know.
+ */
 export function healthText(warning: { code: string; message: string }): string {
-  return (/^[a-z0-9-]+$/.test(warning.code) && message(`health.${warning.code}`)) || warning.message;
+  const headline = /^[a-z0-9-]+$/.test(warning.code) ? message(`health.${warning.code}`) : null;
+  return headline ? `${headline} ${warning.message}` : warning.message;
 }
 
 /** The words for a via the locales name (a provider's proxy), or null (a vendor's name is its own). */
@@ -75,4 +81,23 @@ export function ordinal(n: number): string {
   if (mod100 >= 11 && mod100 <= 13) return `${n}th`;
   const suffixes: Record<number, string> = { 1: 'st', 2: 'nd', 3: 'rd' };
   return `${n}${suffixes[n % 10] ?? 'th'}`;
+}
+
+/**
+ * The language of the words shown (`en`, `de` …), for Intl's dates and numbers
+ * to match them: navigator.language can differ (see localizePage).
+ */
+export function uiLocale(): string {
+  return t('ext.lang');
+}
+
+/**
+ * An extension page in the browser's language: `<html lang>` (screen readers,
+ * hyphenation) and its title. The language is that of the words the browser
+ * picked (`ext.lang`), not getUILanguage(): headless Chromium on Linux answered
+ * "en-US" there while it served the German messages (tests/e2e/i18n.test.ts).
+ */
+export function localizePage(title: string): void {
+  document.documentElement.lang = uiLocale();
+  document.title = title;
 }

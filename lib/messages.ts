@@ -31,7 +31,9 @@ export type ContentToBackground =
   | { type: 'armed'; tracker: string }
   | { type: 'disarmed'; tracker: string }
   | { type: 'sent'; email: SentEmail }
-  | { type: 'selfView'; trackers: string[]; at: number };
+  | { type: 'selfView'; trackers: string[]; at: number }
+  /** Mutes (or unmutes) one email's notifications: from the popup's detail, or a list mark's card. */
+  | { type: 'mute'; tracker: string; muted: boolean };
 
 export interface ContentToBackgroundResponse {
   identity: ComposeIdentity;
@@ -39,6 +41,7 @@ export interface ContentToBackgroundResponse {
   disarmed: { queued: boolean };
   sent: { queued: boolean };
   selfView: { queued: boolean };
+  mute: { ok: boolean };
 }
 
 export type PopupToBackground =

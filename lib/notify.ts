@@ -7,7 +7,8 @@
 import { browser } from 'wxt/browser';
 import { db, type EmailRecord, type HitRecord } from './db';
 import type { Settings } from './settings';
-import { emailTitle, ordinal, originLabel, recipientLabel } from './state/format';
+import { ordinal, t } from './i18n';
+import { emailTitle, originLabel, recipientLabel } from './state/format';
 
 export const NOTIFY_PREFIX = 'openping:';
 /** nylas-mail #2831: people turn trackers off over re-open spam (RESEARCH §6) — one re-open notice per email per hour. */
@@ -57,7 +58,8 @@ export interface NotifyInput {
   after: EmailRecord;
   /** Hits of this batch that became `open` (new, or re-labelled to open). */
   newOpens: readonly HitRecord[];
-  settings: Pick<Settings, 'notifyReopens' | 'quietFrom' | 'quietTo'>;
+  /** notifyFirstOpens: missing in settings saved before it existed — then on. */
+  settings: Pick<Settings, 'notifyReopens' | 'quietFrom' | 'quietTo'> & Partial<Pick<Settings, 'notifyFirstOpens'>>;
   now: number;
 }
 
@@ -68,25 +70,46 @@ export interface NotifyInput {
 export function decideNotification({ before, after, newOpens, settings, now }: NotifyInput): PendingNotification | null {
   if (newOpens.length === 0 || after.opens === 0) return null;
   if (after.tracking === 'stopped' || after.tracking === 'armed') return null;
+  if (after.muted) return null;
   const latest = newOpens.reduce((a, b) => (b.at > a.at ? b : a));
   if (now - latest.at > STALE_OPEN_MS) return null;
   if (inQuietHours(settings, new Date(now))) return null;
   const first = before.opens === 0;
+  if (first && settings.notifyFirstOpens === false) return null;
   if (!first) {
     if (!settings.notifyReopens) return null;
     if (before.notifiedAt !== null && now - before.notifiedAt < REOPEN_THROTTLE_MS) return null;
   }
-  const subject = emailTitle(after);
-  const details = [recipientLabel(after.recipients, 3) && `To ${recipientLabel(after.recipients, 3)}`, originLabel(latest)]
-    .filter(Boolean)
-    .join(' · ');
   return {
     id: notificationId(after.tracker),
     tracker: after.tracker,
-    title: first ? `Opened: ${subject}` : `Opened again — ${ordinal(after.opens)} time`,
-    message: details ? `${subject}\n${details}` : subject,
+    ...notificationText(after, latest, first),
     createdAt: now,
   };
+}
+
+/**
+ * The words of a notification, each said once (issue 17 item 7): the title
+ * says that it was opened and, with one recipient, by whom — "Opened by Ada
+ * Lovelace" (SPEC §6: the title says "Opened"); the message holds the subject
+ * (SPEC §6), then where the open came from. With several recipients nobody
+ * knows which one opened it (one body for all), so the title names them as
+ * whom it was sent to.
+ */
+export function notificationText(
+  email: EmailRecord,
+  latest: HitRecord,
+  first: boolean,
+): { title: string; message: string } {
+  const subject = emailTitle(email);
+  const who = recipientLabel(email.recipients, 3);
+  const one = email.recipients.length === 1;
+  const n = { n: String(email.opens), nth: ordinal(email.opens) };
+  const title = first
+    ? !who ? t('notify.opened') : one ? t('notify.openedBy', { who }) : t('notify.openedTo', { who })
+    : !who ? t('notify.reopened', n) : one ? t('notify.reopenedBy', { who, ...n }) : t('notify.reopenedTo', { who, ...n });
+  const origin = originLabel(latest);
+  return { title, message: origin ? `“${subject}”\n${origin}` : `“${subject}”` };
 }
 
 export function pendingKey(tracker: string): string {
@@ -151,6 +174,23 @@ export async function markSeen(tracker?: string): Promise<void> {
   }
   await tx.done;
   await updateBadge();
+}
+
+/**
+ * Mutes or unmutes one email's notifications; muting also withdraws the one
+ * waiting or shown for it. False when there is no such email here.
+ */
+export async function muteEmail(tracker: string, muted: boolean): Promise<boolean> {
+  const database = await db();
+  const tx = database.transaction(['emails', 'meta'], 'readwrite');
+  const email = await tx.objectStore('emails').get(tracker);
+  if (email) {
+    await tx.objectStore('emails').put({ ...email, muted });
+    if (muted) await tx.objectStore('meta').delete(pendingKey(tracker));
+  }
+  await tx.done;
+  if (email && muted) await browser.notifications.clear(notificationId(tracker)).catch(() => false);
+  return email !== undefined;
 }
 
 /** Opens the email's thread, focusing a tab that already shows it; the popup's detail view when there is no link. */

@@ -15,6 +15,8 @@ export interface Settings {
   server: string;
   /** Initial state of the Track switch in a new compose. */
   trackByDefault: boolean;
+  /** Notify of an email's first open (SPEC §1 item 4); off: only the popup and badge tell. */
+  notifyFirstOpens: boolean;
   notifyReopens: boolean;
   /** Quiet hours as "HH:MM" local time; null when off. */
   quietFrom: string | null;
@@ -30,6 +32,7 @@ export interface Settings {
 export const defaultSettings: Settings = {
   server: defaultServerUrl,
   trackByDefault: true,
+  notifyFirstOpens: true,
   notifyReopens: true,
   quietFrom: null,
   quietTo: null,

@@ -1,5 +1,6 @@
 import { useSignal } from '@preact/signals';
 import { Devices } from './Devices';
+import { t } from '../../lib/i18n';
 import type { OptionsModel } from '../../lib/state/options';
 import { Checklist } from '../onboarding/Checklist';
 
@@ -30,7 +31,7 @@ export function Options({ model }: { model: OptionsModel }) {
 
   return (
     <main class="options" data-openping="options">
-      <h1>OpenPing settings</h1>
+      <h1>{t('options.title')}</h1>
       {notice && (
         <p class={`notice notice--${notice.kind}`} role={notice.kind === 'error' ? 'alert' : 'status'} data-openping="notice">
           {notice.text}
@@ -38,13 +39,10 @@ export function Options({ model }: { model: OptionsModel }) {
       )}
 
       <section>
-        <h2>Tracking server</h2>
-        <p class="hint">
-          The server your pixels point to. Recipients’ mail clients must reach it, so use a public https URL. It learns
-          only that a tracker was fetched — never subjects, recipients or text.
-        </p>
+        <h2>{t('options.serverHeading')}</h2>
+        <p class="hint">{t('options.serverHint')}</p>
         <label>
-          Server URL
+          {t('options.serverUrl')}
           <input
             type="text"
             inputMode="url"
@@ -55,7 +53,7 @@ export function Options({ model }: { model: OptionsModel }) {
         </label>
         <div class="row">
           <button type="button" data-action="save-server" disabled={model.busy.value} onClick={() => void model.saveServer()}>
-            Save server
+            {t('options.save')}
           </button>
         </div>
         <p class="hint" data-openping="account">
@@ -78,7 +76,7 @@ export function Options({ model }: { model: OptionsModel }) {
       </section>
 
       <section>
-        <h2>Tracking</h2>
+        <h2>{t('options.trackingHeading')}</h2>
         <label class="check">
           <input
             type="checkbox"
@@ -86,12 +84,21 @@ export function Options({ model }: { model: OptionsModel }) {
             checked={s.trackByDefault}
             onChange={(e) => void model.update({ trackByDefault: (e.currentTarget as HTMLInputElement).checked })}
           />
-          Track new messages by default
+          {t('options.trackByDefault')}
         </label>
       </section>
 
       <section>
-        <h2>Notifications</h2>
+        <h2>{t('options.notificationsHeading')}</h2>
+        <label class="check">
+          <input
+            type="checkbox"
+            name="notifyFirstOpens"
+            checked={s.notifyFirstOpens}
+            onChange={(e) => void model.update({ notifyFirstOpens: (e.currentTarget as HTMLInputElement).checked })}
+          />
+          {t('options.notifyFirstOpens')}
+        </label>
         <label class="check">
           <input
             type="checkbox"
@@ -99,7 +106,7 @@ export function Options({ model }: { model: OptionsModel }) {
             checked={s.notifyReopens}
             onChange={(e) => void model.update({ notifyReopens: (e.currentTarget as HTMLInputElement).checked })}
           />
-          Notify when a message is opened again (at most once an hour per message)
+          {t('options.notifyReopens')}
         </label>
         <label class="check">
           <input
@@ -114,12 +121,12 @@ export function Options({ model }: { model: OptionsModel }) {
               )
             }
           />
-          Quiet hours
+          {t('options.quietHours')}
         </label>
         {quietOn && (
           <div class="row">
             <label>
-              from
+              {t('options.quietFrom')}
               <input
                 type="time"
                 name="quietFrom"
@@ -128,7 +135,7 @@ export function Options({ model }: { model: OptionsModel }) {
               />
             </label>
             <label>
-              to
+              {t('options.quietTo')}
               <input
                 type="time"
                 name="quietTo"
@@ -141,14 +148,14 @@ export function Options({ model }: { model: OptionsModel }) {
       </section>
 
       <section>
-        <h2>Your data</h2>
+        <h2>{t('options.dataHeading')}</h2>
         <div class="row">
           <button
             type="button"
             data-action="export"
             onClick={() => void model.exportCsv().then(({ filename, csv }) => download(filename, csv))}
           >
-            Export all as CSV
+            {t('options.export')}
           </button>
           {confirmDelete.value ? (
             <>
@@ -159,19 +166,19 @@ export function Options({ model }: { model: OptionsModel }) {
                 disabled={model.busy.value}
                 onClick={() => void model.deleteEverything().then(() => (confirmDelete.value = false))}
               >
-                Yes, delete everything
+                {t('options.confirmDeleteAll')}
               </button>
               <button type="button" onClick={() => (confirmDelete.value = false)}>
-                Cancel
+                {t('options.cancel')}
               </button>
             </>
           ) : (
             <button type="button" class="danger" data-action="delete-all" onClick={() => (confirmDelete.value = true)}>
-              Delete everything…
+              {t('options.deleteAll')}
             </button>
           )}
         </div>
-        <p class="hint">Deleting erases your account and every hit on the server, and every tracked email in this browser.</p>
+        <p class="hint">{t('options.deleteHint')}</p>
       </section>
       <Devices />
     </main>

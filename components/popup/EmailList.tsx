@@ -2,8 +2,8 @@ import { useSignal } from '@preact/signals';
 import { useLayoutEffect, useRef } from 'preact/hooks';
 import { isAnyApp } from '../../lib/anyapp';
 import type { EmailRecord } from '../../lib/db';
-import { emailState, emailSubstate, emailTitle, recipientLabel, statusLine, timeAgo } from '../../lib/state/format';
 import { t } from '../../lib/i18n';
+import { emailState, emailSubstate, emailTitle, recipientLabel, statusLine, timeAgo } from '../../lib/state/format';
 
 /** Fixed row height: the list renders only the rows in view, so 10,000 emails cost what 10 do. */
 export const ROW_HEIGHT = 64;
@@ -51,7 +51,7 @@ export function EmailRow({
           <span class="row__subject">{emailTitle(email)}</span>
           <span class="row__time">{email.sentAt !== null ? timeAgo(email.sentAt) : ''}</span>
         </span>
-        <span class="row__to">{to ? `To ${to}` : isAnyApp(email) ? t('anyApp.source') : '\u00a0'}</span>
+        <span class="row__to">{to ? t('popup.rowTo', { who: to }) : isAnyApp(email) ? t('anyApp.source') : '\u00a0'}</span>
         <span class={`row__status row__status--${state}`}>
           <span class="dot" aria-hidden="true" />
           {statusLine(email)}

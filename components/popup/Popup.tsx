@@ -2,15 +2,16 @@ import { useEffect, useMemo } from 'preact/hooks';
 import type { AnyAppModel } from '../../lib/state/anyapp';
 import type { EmailsModel, Filter } from '../../lib/state/emails';
 import { createSetupStatusModel, type SetupStatusModel } from '../../lib/state/setup-status';
+import { t } from '../../lib/i18n';
 import { timeAgo } from '../../lib/state/format';
 import { AnyAppPanel } from './AnyApp';
 import { EmailDetail } from './EmailDetail';
 import { EmailList } from './EmailList';
 
-const FILTERS: Array<[Filter, string]> = [
-  ['all', 'All'],
-  ['opened', 'Opened'],
-  ['unopened', 'Not opened'],
+const FILTERS: Array<[Filter, () => string]> = [
+  ['all', () => t('popup.filterAll')],
+  ['opened', () => t('popup.filterOpened')],
+  ['unopened', () => t('popup.filterUnopened')],
 ];
 
 // First-run and setup words, kept together for the browser's i18n (STYLE §14).
@@ -48,24 +49,24 @@ function StatusBanner({ model }: { model: EmailsModel }) {
   if (status.state === 'ok' || status.state === 'connecting') return null;
   const headline =
     status.state === 'unauthorized'
-      ? 'The tracking server refused this browser’s key.'
+      ? t('popup.bannerUnauthorized')
       : status.state === 'offline'
-        ? 'The tracking server cannot be reached.'
-        : 'The tracking server reported a problem.';
+        ? t('popup.bannerOffline')
+        : t('popup.bannerError');
   return (
     <div class="banner" role="alert" data-openping="error" data-status={status.state}>
       <strong>{headline}</strong>
       {status.message && <span class="banner__detail">{status.message}</span>}
       <span class="banner__detail">
-        {status.lastOkAt !== null ? `Last in touch ${timeAgo(status.lastOkAt)}. ` : ''}
-        Opens are recorded by the server meanwhile and will show up here once it answers.
+        {status.lastOkAt !== null ? `${t('popup.lastInTouch', { ago: timeAgo(status.lastOkAt) })} ` : ''}
+        {t('popup.bannerMeanwhile')}
       </span>
       <span class="banner__actions">
         <button type="button" disabled={model.busy.value} onClick={() => void model.retry()}>
-          {model.busy.value ? 'Trying…' : 'Retry now'}
+          {model.busy.value ? t('popup.retrying') : t('popup.retry')}
         </button>
         <a href="/options.html" target="_blank">
-          Settings
+          {t('popup.settings')}
         </a>
       </span>
     </div>
@@ -76,20 +77,15 @@ function EmptyState({ model }: { model: EmailsModel }) {
   return (
     <div class="empty" data-openping="empty">
       <p>
-        <strong>No tracked emails yet.</strong>
+        <strong>{t('popup.emptyTitle')}</strong>
       </p>
       <ol>
-        <li>Open Gmail or Outlook on the web and write a message.</li>
-        <li>
-          Next to <em>Send</em> you’ll find the <em>Track</em> switch — leave it on.
-        </li>
-        <li>Send. When the recipient opens it, you get a notification and it shows up here.</li>
+        <li>{t('popup.emptyStep1')}</li>
+        <li>{t('popup.emptyStep2')}</li>
+        <li>{t('popup.emptyStep3')}</li>
       </ol>
-      <p class="note">
-        Your own views never count, and machine fetches (Apple Mail, security scanners) are shown as “delivered”, not
-        “opened”.
-      </p>
-      {model.server.value && <p class="note">Tracking server: {model.server.value}</p>}
+      <p class="note">{t('popup.emptyNote')}</p>
+      {model.server.value && <p class="note">{t('popup.emptyServer', { server: model.server.value })}</p>}
     </div>
   );
 }
@@ -110,9 +106,9 @@ export function Popup({ model, setup: given, anyApp }: { model: EmailsModel; set
   return (
     <main data-openping="popup" class="popup">
       <header class="header">
-        <h1>OpenPing</h1>
-        <a class="header__settings" href="/options.html" target="_blank" title="Settings">
-          Settings
+        <h1>{t('ext.name')}</h1>
+        <a class="header__settings" href="/options.html" target="_blank" title={t('popup.settings')}>
+          {t('popup.settings')}
         </a>
       </header>
       {needsSetup ? <SetupBanner setup={setup} /> : setupKnown && <StatusBanner model={model} />}
@@ -126,6 +122,7 @@ export function Popup({ model, setup: given, anyApp }: { model: EmailsModel; set
           onOpenThread={(t) => void model.openThread(t)}
           onStop={(t) => void model.stopTracking(t)}
           onDelete={(t) => void model.remove(t)}
+          onMute={(t, muted) => void model.mute(t, muted)}
         />
       ) : !model.ready.value ? null : total === 0 && model.emails.value.length === 0 ? (
         <EmptyState model={model} />
@@ -135,12 +132,12 @@ export function Popup({ model, setup: given, anyApp }: { model: EmailsModel; set
             <input
               type="search"
               data-openping="search"
-              placeholder="Search subject or recipient"
-              aria-label="Search subject or recipient"
+              placeholder={t('popup.search')}
+              aria-label={t('popup.search')}
               value={model.query.value}
               onInput={(e) => (model.query.value = (e.currentTarget as HTMLInputElement).value)}
             />
-            <div class="filters" role="group" aria-label="Filter">
+            <div class="filters" role="group" aria-label={t('popup.filterLabel')}>
               {FILTERS.map(([value, label]) => (
                 <button
                   type="button"
@@ -149,14 +146,14 @@ export function Popup({ model, setup: given, anyApp }: { model: EmailsModel; set
                   aria-pressed={model.filter.value === value}
                   onClick={() => (model.filter.value = value)}
                 >
-                  {label}
+                  {label()}
                 </button>
               ))}
             </div>
           </div>
           {searching && visible.length === 0 ? (
             <p class="empty" data-openping="no-match">
-              {model.complete.value ? 'No email matches.' : 'Searching…'}
+              {model.complete.value ? t('popup.noMatch') : t('popup.searching')}
             </p>
           ) : (
             <EmailList emails={visible} total={searching ? visible.length : total} onOpen={(t) => void model.select(t)} />

@@ -4,7 +4,9 @@ import '../../components/popup/popup.css';
 import { send } from '../../lib/messages';
 import { createAnyAppModel } from '../../lib/state/anyapp';
 import { createEmailsModel } from '../../lib/state/emails';
+import { localizePage, t } from '../../lib/i18n';
 
+localizePage(t('ext.name'));
 const model = createEmailsModel();
 const anyApp = createAnyAppModel();
 void anyApp.load();

@@ -56,6 +56,8 @@ export interface EmailsModel {
   load(): Promise<void>;
   select(tracker: string | null): Promise<void>;
   stopTracking(tracker: string): Promise<void>;
+  /** Silences (or not) this email's notifications. */
+  mute(tracker: string, muted: boolean): Promise<void>;
   remove(tracker: string): Promise<void>;
   openThread(tracker: string): Promise<void>;
   retry(): Promise<void>;
@@ -153,6 +155,10 @@ export function createEmailsModel(): EmailsModel {
     },
     async stopTracking(tracker) {
       await send({ type: 'stopTracking', tracker });
+      await readAll();
+    },
+    async mute(tracker, muted) {
+      await send({ type: 'mute', tracker, muted });
       await readAll();
     },
     async remove(tracker) {

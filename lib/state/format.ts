@@ -1,8 +1,10 @@
 /**
  * Plain-words formatting shared by the popup and the notifications. Pure
- * functions, no browser APIs.
+ * functions but for the words, which come from the browser's i18n in the
+ * user's language (lib/i18n.ts).
  */
 import type { EmailRecord, HitRecord } from '../db';
+import { t, uiLocale, viaWords } from '../i18n';
 import type { Recipient } from '../webmail/types';
 
 export type EmailState = 'sent' | 'delivered' | 'opened';
@@ -33,23 +35,31 @@ export function emailSubstate(
   return emailState(email) === 'delivered' && mpp > 0 && mpp === email.machineHits ? 'apple-mpp' : null;
 }
 
-export function ordinal(n: number): string {
-  const mod100 = n % 100;
-  if (mod100 >= 11 && mod100 <= 13) return `${n}th`;
-  const suffixes: Record<number, string> = { 1: 'st', 2: 'nd', 3: 'rd' };
-  return `${n}${suffixes[n % 10] ?? 'th'}`;
-}
-
 export function recipientLabel(recipients: readonly Recipient[], max = 2): string {
   if (recipients.length === 0) return '';
-  const names = recipients.slice(0, max).map((r) => r.name?.trim() || r.address);
+  const names = recipients.slice(0, max).map(recipientName);
   const more = recipients.length - names.length;
   return more > 0 ? `${names.join(', ')} +${more}` : names.join(', ');
 }
 
+/** What to call a recipient in a few words: the name, or the address when there is none. */
+export function recipientName(r: Recipient): string {
+  return r.name?.trim() || r.address;
+}
+
+/**
+ * A recipient in full: "Ada Lovelace <ada@example.com>", or the address alone
+ * when the name is missing or is the address itself (webmails fill the name
+ * with the address for a recipient typed in by hand).
+ */
+export function recipientFull(r: Recipient): string {
+  const name = r.name?.trim();
+  return name && name.toLowerCase() !== r.address.trim().toLowerCase() ? `${name} <${r.address}>` : r.address;
+}
+
 export function emailTitle(email: Pick<EmailRecord, 'subject' | 'tracker'>): string {
-  if (email.subject === null) return `Sent from another browser (${email.tracker.slice(0, 8)}…)`;
-  return email.subject.trim() || '(no subject)';
+  if (email.subject === null) return t('email.otherBrowser', { id: email.tracker.slice(0, 8) });
+  return email.subject.trim() || t('email.noSubject');
 }
 
 /** "Berlin, DE"; null when the hit has no place. */
@@ -60,14 +70,11 @@ export function placeOf(hit: Pick<HitRecord, 'geo'>): string | null {
   return parts.length ? parts.join(', ') : null;
 }
 
+/**
+ * Security gateways, by vendor: product names, the same in every language. The
+ * providers' proxies are worded in the locales (`via.*`, lib/i18n.ts viaWords).
+ */
 const VIA_NAMES: Record<string, string> = {
-  'gmail-proxy': "Gmail's image proxy",
-  'gmail-prefetch': "Gmail's prefetch",
-  'yahoo-proxy': "Yahoo's image proxy",
-  'apple-mpp': 'Apple Mail Privacy Protection',
-  'fastmail-proxy': "Fastmail's image proxy",
-  'hey-proxy': "HEY's image proxy",
-  'proton-proxy': "Proton Mail's proxy",
   // Security gateways, by vendor (backend/classify/data/networks.ts, network.ts).
   'microsoft-defender': 'Microsoft Defender for Office 365',
   'microsoft-office': 'Microsoft Office',
@@ -85,7 +92,7 @@ const VIA_NAMES: Record<string, string> = {
 
 export function viaLabel(via: string | null): string | null {
   if (!via) return null;
-  return VIA_NAMES[via] ?? via;
+  return viaWords(via) ?? VIA_NAMES[via] ?? via;
 }
 
 /** The network in a few words: "Deutsche Telekom AG" or the prefix. */
@@ -99,7 +106,7 @@ export function networkOf(hit: Pick<HitRecord, 'network'>): string | null {
 function proxyLabel(hit: Pick<HitRecord, 'via'>): string | null {
   // A provider proxy's address says where the proxy is, not where the reader is.
   const via = viaLabel(hit.via);
-  return via && hit.via?.endsWith('-proxy') ? `via ${via}` : null;
+  return via && hit.via?.endsWith('-proxy') ? t('popup.via', { via }) : null;
 }
 
 /** Where the reader was, for a row: the place, or the proxy that hides it. */
@@ -114,18 +121,18 @@ export function originLabel(hit: Pick<HitRecord, 'geo' | 'via' | 'network'>): st
 
 export function timeAgo(at: number, now = Date.now()): string {
   const s = Math.max(0, Math.round((now - at) / 1000));
-  if (s < 45) return 'just now';
+  if (s < 45) return t('time.justNow');
   const m = Math.round(s / 60);
-  if (m < 60) return `${m} min ago`;
+  if (m < 60) return t('time.minutesAgo', { n: String(m) });
   const h = Math.round(m / 60);
-  if (h < 24) return `${h} h ago`;
+  if (h < 24) return t('time.hoursAgo', { n: String(h) });
   const d = Math.round(h / 24);
-  if (d < 30) return `${d} d ago`;
-  return new Date(at).toLocaleDateString();
+  if (d < 30) return t('time.daysAgo', { n: String(d) });
+  return new Date(at).toLocaleDateString(uiLocale());
 }
 
 export function formatTime(at: number): string {
-  return new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return new Date(at).toLocaleString(uiLocale(), { dateStyle: 'medium', timeStyle: 'short' });
 }
 
 /** "Opened 3× · last 5 min ago · Berlin, DE" / "Delivered — …" / "Delivered to Apple Mail — …" / "Sent 2 h ago — …". */
@@ -133,48 +140,33 @@ export function statusLine(email: EmailRecord, now = Date.now()): string {
   if (emailSubstate(email) === 'not-sent') return 'Not sent yet — paste the pixel into your message and send it';
   const state = emailState(email);
   if (state === 'opened') {
-    const parts = [`Opened ${email.opens}×`];
-    if (email.lastOpenAt !== null) parts.push(`last ${timeAgo(email.lastOpenAt, now)}`);
+    const parts = [t('status.opened', { count: String(email.opens) })];
+    if (email.lastOpenAt !== null) parts.push(t('status.lastOpen', { ago: timeAgo(email.lastOpenAt, now) }));
     if (email.lastOpenPlace) parts.push(email.lastOpenPlace);
     return parts.join(' · ');
   }
   if (email.sentAt !== null && email.sentAt > now + 60_000 && state === 'sent') {
-    return `Scheduled for ${formatTime(email.sentAt)}`;
+    return t('status.scheduled', { time: formatTime(email.sentAt) });
   }
   if (state === 'delivered') {
-    return emailSubstate(email) === 'apple-mpp'
-      ? 'Delivered to Apple Mail — Apple hides whether it was read'
-      : 'Delivered — no one is known to have opened it yet';
+    return emailSubstate(email) === 'apple-mpp' ? t('status.deliveredApple') : t('status.delivered');
   }
-  return email.sentAt !== null ? `Sent ${timeAgo(email.sentAt, now)} — not opened yet` : 'Not opened yet';
+  return email.sentAt !== null ? t('status.sentNotOpened', { ago: timeAgo(email.sentAt, now) }) : t('status.notOpened');
 }
 
 /**
  * Under the status of an Apple Mail reader's email (`apple-mpp`), in the detail. MPP loads remote images
  * on delivery, read or not, through Apple's relay (RESEARCH §1), so its fetches say nothing of reading.
  */
-export const APPLE_MPP_NOTE =
-  'Apple Mail Privacy Protection loaded the images when this message arrived, whether or not anyone opens it. ' +
-  'It has arrived, but Apple hides whether it was read: Apple Mail will not tell when, or if, it is read, and ' +
-  'its fetches never notify you.';
+export function appleMppNote(): string {
+  return t('status.appleNote');
+}
 
-export const KIND_LABELS: Record<HitRecord['kind'], string> = {
-  open: 'Opened',
-  prefetch: 'Fetched by the mail system',
-  scanner: 'Security scan',
-  bot: 'Automated fetch',
-  self: 'Your own view',
-  duplicate: 'Repeat of the previous fetch',
-  presend: 'Before sending',
-};
+export function kindLabel(kind: HitRecord['kind']): string {
+  return t(`kind.${kind}`);
+}
 
-/** Why a non-open hit does not count, in words (shown under the server's own reason). */
-export const KIND_EXPLANATIONS: Record<HitRecord['kind'], string | null> = {
-  open: null,
-  prefetch: 'Machines fetch images on delivery; this says the mail arrived, not that someone read it.',
-  scanner: 'A security system checked the message; no person is involved.',
-  bot: 'A program, not a person, loaded the image.',
-  self: 'Your own view — not counted.',
-  duplicate: 'The same source fetched it again within seconds; counted once.',
-  presend: 'Loaded while the message was still a draft — not counted.',
-};
+/** Why a non-open hit does not count, in words (shown under the reason); null for an open. */
+export function kindExplanation(kind: HitRecord['kind']): string | null {
+  return kind === 'open' ? null : t(`kindWhy.${kind}`);
+}

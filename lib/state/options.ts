@@ -7,6 +7,7 @@ import { signal, type Signal } from '@preact/signals';
 import { browser } from 'wxt/browser';
 import { normalizeServer } from '../api';
 import { db, type HitRecord } from '../db';
+import { healthText, t } from '../i18n';
 import { send } from '../messages';
 import { defaultSettings, loadIdentity, loadSettings, saveSettings, type Settings } from '../settings';
 import { accountFingerprint, serverUrlError } from '../setup';
@@ -119,7 +120,7 @@ export function createOptionsModel(checklist: SetupCheckModel = createSetupCheck
       const access = requestServerAccess(server);
       return guarded(async () => {
         if (!(await access)) {
-          notice.value = { kind: 'error', text: `Not saved: OpenPing needs your permission to talk to ${server}.` };
+          notice.value = { kind: 'error', text: t('options.notSavedPermission', { server }) };
           return;
         }
         const res = await send({ type: 'changeServer', server });
@@ -146,8 +147,8 @@ export function createOptionsModel(checklist: SetupCheckModel = createSetupCheck
         const res = await send({ type: 'deleteEverything' });
         await this.load();
         notice.value = res.ok
-          ? { kind: 'ok', text: 'Everything was deleted, on the server and in this browser.' }
-          : { kind: 'error', text: res.error ?? 'Nothing was deleted.' };
+          ? { kind: 'ok', text: t('options.deleted') }
+          : { kind: 'error', text: res.error ?? t('options.notDeleted') };
       });
     },
   };

@@ -21,6 +21,7 @@ describe('the built extension in real Chromium', () => {
     expect(session.extensionId).toMatch(/^[a-p]{32}$/);
     const manifest = await session.worker.evaluate(() => chrome.runtime.getManifest());
     expect(manifest.manifest_version).toBe(3);
+    // The manifest says __MSG_ext_name__ (locales/*.yml); Chromium answers with the localized name.
     expect(manifest.name).toBe('OpenPing');
   });
 

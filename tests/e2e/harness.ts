@@ -119,13 +119,20 @@ export interface ExtensionSession {
   close(): Promise<void>;
 }
 
-/** Real Chromium, headless, with the e2e build of the extension loaded (or another build, e.g. onboarding.test.ts's). */
-export async function launchExtension(options: { extensionDir?: string } = {}): Promise<ExtensionSession> {
+/**
+ * Real Chromium, headless, with the e2e build of the extension loaded (or another build, e.g. onboarding.test.ts's).
+ * `language`: the browser's language, as a user sets it. Tried on this
+ * machine's headless Chromium (Debian, 2026-12): `--lang=de` makes
+ * chrome.i18n serve the German messages; LANGUAGE/LANG in the environment do
+ * not; getUILanguage() and navigator.language say "en-US" either way.
+ */
+export async function launchExtension(options: { extensionDir?: string; language?: string } = {}): Promise<ExtensionSession> {
   const profile = mkdtempSync(join(tmpdir(), 'openping-profile-'));
+  const { language } = options;
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: findChromium(),
     headless: true,
-    args: chromiumArgs(options.extensionDir ?? E2E_EXTENSION_DIR),
+    args: [...chromiumArgs(options.extensionDir ?? E2E_EXTENSION_DIR), ...(language ? [`--lang=${language}`] : [])],
   });
   // Pixels point at the public https host; route it to the local server (see env.ts).
   await context.route(`${E2E_PUBLIC_URL}/**`, async (route) => {

@@ -94,9 +94,9 @@ describe('notifications and states end to end', () => {
     const latency = Date.now() - t0;
     expect(latency).toBeLessThan(10_000);
     const shown = (await notificationTexts(session.worker))[`openping:${tracker}`]!;
-    expect(shown.title).toBe('Opened: Quarterly plan for Ada');
-    expect(shown.message).toContain('Quarterly plan for Ada');
-    expect(shown.message).toContain('Ada Lovelace');
+    // SPEC §6: the title says "Opened", the message holds the subject; each says its part once (issue 17 item 7).
+    expect(shown.title).toBe('Opened by Ada Lovelace');
+    expect(shown.message).toBe('“Quarterly plan for Ada”\nvia Gmail\'s image proxy');
 
     await popup.reload();
     await expect.poll(() => popup.stateOf('Quarterly plan for Ada'), { timeout: 20_000 }).toBe('opened');

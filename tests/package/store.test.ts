@@ -77,7 +77,7 @@ describe('the Firefox zip', () => {
 describe('the sources zip', () => {
   it('holds what a reviewer rebuilds from, and no dependencies, builds or data', async () => {
     const names = Object.keys((await entries(zips.sources)).files);
-    for (const needed of ['package.json', 'package-lock.json', 'wxt.config.ts', 'tsconfig.json', 'SOURCE.md', 'LICENSE', 'assets/icon.svg', 'public/icon/128.png', 'entrypoints/background.ts', 'lib/notify.ts']) {
+    for (const needed of ['package.json', 'package-lock.json', 'wxt.config.ts', 'tsconfig.json', 'SOURCE.md', 'LICENSE', 'assets/icon.svg', 'public/icon/128.png', 'entrypoints/background.ts', 'lib/notify.ts', 'locales/en.yml', 'locales/de.yml', 'contract/index.ts']) {
       expect(names, `${needed} in the sources zip`).toContain(needed);
     }
     const stray = names.filter((n) => /^(node_modules|\.output|\.wxt|data|tests|\.git)\//.test(n) || /(^|\/)node_modules\//.test(n) || /\.db(-|$)/.test(n));
@@ -99,6 +99,7 @@ describe('the Chrome zip', () => {
     try {
       const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 30_000 }));
       const manifest = await worker.evaluate(() => chrome.runtime.getManifest());
+      // The manifest says __MSG_ext_name__: the name comes from the zip's _locales (locales/*.yml).
       expect(manifest.name).toBe('OpenPing');
       const icon = await worker.evaluate(async (path) => (await fetch(chrome.runtime.getURL(path))).status, manifest.icons?.['128'] ?? '');
       expect(icon).toBe(200);

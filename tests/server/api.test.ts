@@ -1,5 +1,6 @@
 /** Every /v1 route of SPEC §3 and its error shapes, over a real port and a real SQLite file. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatReason, REASON_CODES, type ReasonCode } from '../../contract/index.ts';
 import { json, newAccount, putTracker, startTestServer, trackerId, type Account, type Running } from './helpers.ts';
 
 let s: Running;
@@ -119,8 +120,14 @@ describe('trackers', () => {
     expect(body.dropped).toBe(0);
     expect(body.next).toBeNull();
     expect(body.hits).toHaveLength(1);
-    expect(Object.keys(body.hits[0]!).sort()).toEqual(['at', 'client', 'geo', 'id', 'kind', 'network', 'reason', 'tracker', 'via']);
+    expect(Object.keys(body.hits[0]!).sort()).toEqual(
+      ['at', 'client', 'geo', 'id', 'kind', 'network', 'reason', 'reasonCode', 'reasonParams', 'tracker', 'via'],
+    );
     expect(body.hits[0]).toMatchObject({ tracker, network: { prefix: '127.0.0.0/24' } });
+    // SPEC §3: the code names the same reason; worded from it, it is the sentence sent beside it.
+    const hit = body.hits[0] as { reason: string; reasonCode: ReasonCode; reasonParams: Record<string, string> };
+    expect(REASON_CODES).toContain(hit.reasonCode);
+    expect(formatReason(hit.reasonCode, hit.reasonParams)).toBe(hit.reason);
     const del = await fetch(`${s.url}/v1/trackers/${tracker}`, { method: 'DELETE', headers: acc.auth });
     expect(del.status).toBe(204);
     expect((await fetch(`${s.url}/v1/trackers/${tracker}`, { headers: acc.auth })).status).toBe(404);

@@ -432,6 +432,9 @@ export function storeContract(
           kind: 'open',
           via: null,
           reason: 'Opened.',
+          // No template words 'Opened.' (see 'names the reason of every hit…').
+          reasonCode: null,
+          reasonParams: {},
           network: { prefix: '203.0.113.0/24', asn: 64500, org: 'Example Net' },
           geo: { country: 'GB', region: 'England', city: 'London' },
           client: { name: 'Chrome', os: 'Windows', device: null },

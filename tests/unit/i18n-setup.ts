@@ -9,9 +9,22 @@ import { resolve } from 'node:path';
 import { generateChromeMessages, parseMessagesFile } from '@wxt-dev/i18n/build';
 import { fakeBrowser } from 'wxt/testing';
 
-// Not new URL(…, import.meta.url): under happy-dom that URL is the page's, not file: ("The URL must be of scheme file").
-const file = resolve(process.cwd(), 'locales/en.yml');
-const messages = generateChromeMessages(await parseMessagesFile(file)) as Record<string, { message: string }>;
+type Messages = Record<string, { message: string }>;
+
+/** A locale's messages as the build writes them to _locales/<locale>/messages.json. */
+async function messagesOf(locale: string): Promise<Messages> {
+  // The project root (vitest's cwd): under happy-dom import.meta.url is no file: URL.
+  return generateChromeMessages(await parseMessagesFile(resolve(process.cwd(), `locales/${locale}.yml`))) as Messages;
+}
+
+let messages = await messagesOf('en');
+let language = 'en';
+
+/** Makes the fake browser speak another locale (as a browser set to that language); `useLocale('en')` to go back. */
+export async function useLocale(locale: string): Promise<void> {
+  messages = await messagesOf(locale);
+  language = locale;
+}
 
 export function getMessage(name: string, substitutions?: string | string[]): string {
   const entry = messages[name];
@@ -22,6 +35,6 @@ export function getMessage(name: string, substitutions?: string | string[]): str
 
 Object.assign(fakeBrowser.i18n, {
   getMessage,
-  getUILanguage: () => 'en',
-  getAcceptLanguages: async () => ['en'],
+  getUILanguage: () => language,
+  getAcceptLanguages: async () => [language],
 });

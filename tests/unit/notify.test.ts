@@ -5,9 +5,12 @@ import { closeDb, db, newEmailRecord, type EmailRecord, type HitRecord } from '.
 import {
   REOPEN_THROTTLE_MS,
   decideNotification,
+  deliverPending,
   inQuietHours,
   markSeen,
+  muteEmail,
   openThread,
+  pendingKey,
   trackerOfNotification,
   updateBadge,
 } from '../../lib/notify';
@@ -46,7 +49,7 @@ function email(fields: Partial<EmailRecord> = {}): EmailRecord {
 }
 
 describe('decideNotification', () => {
-  it('notifies the first open with subject, recipients, place and network', () => {
+  it('notifies the first open: "Opened" and whom it went to in the title, the subject and where in the message, each once', () => {
     const n = decideNotification({
       before: email(),
       after: email({ opens: 1 }),
@@ -55,11 +58,17 @@ describe('decideNotification', () => {
       now: NOW,
     });
     expect(n?.id).toBe(`openping:${T}`);
-    expect(n?.title).toBe('Opened: Proposal for Q1');
-    expect(n?.message).toContain('Proposal for Q1');
-    expect(n?.message).toContain('Grace Hopper, bob@example.com');
-    expect(n?.message).toContain('Berlin, DE');
-    expect(n?.message).toContain('Deutsche Telekom AG');
+    // Two recipients: nobody knows which one opened it, so they are named as whom it was sent to.
+    expect(n?.title).toBe('Opened — sent to Grace Hopper, bob@example.com');
+    expect(n?.message).toBe('“Proposal for Q1”\nBerlin, DE · Deutsche Telekom AG');
+  });
+
+  it('names the one recipient as who opened it', () => {
+    const ada = { recipients: [{ name: 'Ada Lovelace', address: 'ada@example.com' }] };
+    const n = decideNotification({ before: email(ada), after: email({ ...ada, opens: 1 }), newOpens: [open('h1')], settings: defaultSettings, now: NOW });
+    expect(n?.title).toBe('Opened by Ada Lovelace');
+    expect(n?.message.split('Proposal for Q1')).toHaveLength(2);
+    expect(n?.title).not.toContain('Proposal for Q1');
   });
 
   it('names the proxy instead of the proxy’s location for Gmail opens', () => {
@@ -79,7 +88,7 @@ describe('decideNotification', () => {
     const tooSoon = decideNotification({ ...base, before: email({ opens: 2, notifiedAt: NOW - REOPEN_THROTTLE_MS + 60_000 }) });
     expect(tooSoon).toBeNull();
     const later = decideNotification({ ...base, before: email({ opens: 2, notifiedAt: NOW - REOPEN_THROTTLE_MS }) });
-    expect(later?.title).toBe('Opened again — 3rd time');
+    expect(later?.title).toBe('Opened again — 3rd time — sent to Grace Hopper, bob@example.com');
     expect(later?.message).toContain('Proposal for Q1');
   });
 
@@ -95,6 +104,23 @@ describe('decideNotification', () => {
     expect(reopen).toBeNull();
     const first = decideNotification({ before: email(), after: email({ opens: 1 }), newOpens: [open('h1')], settings, now: NOW });
     expect(first).not.toBeNull();
+  });
+
+  it('stays silent on first opens when the user turned them off, but not on re-opens', () => {
+    const settings = { ...defaultSettings, notifyFirstOpens: false };
+    const first = decideNotification({ before: email(), after: email({ opens: 1 }), newOpens: [open('h1')], settings, now: NOW });
+    expect(first).toBeNull();
+    const reopen = decideNotification({ before: email({ opens: 1 }), after: email({ opens: 2 }), newOpens: [open('h2')], settings, now: NOW });
+    expect(reopen).not.toBeNull();
+    // Settings saved before the option existed lack it: first opens notify.
+    const { notifyFirstOpens: _, ...older } = defaultSettings;
+    expect(decideNotification({ before: email(), after: email({ opens: 1 }), newOpens: [open('h1')], settings: older, now: NOW })).not.toBeNull();
+  });
+
+  it('stays silent for a muted email, first open or not', () => {
+    const args = { newOpens: [open('h1')], settings: defaultSettings, now: NOW };
+    expect(decideNotification({ ...args, before: email({ muted: true }), after: email({ opens: 1, muted: true }) })).toBeNull();
+    expect(decideNotification({ ...args, before: email({ opens: 1, muted: true }), after: email({ opens: 2, muted: true }) })).toBeNull();
   });
 
   it('stays silent in quiet hours, stopped emails and for opens older than a day', () => {
@@ -145,16 +171,33 @@ describe('notifications through the feed', () => {
   it('one notification for several opens in one page, then the re-open throttle', async () => {
     await (await db()).put('emails', email());
     const a = await applyPage({ events: [open('h1'), open('h2')], cursor: 'c1' }, defaultSettings, NOW);
-    expect(a.notifications.map((n) => n.title)).toEqual(['Opened: Proposal for Q1']);
+    expect(a.notifications.map((n) => n.title)).toEqual(['Opened — sent to Grace Hopper, bob@example.com']);
     const b = await applyPage({ events: [open('h3', NOW + 60_000)], cursor: 'c2' }, defaultSettings, NOW + 60_000);
     expect(b.notifications).toEqual([]);
     const later = NOW + REOPEN_THROTTLE_MS + 1_000;
     const c = await applyPage({ events: [open('h4', later)], cursor: 'c3' }, defaultSettings, later);
-    expect(c.notifications.map((n) => n.title)).toEqual(['Opened again — 4th time']);
+    expect(c.notifications.map((n) => n.title)).toEqual(['Opened again — 4th time — sent to Grace Hopper, bob@example.com']);
     expect(await updateBadge()).toBe(4);
     await markSeen();
     expect(await updateBadge()).toBe(0);
     expect(await fakeBrowser.action.getBadgeText({})).toBe('');
+  });
+
+  it('muting withdraws the notification waiting for the email, and later opens stay silent until unmuted', async () => {
+    await (await db()).put('emails', email());
+    await applyPage({ events: [open('h1')], cursor: 'c1' }, defaultSettings, NOW);
+    expect(await (await db()).get('meta', pendingKey(T))).toBeDefined();
+    expect(await muteEmail(T, true)).toBe(true);
+    expect(await (await db()).get('meta', pendingKey(T))).toBeUndefined();
+    expect(await deliverPending()).toBe(0);
+    const later = NOW + 2 * REOPEN_THROTTLE_MS;
+    const muted = await applyPage({ events: [open('h2', later)], cursor: 'c2' }, defaultSettings, later);
+    expect(muted.notifications).toEqual([]);
+    expect(await muteEmail(T, false)).toBe(true);
+    const after = later + 2 * REOPEN_THROTTLE_MS;
+    const again = await applyPage({ events: [open('h3', after)], cursor: 'c3' }, defaultSettings, after);
+    expect(again.notifications).toHaveLength(1);
+    expect(await muteEmail('tracker-nobody-knows-01', true)).toBe(false);
   });
 
   it('a click opens the thread, or focuses the tab that already shows it', async () => {
@@ -175,8 +218,8 @@ describe('ordinals in titles', () => {
   it('says 2nd, 3rd, 11th, 21st', () => {
     const title = (opens: number) =>
       decideNotification({
-        before: email({ opens: opens - 1, notifiedAt: null }),
-        after: email({ opens }),
+        before: email({ opens: opens - 1, notifiedAt: null, recipients: [] }),
+        after: email({ opens, recipients: [] }),
         newOpens: [open('x')],
         settings: defaultSettings,
         now: NOW,

@@ -2,13 +2,16 @@
 import { IDBFactory } from 'fake-indexeddb';
 import { render } from 'preact';
 import { act } from 'preact/test-utils';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing';
 import { Popup } from '../../components/popup/Popup';
-import { closeDb, db, newEmailRecord, type EmailRecord } from '../../lib/db';
+import { startBackground } from '../../lib/background';
+import { closeDb, db, newEmailRecord, type EmailRecord, type HitRecord } from '../../lib/db';
 import { saveIdentity, saveSettings, saveStatus } from '../../lib/settings';
 import { createEmailsModel, matches } from '../../lib/state/emails';
 import { emailState, statusLine } from '../../lib/state/format';
+import { installFakeDnr } from './dnr-fake';
+import { useLocale } from './i18n-setup';
 
 const NOW = Date.now();
 
@@ -169,5 +172,84 @@ describe('popup view', () => {
     expect(hit?.textContent).toContain('Apple hides real opens');
     expect(hit?.textContent).toContain('not that someone read it');
     expect(hit?.textContent).toContain('via Apple Mail Privacy Protection');
+  });
+});
+
+describe('popup words', () => {
+  afterEach(() => useLocale('en'));
+
+  async function detailWith(hits: Array<Partial<HitRecord>>, fields: Partial<EmailRecord> = {}) {
+    const e = email(8, { opens: 1, ...fields });
+    await seed([e]);
+    for (const [i, h] of hits.entries()) {
+      await (await db()).put('hits', {
+        id: `hit-${i}`, tracker: e.tracker, at: NOW - 1_000 + i, kind: 'open', via: null, reason: 'The server’s own sentence.',
+        reasonCode: null, reasonParams: {}, network: { prefix: '198.51.100.0/24', asn: 3320, org: 'Telekom' }, geo: null, client: null,
+        ...h,
+      });
+    }
+    const { container, model } = await mount();
+    await act(async () => {
+      await model.select(e.tracker);
+    });
+    return { container, model, tracker: e.tracker };
+  }
+
+  it('words each hit\'s reason from its code, and shows the server\'s sentence for a code it does not know', async () => {
+    const { container } = await detailWith([
+      { kind: 'bot', reason: 'Server wording of a tool.', reasonCode: 'tool', reasonParams: { name: 'curl' } },
+      { kind: 'scanner', reason: 'Server wording of a gap.', reasonCode: 'too-fast', reasonParams: { seconds: '1' } },
+      { reason: 'A reason from a newer server.', reasonCode: 'some-later-code', reasonParams: {} },
+      { reason: 'A reason from an older server.' },
+    ]);
+    // The timeline lists the newest first.
+    const reasons = [...container.querySelectorAll('.hit__reason')].map((p) => p.textContent).reverse();
+    expect(reasons).toEqual([
+      'Fetched by curl, an automated tool — not a person.',
+      'Fetched 1 second after sending — too soon for anyone to have opened it, so it was an automatic check.',
+      'A reason from a newer server.',
+      'A reason from an older server.',
+    ]);
+  });
+
+  it('speaks German in a German browser: the list, the detail and the reasons', async () => {
+    await useLocale('de');
+    const { container } = await detailWith([
+      { kind: 'duplicate', reason: 'Server wording.', reasonCode: 'duplicate', reasonParams: { seconds: '2' } },
+      { via: 'gmail-proxy', reason: 'Server wording.', reasonCode: 'gmail-open', reasonParams: {} },
+    ]);
+    expect(container.querySelector('[data-openping="detail"] h3')?.textContent).toBe('Verlauf');
+    expect(container.querySelector('[data-action="delete"]')?.textContent).toBe('Löschen');
+    const text = container.querySelector('[data-openping="timeline"]')?.textContent ?? '';
+    expect(text).toContain('Eine Wiederholung des Abrufs vom selben Ort 2 Sekunden zuvor – einmal gezählt.');
+    expect(text).toContain('In Gmail geöffnet');
+    expect(text).toContain('über Gmails Bild-Proxy');
+    expect(text).not.toContain('Server wording');
+  });
+
+  it('names a recipient whose name is the address once', async () => {
+    const { container } = await detailWith([], {
+      recipients: [{ name: 'ada@example.com', address: 'ada@example.com' }, { name: 'Grace Hopper', address: 'grace@example.com' }],
+    });
+    const to = container.querySelector('.detail__facts dd')?.textContent;
+    expect(to).toBe('ada@example.com, Grace Hopper <grace@example.com>');
+  });
+
+  it('mutes and unmutes an email\'s notifications from its detail view', async () => {
+    installFakeDnr();
+    await startBackground();
+    const { container, tracker } = await detailWith([]);
+    const button = () => container.querySelector<HTMLButtonElement>('[data-action="mute"], [data-action="unmute"]')!;
+    expect(button().getAttribute('data-action')).toBe('mute');
+    await act(async () => {
+      button().click();
+    });
+    await expect.poll(async () => (await (await db()).get('emails', tracker))?.muted).toBe(true);
+    await expect.poll(() => container.querySelector('[data-openping="muted"]')?.textContent).toContain('Muted');
+    expect(button().getAttribute('data-action')).toBe('unmute');
+    await act(async () => {
+      button().click();
+    });
+    await expect.poll(async () => (await (await db()).get('emails', tracker))?.muted).toBe(false);
   });
 });

@@ -105,8 +105,8 @@ describe('with the real server', () => {
     const email = await (await db()).get('emails', id);
     expect(email).toMatchObject({ subject: 'Budget 2027', opens: 1 });
     const shown = (await fakeBrowser.notifications.getAll()) as Record<string, { title: string; message: string }>;
-    expect(shown[`openping:${id}`]?.title).toBe('Opened: Budget 2027');
-    expect(shown[`openping:${id}`]?.message).toContain('Ada Lovelace');
+    expect(shown[`openping:${id}`]?.title).toBe('Opened by Ada Lovelace');
+    expect(shown[`openping:${id}`]?.message).toContain('Budget 2027');
 
     // Nothing new: the next sync applies nothing and shows nothing again.
     await stopLivePolling();

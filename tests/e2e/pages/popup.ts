@@ -74,9 +74,13 @@ export class PopupPage {
   }
 
   /** Writes emails straight into the extension's IndexedDB (same origin as the popup), in one transaction. */
-  async seed(count: number, options: { openedEvery?: number; deliveredEvery?: number } = {}): Promise<void> {
+  async seed(
+    count: number,
+    options: { openedEvery?: number; deliveredEvery?: number; subject?: (i: number) => string } = {},
+  ): Promise<void> {
+    const subjects = Array.from({ length: count }, (_, i) => options.subject?.(i) ?? `Seeded message ${i}`);
     await this.page.evaluate(
-      async ({ count, openedEvery, deliveredEvery }) => {
+      async ({ count, openedEvery, deliveredEvery, subjects }) => {
         // No named inner functions: under tsx, esbuild would wrap them in a __name() helper the page lacks.
         const database = await new Promise<IDBDatabase>((resolve, reject) => {
           const req = indexedDB.open('openping');
@@ -93,7 +97,7 @@ export class PopupPage {
           store.put({
             tracker: `seed${String(i).padStart(18, '0')}`,
             webmail: i % 2 ? 'gmail' : 'outlook',
-            subject: `Seeded message ${i}`,
+            subject: subjects[i],
             recipients: [{ name: `Person ${i}`, address: `person${i}@example.com` }],
             sentAt,
             threadUrl: null,
@@ -114,7 +118,7 @@ export class PopupPage {
         });
         database.close();
       },
-      { count, openedEvery: options.openedEvery ?? 0, deliveredEvery: options.deliveredEvery ?? 0 },
+      { count, openedEvery: options.openedEvery ?? 0, deliveredEvery: options.deliveredEvery ?? 0, subjects },
     );
   }
 
