@@ -5,6 +5,10 @@
  *
  *   GET    /v1/devices                    the account's browsers
  *   DELETE /v1/devices/{device}           revokes one: its token gets 401 from then on
+ *   PUT    /v1/device/key                 {publicKey} → 204: this browser's ECDH public key, once (409 after)
+ *   POST   /v1/keys                       {version, wraps: [{device, wrapped}]} → 201: a rotated key, wrapped per device
+ *   GET    /v1/keys/{version}             → 200 {version, device, wrapped}: this browser's wrap of that key
+ *   GET    /v1/blobs?after=<n>            → 200 {blobs, cursor}: the sealed-blob changes after n (for re-sealing)
  *   POST   /v1/pairings                   {wrapped, verifier} → 201 {pairing, expiresAt}
  *   POST   /v1/pairings/{pairing}/join    {proof, name?} → 200 {account, token, pixelBase, device, wrapped} (no token needed)
  *   PUT    /v1/blobs/{tracker}            {sealed} → 200 {tracker, seq}
@@ -54,6 +58,33 @@ const JoinBody = v.object(
   'expected a JSON object {"proof", "name"?}',
 );
 
+/** An uncompressed P-256 point, 65 bytes in base64url (lib/keywrap.ts PUBLIC_KEY). */
+const PUBLIC_KEY = /^[A-Za-z0-9_-]{87}$/;
+const DeviceKeyBody = v.object(
+  { publicKey: v.pipe(v.string(), v.regex(PUBLIC_KEY, 'publicKey must be an uncompressed P-256 point in base64url')) },
+  'expected a JSON object {"publicKey"}',
+);
+/** A wrap: the ephemeral public key, `~`, a sealed blob (lib/keywrap.ts). */
+const WRAPPED = /^[A-Za-z0-9_-]{87}~[1-9][0-9]{0,9}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22,200}$/;
+/** Wraps one rotation may carry: more browsers than a person has. */
+export const MAX_WRAPS = 100;
+const WrapsBody = v.object(
+  {
+    version: v.pipe(v.number(), v.integer(), v.minValue(2, 'version must be 2 or more (1 is the key made with the account)'), v.maxValue(2 ** 31 - 1)),
+    wraps: v.pipe(
+      v.array(
+        v.object({
+          device: v.pipe(v.string(), v.regex(/^[0-9a-f]{22}$/, 'device must be a device id')),
+          wrapped: v.pipe(v.string(), v.regex(WRAPPED, 'wrapped must be a key wrap (publicKey~sealed)')),
+        }),
+      ),
+      v.minLength(1, 'wraps must name at least one device'),
+      v.maxLength(MAX_WRAPS, `at most ${MAX_WRAPS} wraps`),
+    ),
+  },
+  'expected a JSON object {"version", "wraps": [{"device", "wrapped"}]}',
+);
+
 function rateLimited(message: string, now: number): HttpError {
   return new HttpError(429, 'rate_limited', message, { 'retry-after': String(Math.max(1, Math.ceil((HOUR - (now % HOUR)) / 1000))) });
 }
@@ -61,7 +92,41 @@ function rateLimited(message: string, now: number): HttpError {
 const devices: Handler = async (ctx) => {
   const { account, device } = await authenticateDevice(ctx);
   const list = await ctx.app.store.listDevices(account);
-  sendJson(ctx.res, 200, { devices: list.map((d) => ({ id: d.id, name: d.name, createdAt: d.createdAt, current: d.id === device })) });
+  sendJson(ctx.res, 200, { devices: list.map((d) => ({ id: d.id, name: d.name, createdAt: d.createdAt, publicKey: d.publicKey, current: d.id === device })) });
+};
+
+const putDeviceKey: Handler = async (ctx) => {
+  const { account, device } = await authenticateDevice(ctx);
+  const body = validate(DeviceKeyBody, await readJson(ctx), 'Device key');
+  // Once: a key that could be replaced would let a stolen token redirect the next rotation's wrap.
+  if (!(await ctx.app.store.setDevicePublicKey(account, device, body.publicKey))) {
+    throw new HttpError(409, 'key_exists', 'This browser already registered its key; pair it again to change it.');
+  }
+  sendJson(ctx.res, 204, undefined);
+};
+
+const putWraps: Handler = async (ctx) => {
+  const account = await authenticate(ctx);
+  const body = validate(WrapsBody, await readJson(ctx), 'Key wraps');
+  const outcome = await ctx.app.store.putWrappedKeys(account, body.version, body.wraps, Date.now());
+  if (outcome === 'unknown-device') throw new HttpError(400, 'unknown_device', 'A wrap names a browser that is not on this account (revoked?).');
+  if (outcome === 'exists') throw new HttpError(409, 'key_exists', `Key version ${body.version} was already handed out; rotate to a newer one.`);
+  sendJson(ctx.res, 201, { version: body.version });
+};
+
+const getWrap: Handler = async (ctx) => {
+  const { device } = await authenticateDevice(ctx);
+  const text = ctx.params.version ?? '';
+  const version = /^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : NaN;
+  const wrapped = Number.isSafeInteger(version) ? await ctx.app.store.wrappedKey(device, version) : null;
+  if (!wrapped) throw new HttpError(404, 'no_key', 'No key of this version was handed to this browser; pair it again.');
+  sendJson(ctx.res, 200, { version, device, wrapped });
+};
+
+const listBlobs: Handler = async (ctx) => {
+  const account = await authenticate(ctx);
+  const after = parseBlobsAfter(ctx.query.get('after') ?? '0') ?? 0;
+  sendJson(ctx.res, 200, await blobPage(ctx, account, after));
 };
 
 const revokeDevice: Handler = async (ctx) => {
@@ -178,6 +243,10 @@ export const SYNC_ROUTES: Array<[Array<'GET' | 'POST' | 'PUT' | 'DELETE'>, strin
   [['DELETE'], '/v1/devices/:device', 'devices', revokeDevice],
   [['POST'], '/v1/pairings', 'pairings', createPairing],
   [['POST'], '/v1/pairings/:pairing/join', 'pairings/join', joinPairing],
+  [['PUT'], '/v1/device/key', 'device/key', putDeviceKey],
+  [['POST'], '/v1/keys', 'keys', putWraps],
+  [['GET'], '/v1/keys/:version', 'keys', getWrap],
+  [['GET'], '/v1/blobs', 'blobs', listBlobs],
   [['PUT'], '/v1/blobs/:tracker', 'blobs', putBlob],
   [['GET'], '/v1/blobs/:tracker', 'blobs', getBlob],
   [['DELETE'], '/v1/blobs/:tracker', 'blobs', deleteBlob],

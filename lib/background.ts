@@ -411,14 +411,13 @@ export const handlers: Handlers = {
   },
 
   async revokeDevice({ device }, sender) {
-    if (!fromOwnPage(sender) || typeof device !== 'string') return notFromPage;
+    if (!fromOwnPage(sender) || typeof device !== 'string') return { ...notFromPage, leftOut: [] };
     const identity = await loadIdentity();
-    if (!identity) return { ok: false, error: 'No account.' };
+    if (!identity) return { ok: false, error: 'No account.', leftOut: [] };
     try {
-      await revokeDevice(identity, device);
-      return { ok: true, error: null };
+      return { ok: true, error: null, leftOut: await revokeDevice(identity, device) };
     } catch (error) {
-      return { ok: false, error: errorText(error) };
+      return { ok: false, error: errorText(error), leftOut: [] };
     }
   },
 };

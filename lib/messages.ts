@@ -79,8 +79,9 @@ export interface PopupToBackgroundResponse {
   deleteEverything: { ok: boolean; error: string | null };
   pairStart: { ok: boolean; error: string | null; code: string | null; expiresAt: number | null };
   pairJoin: { ok: boolean; error: string | null };
-  devices: { ok: boolean; error: string | null; devices: { id: string; name: string | null; createdAt: number; current: boolean }[] };
-  revokeDevice: { ok: boolean; error: string | null };
+  devices: { ok: boolean; error: string | null; devices: { id: string; name: string | null; createdAt: number; current: boolean; publicKey: string | null }[] };
+  /** leftOut: browsers the rotated key could not reach (they must be paired again). */
+  revokeDevice: { ok: boolean; error: string | null; leftOut: string[] };
   /** The account on the configured server, created now if missing; `fingerprint` stands for its id on screen. */
   setupAccount: { ok: boolean; error: string | null; server: string; pixelBase: string | null; fingerprint: string | null };
   /** A throwaway tracker registered as sent, with a self-view at this moment: `url` is its pixel, for the page to load. */

@@ -8,14 +8,16 @@ import { clearAll } from './db';
 import { installSelfBlockRules } from './dnr';
 import { clearOutbox } from './outbox';
 import { deriveKeys, formatCode, newSecret, parseCode, unwrapKeyring, wrapKeyring } from './pairing-protocol';
-import { loadKeyring, markShared, saveKeyring } from './sealed-sync';
-import { initialStatus, loadIdentity, saveIdentity, saveStatus, touchData } from './settings';
+import { ensureDeviceKey, loadKeyring, markShared, rotateKey, saveKeyring } from './sealed-sync';
+import { initialStatus, loadIdentity, saveIdentity, saveStatus, touchData, type Identity } from './settings';
 
 export interface DeviceView {
   id: string;
   name: string | null;
   createdAt: number;
   current: boolean;
+  /** Null for a browser from before key rotation: a rotation cannot reach it (it must be paired again). */
+  publicKey: string | null;
 }
 
 /** A's side: a code for another browser, valid 10 minutes, once. */
@@ -23,6 +25,7 @@ export async function startPairing(): Promise<{ code: string; expiresAt: number 
   const identity = await loadIdentity();
   if (!identity) throw new Error('This browser has no account on the tracking server yet.');
   const ring = await loadKeyring(identity.account);
+  await ensureDeviceKey(identity);
   const secret = newSecret();
   const keys = await deriveKeys(secret);
   const body = await wrapKeyring(ring, keys);
@@ -56,6 +59,10 @@ export async function joinAccount(codeText: string, server: string): Promise<voi
   await saveIdentity({ server: normalizeServer(server), account: joined.account, token: joined.token, pixelBase: joined.pixelBase });
   await saveKeyring(joined.account, ring);
   await markShared();
+  // Registered now so that a rotation made before this browser's first sync still reaches it.
+  await ensureDeviceKey({ server: normalizeServer(server), account: joined.account, token: joined.token, pixelBase: joined.pixelBase }).catch((e) =>
+    console.warn('[openping] device key not registered yet; retried at the next sync', e),
+  );
   await browser.storage.local.remove(['sealedPending']);
   await installSelfBlockRules(joined.pixelBase);
   await saveStatus(initialStatus);
@@ -66,6 +73,12 @@ export async function listDevices(creds: Credentials): Promise<DeviceView[]> {
   return (await request<{ devices: DeviceView[] }>(creds.server, '/v1/devices', { token: creds.token })).devices;
 }
 
-export async function revokeDevice(creds: Credentials, device: string): Promise<void> {
-  await request(creds.server, `/v1/devices/${encodeURIComponent(device)}`, { method: 'DELETE', token: creds.token });
+/**
+ * Logs that browser out, then rotates the account key so it cannot read what is written from now on,
+ * nor the blobs (re-sealed). Returns the names of browsers the new key could not reach (no registered
+ * key: from before rotation) — they must be paired again.
+ */
+export async function revokeDevice(identity: Identity, device: string): Promise<string[]> {
+  await request(identity.server, `/v1/devices/${encodeURIComponent(device)}`, { method: 'DELETE', token: identity.token });
+  return (await rotateKey(identity)).leftOut;
 }

@@ -14,7 +14,8 @@ import { browser } from 'wxt/browser';
 import { ApiError, request, type Credentials } from './api';
 import { clearAll, db, newEmailRecord, type EmailRecord } from './db';
 import { t } from './i18n';
-import { exportKey, generateAccountKey, importKey, keyring, openSealed, seal, UnreadableError, type Keyring } from './seal';
+import { exportPublicKey, generateDeviceKeyPair, unwrapForDevice, wrapForDevice } from './keywrap';
+import { exportKey, generateAccountKey, importKey, keyring, openSealed, reseal, seal, sealedVersion, UnreadableError, type AccountKey, type Keyring } from './seal';
 import { initialStatus, loadIdentity, saveIdentity, saveStatus, touchData, type Identity } from './settings';
 import type { Recipient, Webmail } from './webmail/types';
 
@@ -25,6 +26,8 @@ const SHARED_KEY = 'sharedAccount';
 const PENDING_KEY = 'sealedPending';
 const BLOB_CURSOR_KEY = 'blobCursor';
 const DOC_PREFIX = 'sealed:';
+/** This browser's ECDH pair (lib/keywrap.ts), in IndexedDB: a CryptoKey is stored as is, the private half non-extractable. */
+const DEVICE_KEY = 'deviceKey';
 const TOMBSTONE_PREFIX = 'deleted:';
 
 // ---------------------------------------------------------------- the blob's contents
@@ -136,6 +139,112 @@ export async function isShared(): Promise<boolean> {
   return (await browser.storage.local.get(SHARED_KEY))[SHARED_KEY] === true;
 }
 
+// ---------------------------------------------------------------- key rotation (lib/keywrap.ts)
+
+interface StoredDeviceKey {
+  account: string;
+  privateKey: CryptoKey;
+  publicKey: string;
+  /** Whether the server has the public key (PUT /v1/device/key answered). */
+  registered: boolean;
+}
+
+/**
+ * Makes this browser's key pair for the account (once) and registers its public half with the server,
+ * so a later rotation can hand it the new key. Browsers from before rotation register at their next
+ * sync; until they do, a rotation leaves them out (they read "could not be read" and are asked to pair
+ * again — fail closed, README "Your browsers").
+ */
+export async function ensureDeviceKey(identity: Identity): Promise<StoredDeviceKey> {
+  const database = await db();
+  let stored = (await database.get('meta', DEVICE_KEY)) as StoredDeviceKey | undefined;
+  if (!stored || stored.account !== identity.account) {
+    const pair = await generateDeviceKeyPair();
+    stored = { account: identity.account, privateKey: pair.privateKey, publicKey: await exportPublicKey(pair.publicKey), registered: false };
+    await database.put('meta', stored, DEVICE_KEY);
+  }
+  if (!stored.registered) {
+    try {
+      await request(identity.server, '/v1/device/key', { method: 'PUT', token: identity.token, body: { publicKey: stored.publicKey } });
+    } catch (error) {
+      // 409: the server holds another key for this token (this browser's storage was reset): rotations
+      // cannot reach this browser; said out loud, and it keeps the keys it has.
+      if (!(error instanceof ApiError) || error.status !== 409) throw error;
+      console.warn('[openping] the server already holds another key for this browser; pair it again to receive new keys');
+    }
+    stored = { ...stored, registered: true };
+    await database.put('meta', stored, DEVICE_KEY);
+  }
+  return stored;
+}
+
+/** Fetches and unwraps key `version` made for this browser; null when none was (left out, or no such version). */
+async function fetchWrappedKey(identity: Identity, version: number): Promise<AccountKey | null> {
+  const own = (await (await db()).get('meta', DEVICE_KEY)) as StoredDeviceKey | undefined;
+  if (!own || own.account !== identity.account) return null;
+  let answer: { version: number; device: string; wrapped: string };
+  try {
+    answer = await request(identity.server, `/v1/keys/${version}`, { token: identity.token });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
+  try {
+    return await unwrapForDevice(answer.wrapped, answer.device, version, own.privateKey);
+  } catch (error) {
+    if (error instanceof UnreadableError) return null;
+    throw error;
+  }
+}
+
+/** The keyring with key `version` added when this browser was handed it; the same ring otherwise. */
+async function ringWith(identity: Identity, ring: Keyring, version: number | null, lacking: Set<number>): Promise<Keyring> {
+  if (version === null || ring.all.has(version) || lacking.has(version)) return ring;
+  const key = await fetchWrappedKey(identity, version);
+  if (!key) {
+    lacking.add(version);
+    console.warn(`[openping] key version ${version} was not handed to this browser; pair it again`);
+    return ring;
+  }
+  const next = keyring([...[...ring.all].map(([v, k]) => ({ version: v, key: k })), key]);
+  await saveKeyring(identity.account, next);
+  return next;
+}
+
+/**
+ * After revoking a browser: key version n+1 for the browsers that remain, wrapped for each (the server
+ * and the revoked browser never see it), then every blob on the server re-sealed under it. Returns the
+ * browsers left out because they registered no key (from before rotation): they must be paired again.
+ */
+export async function rotateKey(identity: Identity): Promise<{ version: number; leftOut: string[] }> {
+  await ensureDeviceKey(identity);
+  const { devices } = await request<{ devices: { id: string; name: string | null; publicKey: string | null }[] }>(identity.server, '/v1/devices', { token: identity.token });
+  const ring = await loadKeyring(identity.account);
+  const next = await generateAccountKey(ring.current.version + 1);
+  const withKey = devices.filter((d) => d.publicKey !== null);
+  const wraps = await Promise.all(withKey.map(async (d) => ({ device: d.id, wrapped: await wrapForDevice(next, d.id, d.publicKey!) })));
+  await request(identity.server, '/v1/keys', { method: 'POST', token: identity.token, body: { version: next.version, wraps } });
+  const rotated = keyring([...[...ring.all].map(([version, key]) => ({ version, key })), next]);
+  await saveKeyring(identity.account, rotated);
+  for (let after = 0; ; ) {
+    const page = await request<{ blobs: BlobChange[]; cursor: number }>(identity.server, `/v1/blobs?after=${after}`, { token: identity.token });
+    for (const blob of page.blobs) {
+      if (blob.sealed === null || sealedVersion(blob.sealed) === next.version) continue;
+      let sealed: string;
+      try {
+        sealed = await reseal(rotated, blob.tracker, blob.sealed);
+      } catch (error) {
+        if (!(error instanceof UnreadableError)) throw error;
+        continue; // unreadable here too: left as it is, it shows "could not be read" everywhere
+      }
+      await putBlob(identity, blob.tracker, sealed);
+    }
+    if (page.blobs.length === 0 || page.cursor <= after) break;
+    after = page.cursor;
+  }
+  return { version: next.version, leftOut: devices.filter((d) => d.publicKey === null).map((d) => d.name ?? d.id) };
+}
+
 // ---------------------------------------------------------------- writing
 
 async function pending(): Promise<string[]> {
@@ -213,8 +322,10 @@ export async function applyBlobChanges(blobs: readonly BlobChange[] | undefined,
   if (!blobs || cursor === undefined) return 0;
   const identity = await loadIdentity();
   if (!identity) return 0;
-  const ring = await loadKeyring(identity.account);
+  let ring = await loadKeyring(identity.account);
+  await ensureDeviceKey(identity).catch((e) => console.warn('[openping] device key not registered yet', e));
   const database = await db();
+  const lacking = new Set<number>();
   let applied = 0;
   for (const change of blobs) {
     if (typeof change?.tracker !== 'string') continue;
@@ -228,6 +339,8 @@ export async function applyBlobChanges(blobs: readonly BlobChange[] | undefined,
     if ((await database.get('meta', `${TOMBSTONE_PREFIX}${tracker}`)) !== undefined) continue;
     let incoming: SealedDoc | null = null;
     try {
+      // A version this browser lacks: a rotation happened; its wrap is fetched once and kept.
+      ring = await ringWith(identity, ring, sealedVersion(change.sealed), lacking);
       incoming = parseDoc(await openSealed(ring, tracker, change.sealed));
     } catch (error) {
       if (!(error instanceof UnreadableError)) throw error;

@@ -58,7 +58,7 @@ import {
 import { comparePositions, deleteSetAsideBefore, encodeHitRecord, HitLog, HitLogLock, type HitRecord, type LogPosition, type LogRecord } from './hitlog.ts';
 import { createIngester, IngestWorker } from './sqlite-ingest.ts';
 import { isStorageError, StoreFailures, withFailures } from './failing.ts';
-import { sqliteSync, SYNC_MIGRATION_SQLITE } from './sync-sqlite.ts';
+import { KEYS_MIGRATION_SQLITE, sqliteSync, SYNC_MIGRATION_SQLITE } from './sync-sqlite.ts';
 import { deviceIdOf } from './sync-types.ts';
 
 const HOUR = 3_600_000;
@@ -143,6 +143,8 @@ const MIGRATIONS: ReadonlyArray<string | ((db: BetterSqlite3.Database) => void)>
   // A pixel pasted into another mail app (backend/anysend.ts): whether the first outside fetch sends the
   // tracker, how it became sent, and the networks the account's API calls come from.
   anySendSchema,
+  // Key rotation (issue 21): devices' public keys and the rotated keys wrapped for them.
+  KEYS_MIGRATION_SQLITE,
 ];
 
 function anySendSchema(db: BetterSqlite3.Database): void {

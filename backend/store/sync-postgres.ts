@@ -40,10 +40,27 @@ export const SYNC_MIGRATION_POSTGRES = `
   CREATE INDEX blobs_account_seq ON blobs(account, seq);
 `;
 
+/**
+ * Key rotation (issue 21): each device's ECDH public key, and the rotated account keys wrapped for each
+ * device (ciphertext only the device can open, lib/keywrap.ts). A revoked device's wraps go with it.
+ * Runs again on a schema that has it (the scrub migration's test rewinds and re-runs later steps).
+ */
+export const KEYS_MIGRATION_POSTGRES = `
+  ALTER TABLE devices ADD COLUMN IF NOT EXISTS public_key text;
+  CREATE TABLE IF NOT EXISTS wrapped_keys (
+    device text NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    version integer NOT NULL,
+    account text NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    wrapped text NOT NULL,
+    created_at bigint NOT NULL,
+    PRIMARY KEY (device, version)
+  );
+`;
+
 const SQL = {
   insertDevice: 'INSERT INTO devices (id, account, token_hash, name, created_at) VALUES ($1, $2, $3, $4, $5)',
-  deviceByHash: 'SELECT id, account, name, created_at FROM devices WHERE token_hash = $1',
-  devices: 'SELECT id, account, name, created_at FROM devices WHERE account = $1 ORDER BY created_at, id',
+  deviceByHash: 'SELECT id, account, name, created_at, public_key FROM devices WHERE token_hash = $1',
+  devices: 'SELECT id, account, name, created_at, public_key FROM devices WHERE account = $1 ORDER BY created_at, id',
   revoke: 'DELETE FROM devices WHERE account = $1 AND id = $2',
   forgetPairings: 'DELETE FROM pairings WHERE expires_at < $1',
   insertPairing: 'INSERT INTO pairings (id, account, wrapped, verifier, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
@@ -51,6 +68,10 @@ const SQL = {
   lockPairing: 'SELECT * FROM pairings WHERE id = $1 FOR UPDATE',
   wrongProof: 'UPDATE pairings SET wrong = wrong + 1 WHERE id = $1',
   usePairing: 'UPDATE pairings SET used_at = $1 WHERE id = $2',
+  setPublicKey: 'UPDATE devices SET public_key = $1 WHERE account = $2 AND id = $3 AND public_key IS NULL',
+  deviceOf: 'SELECT id FROM devices WHERE account = $1 AND id = $2',
+  insertWrap: 'INSERT INTO wrapped_keys (device, version, account, wrapped, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
+  wrap: 'SELECT wrapped FROM wrapped_keys WHERE device = $1 AND version = $2',
   // The account row stays locked until COMMIT: blob seqs of an account commit in the order they were
   // handed out, so a reader never passes a seq whose change is still to commit (as with feed_seq).
   nextBlobSeq: 'UPDATE accounts SET blob_seq = blob_seq + 1 WHERE id = $1 RETURNING blob_seq',
@@ -65,6 +86,7 @@ interface DeviceRow {
   id: string;
   account: string;
   name: string | null;
+  public_key: string | null;
   created_at: number | string;
 }
 interface BlobRow {
@@ -74,7 +96,7 @@ interface BlobRow {
   updated_at: number | string;
 }
 
-const device = (r: DeviceRow): DeviceRecord => ({ id: r.id, account: r.account, name: r.name, createdAt: Number(r.created_at) });
+const device = (r: DeviceRow): DeviceRecord => ({ id: r.id, account: r.account, name: r.name, createdAt: Number(r.created_at), publicKey: r.public_key });
 const blob = (r: BlobRow): BlobChange => ({ tracker: r.tracker, sealed: r.sealed, seq: Number(r.seq), updatedAt: Number(r.updated_at) });
 
 type Query = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => Promise<pg.QueryResult<R>>;
@@ -120,8 +142,34 @@ export function postgresSync(query: Query, transaction: Transaction, changed: (a
         await client.query(SQL.usePairing, [input.now, input.id]);
         const id = deviceIdOf(input.tokenHash);
         await client.query(SQL.insertDevice, [id, record.account, input.tokenHash, input.name, input.now]);
-        return { ok: true, account: record.account, wrapped: record.wrapped, device: { id, account: record.account, name: input.name, createdAt: input.now } };
+        return { ok: true, account: record.account, wrapped: record.wrapped, device: { id, account: record.account, name: input.name, createdAt: input.now, publicKey: null } };
       });
+    },
+    async setDevicePublicKey(account, id, publicKey) {
+      return ((await query(SQL.setPublicKey, [publicKey, account, id])).rowCount ?? 0) > 0;
+    },
+    async putWrappedKeys(account, version, wraps, now) {
+      class Rollback extends Error {
+        constructor(readonly outcome: 'unknown-device' | 'exists') {
+          super(outcome);
+        }
+      }
+      try {
+        await transaction(async (client) => {
+          for (const w of wraps) {
+            if ((await client.query(SQL.deviceOf, [account, w.device])).rows.length === 0) throw new Rollback('unknown-device');
+            if (((await client.query(SQL.insertWrap, [w.device, version, account, w.wrapped, now])).rowCount ?? 0) === 0) throw new Rollback('exists');
+          }
+        });
+        return 'ok';
+      } catch (error) {
+        if (error instanceof Rollback) return error.outcome;
+        throw error;
+      }
+    },
+    async wrappedKey(id, version) {
+      const { rows } = await query<{ wrapped: string }>(SQL.wrap, [id, version]);
+      return rows[0]?.wrapped ?? null;
     },
     async putBlob(account, tracker, sealed, now) {
       const seq = await transaction(async (client) => {

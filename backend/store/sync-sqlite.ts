@@ -40,10 +40,31 @@ export const SYNC_MIGRATION_SQLITE = `
   CREATE INDEX blobs_account_seq ON blobs(account, seq);
 `;
 
+/**
+ * Key rotation (issue 21): each device's ECDH public key, and the rotated account keys wrapped for each
+ * device (ciphertext only the device can open, lib/keywrap.ts). A revoked device's wraps go with it.
+ */
+export function KEYS_MIGRATION_SQLITE(db: BetterSqlite3.Database): void {
+  // Runs again on a schema that has it (SQLite has no ADD COLUMN IF NOT EXISTS; the scrub migration's test re-runs later steps).
+  const columns = new Set(db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('devices')").all().map((c) => c.name));
+  if (!columns.has('public_key')) db.exec('ALTER TABLE devices ADD COLUMN public_key TEXT');
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS wrapped_keys (
+      device TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+      version INTEGER NOT NULL,
+      account TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+      wrapped TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      PRIMARY KEY (device, version)
+    ) WITHOUT ROWID;
+  `);
+}
+
 interface DeviceRow {
   id: string;
   account: string;
   name: string | null;
+  public_key: string | null;
   created_at: number;
 }
 interface PairingRow {
@@ -63,7 +84,7 @@ interface BlobRow {
   updated_at: number;
 }
 
-const device = (r: DeviceRow): DeviceRecord => ({ id: r.id, account: r.account, name: r.name, createdAt: r.created_at });
+const device = (r: DeviceRow): DeviceRecord => ({ id: r.id, account: r.account, name: r.name, createdAt: r.created_at, publicKey: r.public_key });
 const blob = (r: BlobRow): BlobChange => ({ tracker: r.tracker, sealed: r.sealed, seq: r.seq, updatedAt: r.updated_at });
 const pairing = (r: PairingRow): PairingRecord => ({
   id: r.id,
@@ -83,8 +104,8 @@ const pairing = (r: PairingRow): PairingRecord => ({
 export function sqliteSync(db: BetterSqlite3.Database, guard: () => void, changed: (account: string) => void): SyncStore {
   const sql = {
     insertDevice: db.prepare('INSERT INTO devices (id, account, token_hash, name, created_at) VALUES (?, ?, ?, ?, ?)'),
-    deviceByHash: db.prepare<[string], DeviceRow>('SELECT id, account, name, created_at FROM devices WHERE token_hash = ?'),
-    devices: db.prepare<[string], DeviceRow>('SELECT id, account, name, created_at FROM devices WHERE account = ? ORDER BY created_at, id'),
+    deviceByHash: db.prepare<[string], DeviceRow>('SELECT id, account, name, created_at, public_key FROM devices WHERE token_hash = ?'),
+    devices: db.prepare<[string], DeviceRow>('SELECT id, account, name, created_at, public_key FROM devices WHERE account = ? ORDER BY created_at, id'),
     revoke: db.prepare('DELETE FROM devices WHERE account = ? AND id = ?'),
     insertPairing: db.prepare(
       'INSERT INTO pairings (id, account, wrapped, verifier, created_at, expires_at, wrong, used_at) VALUES (?, ?, ?, ?, ?, ?, 0, NULL)',
@@ -93,6 +114,10 @@ export function sqliteSync(db: BetterSqlite3.Database, guard: () => void, change
     pairing: db.prepare<[string], PairingRow>('SELECT * FROM pairings WHERE id = ?'),
     wrongProof: db.prepare('UPDATE pairings SET wrong = wrong + 1 WHERE id = ?'),
     usePairing: db.prepare('UPDATE pairings SET used_at = ? WHERE id = ?'),
+    setPublicKey: db.prepare('UPDATE devices SET public_key = ? WHERE account = ? AND id = ? AND public_key IS NULL'),
+    deviceOf: db.prepare<[string, string], { id: string }>('SELECT id FROM devices WHERE account = ? AND id = ?'),
+    insertWrap: db.prepare('INSERT INTO wrapped_keys (device, version, account, wrapped, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+    wrap: db.prepare<[string, number], { wrapped: string }>('SELECT wrapped FROM wrapped_keys WHERE device = ? AND version = ?'),
     nextBlobSeq: db.prepare<[string], { blob_seq: number }>('UPDATE accounts SET blob_seq = blob_seq + 1 WHERE id = ? RETURNING blob_seq'),
     putBlob: db.prepare(
       `INSERT INTO blobs (account, tracker, sealed, seq, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -115,7 +140,19 @@ export function sqliteSync(db: BetterSqlite3.Database, guard: () => void, change
     sql.usePairing.run(input.now, input.id);
     const id = deviceIdOf(input.tokenHash);
     sql.insertDevice.run(id, row.account, input.tokenHash, input.name, input.now);
-    return { ok: true, account: row.account, wrapped: row.wrapped, device: { id, account: row.account, name: input.name, createdAt: input.now } };
+    return { ok: true, account: row.account, wrapped: row.wrapped, device: { id, account: row.account, name: input.name, createdAt: input.now, publicKey: null } };
+  });
+
+  class Rollback extends Error {
+    constructor(readonly outcome: 'unknown-device' | 'exists') {
+      super(outcome);
+    }
+  }
+  const putWraps = db.transaction((account: string, version: number, wraps: readonly { device: string; wrapped: string }[], now: number) => {
+    for (const w of wraps) {
+      if (!sql.deviceOf.get(account, w.device)) throw new Rollback('unknown-device');
+      if (sql.insertWrap.run(w.device, version, account, w.wrapped, now).changes === 0) throw new Rollback('exists');
+    }
   });
 
   const put = db.transaction((account: string, tracker: string, sealed: string | null, now: number): number => {
@@ -147,6 +184,24 @@ export function sqliteSync(db: BetterSqlite3.Database, guard: () => void, change
     async joinPairing(input) {
       guard();
       return join.immediate(input);
+    },
+    async setDevicePublicKey(account, id, publicKey) {
+      guard();
+      return sql.setPublicKey.run(publicKey, account, id).changes > 0;
+    },
+    async putWrappedKeys(account, version, wraps, now) {
+      guard();
+      try {
+        putWraps.immediate(account, version, wraps, now);
+        return 'ok';
+      } catch (error) {
+        if (error instanceof Rollback) return error.outcome;
+        throw error;
+      }
+    },
+    async wrappedKey(id, version) {
+      guard();
+      return sql.wrap.get(id, version)?.wrapped ?? null;
     },
     async putBlob(account, tracker, sealed, now) {
       guard();

@@ -14,6 +14,11 @@ export interface DeviceRecord {
   /** What the browser called itself when it joined ("Chrome on Linux"); null for the account's first browser. */
   name: string | null;
   createdAt: number;
+  /**
+   * Its ECDH P-256 public key (lib/keywrap.ts), under which a rotated account key is wrapped for it;
+   * null for a browser that has not registered one (from before key rotation): it gets no new key.
+   */
+  publicKey: string | null;
 }
 
 export function deviceIdOf(tokenHash: string): string {
@@ -56,6 +61,16 @@ export interface SyncStore {
    * Two joins at once with the right proof: exactly one succeeds.
    */
   joinPairing(input: { id: string; proof: string; now: number; tokenHash: string; name: string | null }): Promise<JoinOutcome>;
+
+  /** Registers a device's public key, once: false when it already has one (or is not the account's). */
+  setDevicePublicKey(account: string, device: string, publicKey: string): Promise<boolean>;
+  /**
+   * Stores a rotated key's wraps, one per device, in one transaction. 'unknown-device' (nothing stored)
+   * when one is not a device of the account; 'exists' when a device already has a wrap of that version.
+   */
+  putWrappedKeys(account: string, version: number, wraps: readonly { device: string; wrapped: string }[], now: number): Promise<'ok' | 'unknown-device' | 'exists'>;
+  /** The wrap of key `version` made for this device, or null. */
+  wrappedKey(device: string, version: number): Promise<string | null>;
 
   /** Puts (or, with null, deletes) the sealed blob of a tracker; returns its new seq. */
   putBlob(account: string, tracker: string, sealed: string | null, now: number): Promise<number>;

@@ -11,7 +11,7 @@ import { toString as qrSvg } from 'qrcode';
 import { t } from '../../lib/i18n';
 import { send } from '../../lib/messages';
 
-type DeviceView = { id: string; name: string | null; createdAt: number; current: boolean };
+type DeviceView = { id: string; name: string | null; createdAt: number; current: boolean; publicKey: string | null };
 
 export function Devices() {
   const devices = useSignal<DeviceView[]>([]);
@@ -27,11 +27,12 @@ export function Devices() {
   };
   useEffect(() => void refresh(), []);
 
-  const act = async (work: () => Promise<{ ok: boolean; error: string | null }>, done?: string) => {
+  const act = async <R extends { ok: boolean; error: string | null }>(work: () => Promise<R>, done?: string | ((res: R) => string)) => {
     busy.value = true;
     try {
       const res = await work();
-      notice.value = res.ok ? (done ? { kind: 'ok', text: done } : null) : { kind: 'error', text: t('devices.failed', { error: res.error ?? '' }) };
+      const text = typeof done === 'function' ? done(res) : done;
+      notice.value = res.ok ? (text ? { kind: 'ok', text } : null) : { kind: 'error', text: t('devices.failed', { error: res.error ?? '' }) };
       await refresh();
     } finally {
       busy.value = false;
@@ -51,8 +52,15 @@ export function Devices() {
         {devices.value.map((d) => (
           <li key={d.id} data-openping="device" data-device={d.id} data-current={String(d.current)}>
             {d.name ?? t('devices.firstBrowser')}
-            {d.current ? ` (${t('devices.thisBrowser')})` : ''} · {new Date(d.createdAt).toLocaleDateString()}{' '}
-            <button type="button" data-action="revoke-device" disabled={busy.value} onClick={() => void act(() => send({ type: 'revokeDevice', device: d.id }), t('devices.revoked'))}>
+            {d.current ? ` (${t('devices.thisBrowser')})` : ''} · {new Date(d.createdAt).toLocaleDateString()}
+            {d.publicKey === null && <span class="hint" data-openping="device-no-key">{` · ${t('devices.noKey')}`}</span>}{' '}
+            <button type="button" data-action="revoke-device" disabled={busy.value} onClick={() =>
+                void act(
+                  () => send({ type: 'revokeDevice', device: d.id }),
+                  (res) => (res.leftOut.length > 0 ? t('devices.revokedLeftOut', { names: res.leftOut.join(', ') }) : t('devices.revoked')),
+                )
+              }
+            >
               {t('devices.revoke')}
             </button>
           </li>

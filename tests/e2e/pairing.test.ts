@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchExtension, localEmail, removeServerData, startServer, type ExtensionSession, type TestServer } from './harness';
 import { GmailPage, imageSources, routeGmail } from './pages/gmail';
 import { PopupPage, waitForIdentity } from './pages/popup';
+import { importKey, keyring, openSealed, sealedVersion } from '../../lib/seal';
 
 let server: TestServer;
 let a: ExtensionSession;
@@ -80,5 +81,40 @@ describe('two browsers, one account', () => {
     expect(await localEmail(b.worker, tracker)).toBeNull();
     await expect.poll(async () => await localEmail(a.worker, tracker), { timeout: 30_000 }).toBeNull();
     await popupB.close();
+  }, 180_000);
+
+  it('revoking B from A rotates the key: the blobs on the server are version 2, A reads them, B is logged out', async () => {
+    const idA = await waitForIdentity(a.worker, 30_000);
+    const gmail = await GmailPage.open(a.context);
+    const subject = 'Sealed again after B is revoked';
+    const compose = await gmail.openCompose();
+    await gmail.toggleReady(compose);
+    await gmail.write(compose, { to: 'erin@example.org', subject, body: 'Hello again.' });
+    await gmail.sendButton(compose).click();
+    await gmail.waitSent(1);
+    type Blobs = { blobs: { tracker: string; sealed: string | null }[] };
+    const blobs = async () => (await (await fetch(`${server.url}/v1/blobs?after=0`, { headers: { authorization: `Bearer ${idA.token}` } })).json()) as Blobs;
+    await expect.poll(async () => (await blobs()).blobs.filter((x) => x.sealed !== null).length, { timeout: 30_000 }).toBeGreaterThan(0);
+    // Both browsers have registered their public keys (A before pairing, B when it joined).
+    const optionsA = await optionsPage(a);
+    await expect.poll(() => optionsA.locator('[data-openping="device"]').count(), { timeout: 15_000 }).toBe(2);
+    expect(await optionsA.locator('[data-openping="device-no-key"]').count()).toBe(0);
+
+    await optionsA.locator('[data-openping="device"][data-current="false"] [data-action="revoke-device"]').click();
+    await expect(optionsA.locator('[data-openping="devices-notice"]').textContent({ timeout: 30_000 })).resolves.toMatch(/logged out/);
+    await expect.poll(() => optionsA.locator('[data-openping="device"]').count(), { timeout: 15_000 }).toBe(1);
+
+    // Every blob on the server is now sealed under version 2, and A's keyring (read from its storage) opens it.
+    const stored = (await a.worker.evaluate(() => chrome.storage.local.get('keyring'))) as { keyring: { keys: { version: number; raw: string }[] } };
+    const ring = keyring(await Promise.all(stored.keyring.keys.map(importKey)));
+    expect(ring.current.version).toBe(2);
+    const live = (await blobs()).blobs.filter((x) => x.sealed !== null);
+    expect(live.length).toBeGreaterThan(0);
+    for (const x of live) {
+      expect(sealedVersion(x.sealed!)).toBe(2);
+      expect(await openSealed(ring, x.tracker, x.sealed!)).toContain('"subject"');
+    }
+    // B is out: its next sync finds its token refused and it starts afresh on a new account.
+    await expect.poll(async () => (await waitForIdentity(b.worker, 60_000)).account, { timeout: 60_000 }).not.toBe(idA.account);
   }, 180_000);
 });

@@ -15,7 +15,8 @@ import type { Store } from '../../backend/store/types.ts';
 import { openPostgresStore } from '../../backend/store/postgres.ts';
 import { openSqliteStore } from '../../backend/store/sqlite.ts';
 import { deriveKeys, newSecret, unwrapKeyring, wrapKeyring, type PairingKeys } from '../../lib/pairing-protocol';
-import { exportKey, fromBase64url, generateAccountKey, keyring, openSealed, seal, toBase64url, UnreadableError, type Keyring } from '../../lib/seal';
+import { exportPublicKey, generateDeviceKeyPair, unwrapForDevice, wrapForDevice } from '../../lib/keywrap';
+import { exportKey, fromBase64url, generateAccountKey, keyring, openSealed, reseal, seal, sealedVersion, toBase64url, UnreadableError, type Keyring } from '../../lib/seal';
 import { json, newAccount, startTestServer, trackerId, type Account, type Running } from './helpers.ts';
 import { createTestDatabase, type TestDatabase } from './pg.ts';
 
@@ -103,6 +104,80 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(refused.status).toBe(401);
       expect((await events(server.url, a, 'wait=0')).status).toBe(200);
       expect((await fetch(`${server.url}/v1/devices/${b.device}`, { method: 'DELETE', headers: a.auth })).status).toBe(404);
+    });
+
+    it('revoking C rotates the key: the wraps reach A and B only, blobs are re-sealed at n+1, the database never holds the key', async () => {
+      // A pairs B and C; each registers its public key.
+      const { a, b, ring } = await pair(server.url);
+      const { pairing, keys } = await startPairing(server.url, a, ring);
+      const joined = await json<{ token: string; device: string }>(await post(server.url, `/v1/pairings/${pairing}/join`, { proof: keys.proof, name: 'Browser C' }));
+      const c = { auth: { authorization: `Bearer ${joined.token}` }, device: joined.device };
+      const pairs = { a: await generateDeviceKeyPair(), b: await generateDeviceKeyPair(), c: await generateDeviceKeyPair() };
+      const putKey = async (auth: Record<string, string>, pair: CryptoKeyPair) =>
+        fetch(`${server.url}/v1/device/key`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ publicKey: await exportPublicKey(pair.publicKey) }) });
+      expect((await putKey(a.auth, pairs.a)).status).toBe(204);
+      expect((await putKey(b.auth, pairs.b)).status).toBe(204);
+      expect((await putKey(c.auth, pairs.c)).status).toBe(204);
+      // Once only: a stolen token cannot swap in its own key for the next rotation.
+      expect((await putKey(b.auth, pairs.c)).status).toBe(409);
+      expect((await putKey(b.auth, pairs.b)).status).toBe(409);
+
+      const trackers = [trackerId(), trackerId()];
+      for (const t of trackers) {
+        const res = await fetch(`${server.url}/v1/blobs/${t}`, { method: 'PUT', headers: { ...a.auth, 'content-type': 'application/json' }, body: JSON.stringify({ sealed: await seal(ring, t, `${MARK_SUBJECT} ${t}`) }) });
+        expect(res.status).toBe(200);
+      }
+
+      // A revokes C, then makes version 2 and wraps it for the devices that remain.
+      expect((await fetch(`${server.url}/v1/devices/${c.device}`, { method: 'DELETE', headers: a.auth })).status).toBe(204);
+      const listed = await json<{ devices: { id: string; publicKey: string | null; current: boolean }[] }>(await fetch(`${server.url}/v1/devices`, { headers: a.auth }));
+      expect(listed.devices.map((d) => d.id)).not.toContain(c.device);
+      expect(listed.devices.every((d) => d.publicKey !== null)).toBe(true);
+      const v2 = await generateAccountKey(2);
+      const wraps = await Promise.all(listed.devices.map(async (d) => ({ device: d.id, wrapped: await wrapForDevice(v2, d.id, d.publicKey!) })));
+      const postWraps = (body: unknown) => fetch(`${server.url}/v1/keys`, { method: 'POST', headers: { ...a.auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      // A wrap for the revoked device is refused, and nothing of that rotation is stored.
+      const forC = { device: c.device, wrapped: await wrapForDevice(v2, c.device, await exportPublicKey(pairs.c.publicKey)) };
+      expect((await postWraps({ version: 2, wraps: [...wraps, forC] })).status).toBe(400);
+      expect((await fetch(`${server.url}/v1/keys/2`, { headers: b.auth })).status).toBe(404);
+      expect((await postWraps({ version: 2, wraps })).status).toBe(201);
+      expect((await postWraps({ version: 2, wraps })).status).toBe(409);
+      expect((await postWraps({ version: 1, wraps })).status).toBe(400);
+      expect((await postWraps({ version: 3, wraps: [{ device: wraps[0]!.device, wrapped: 'x' }] })).status).toBe(400);
+
+      // A re-seals every blob it finds on the server under version 2.
+      const rotated = keyring([...ring.all].map(([version, key]) => ({ version, key })).concat(v2));
+      const page = await json<{ blobs: { tracker: string; sealed: string | null }[]; cursor: number }>(await fetch(`${server.url}/v1/blobs?after=0`, { headers: a.auth }));
+      expect(page.blobs.map((x) => x.tracker).sort()).toEqual([...trackers].sort());
+      for (const x of page.blobs) {
+        const res = await fetch(`${server.url}/v1/blobs/${x.tracker}`, { method: 'PUT', headers: { ...a.auth, 'content-type': 'application/json' }, body: JSON.stringify({ sealed: await reseal(rotated, x.tracker, x.sealed!) }) });
+        expect(res.status).toBe(200);
+      }
+
+      // B meets version-2 blobs in its feed, fetches its wrap, unwraps it, reads them.
+      const feed = await json<EventsAnswer>(await events(server.url, b, 'blobsAfter=0'));
+      const latest = feed.blobs.filter((x) => trackers.includes(x.tracker));
+      expect(latest.map((x) => sealedVersion(x.sealed!))).toEqual([2, 2]);
+      await expect(openSealed(ring, latest[0]!.tracker, latest[0]!.sealed!)).rejects.toBeInstanceOf(UnreadableError);
+      const mine = await json<{ version: number; device: string; wrapped: string }>(await fetch(`${server.url}/v1/keys/2`, { headers: b.auth }));
+      expect(mine.device).toBe(b.device);
+      const bKey = await unwrapForDevice(mine.wrapped, mine.device, mine.version, pairs.b.privateKey);
+      for (const x of latest) expect(await openSealed(keyring([bKey]), x.tracker, x.sealed!)).toBe(`${MARK_SUBJECT} ${x.tracker}`);
+      // C is out: 401 everywhere, and even with B's wrap in hand its private key opens nothing.
+      expect((await fetch(`${server.url}/v1/keys/2`, { headers: c.auth })).status).toBe(401);
+      await expect(unwrapForDevice(mine.wrapped, mine.device, 2, pairs.c.privateKey)).rejects.toBeInstanceOf(UnreadableError);
+      await expect(unwrapForDevice(mine.wrapped, c.device, 2, pairs.c.privateKey)).rejects.toBeInstanceOf(UnreadableError);
+
+      // The server holds wraps and public keys, never the new key.
+      const raw = fromBase64url((await exportKey(v2)).raw)!;
+      const needles = [Buffer.from(raw), Buffer.from(toBase64url(raw))];
+      if (kind === 'sqlite') {
+        for (const file of sqliteFiles(server.dir)) for (const needle of needles) expect(file.includes(needle)).toBe(false);
+      } else {
+        const dump = execFileSync('pg_dump', ['--data-only', '--dbname', pgdb!.url], { maxBuffer: 64 * 1024 * 1024 });
+        expect(dump.includes(Buffer.from(mine.wrapped))).toBe(true);
+        for (const needle of needles) expect(dump.includes(needle)).toBe(false);
+      }
     });
 
     it('a pairing works once: the right proof a second time is refused', async () => {
@@ -251,17 +326,18 @@ describe('join rate limit per client network', () => {
 });
 
 /** Undoes the sync migration (the newest) on a database, as a server from before issue 21 left it. */
+/** Undoes the sync migration and the two after it (any-app sending, which re-runs cleanly, and key rotation). */
 async function undoSyncMigration(kind: 'sqlite' | 'postgres', where: string): Promise<void> {
-  const undo = 'DROP TABLE blobs; DROP TABLE pairings; DROP TABLE devices; ALTER TABLE accounts DROP COLUMN blob_seq;';
+  const undo = 'DROP TABLE wrapped_keys; DROP TABLE blobs; DROP TABLE pairings; DROP TABLE devices; ALTER TABLE accounts DROP COLUMN blob_seq;';
   if (kind === 'sqlite') {
     const direct = new Database(where);
     direct.exec(undo);
-    direct.pragma(`user_version = ${(direct.pragma('user_version', { simple: true }) as number) - 1}`);
+    direct.pragma(`user_version = ${(direct.pragma('user_version', { simple: true }) as number) - 3}`);
     direct.close();
   } else {
     const client = new pg.Client({ connectionString: where });
     await client.connect();
-    await client.query(`${undo} DELETE FROM openping_schema WHERE version = (SELECT max(version) FROM openping_schema);`);
+    await client.query(`${undo} DELETE FROM openping_schema WHERE version >= (SELECT max(version) - 2 FROM openping_schema);`);
     await client.end();
   }
 }
@@ -284,7 +360,7 @@ describe('upgrade: an account from before devices keeps working', () => {
         store = await open();
         try {
           expect(await store.accountByTokenHash(tokenHash)).toBe(account);
-          expect(await store.listDevices(account)).toEqual([{ id: tokenHash.slice(0, 22), account, name: null, createdAt: 1 }]);
+          expect(await store.listDevices(account)).toEqual([{ id: tokenHash.slice(0, 22), account, name: null, createdAt: 1, publicKey: null }]);
         } finally {
           await store.close();
         }

@@ -2,12 +2,14 @@ import { IDBFactory } from 'fake-indexeddb';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing';
 import { closeDb, db, newEmailRecord } from '../../lib/db';
-import { seal } from '../../lib/seal';
+import { wrapForDevice } from '../../lib/keywrap';
+import { generateAccountKey, seal } from '../../lib/seal';
 import { applyBlobChanges, docOf, loadBlobCursor, loadKeyring, loggedOutOfShared, markShared, mergeDocs, parseDoc, type SealedDoc } from '../../lib/sealed-sync';
 import { loadIdentity, saveIdentity } from '../../lib/settings';
 
 const T1 = 'tracker-one-000000001';
 const ACCOUNT = 'account-aaaaaaaaaaaa';
+const DEVICE = 'd'.repeat(22);
 
 beforeEach(async () => {
   fakeBrowser.reset();
@@ -63,6 +65,59 @@ describe('applyBlobChanges', () => {
     const tampered = sealed.slice(0, -2) + (sealed.endsWith('A') ? 'BB' : 'AA');
     await applyBlobChanges([{ tracker: T1, sealed: tampered, seq: 1 }], '1', async () => {});
     expect((await (await db()).get('emails', T1))?.subject).toBe('(could not be read)');
+  });
+
+  it('a blob of a rotated key version: this browser fetches its wrap, unwraps it, reads the blob, keeps the key', async () => {
+    const v2 = await generateAccountKey(2);
+    let registered: string | null = null;
+    const calls: string[] = [];
+    vi.stubGlobal('fetch', async (url: string, init?: RequestInit) => {
+      const path = new URL(url).pathname;
+      calls.push(`${init?.method ?? 'GET'} ${path}`);
+      if (path === '/v1/device/key') {
+        registered = (JSON.parse(String(init!.body)) as { publicKey: string }).publicKey;
+        return new Response(null, { status: 204 });
+      }
+      if (path === '/v1/keys/2' && registered) {
+        return Response.json({ version: 2, device: DEVICE, wrapped: await wrapForDevice(v2, DEVICE, registered) });
+      }
+      return Response.json({ error: 'not_found', message: 'no' }, { status: 404 });
+    });
+    try {
+      await loadKeyring(ACCOUNT);
+      const sealed = await seal(v2, T1, JSON.stringify(doc({ subject: { value: 'After rotation', t: 1 } })));
+      const T2 = 'tracker-two-000000002';
+      const sealed2 = await seal(v2, T2, JSON.stringify(doc({ subject: { value: 'Also', t: 1 } })));
+      await applyBlobChanges([{ tracker: T1, sealed, seq: 1 }, { tracker: T2, sealed: sealed2, seq: 2 }], '2', async () => {});
+      expect((await (await db()).get('emails', T1))?.subject).toBe('After rotation');
+      expect((await (await db()).get('emails', T2))?.subject).toBe('Also');
+      expect((await loadKeyring(ACCOUNT)).current.version).toBe(2);
+      expect(calls.filter((c) => c === 'GET /v1/keys/2')).toHaveLength(1);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('a rotated version not handed to this browser (left out, or revoked) fails closed: "could not be read"', async () => {
+    const calls: string[] = [];
+    vi.stubGlobal('fetch', async (url: string, init?: RequestInit) => {
+      calls.push(`${init?.method ?? 'GET'} ${new URL(url).pathname}`);
+      if (new URL(url).pathname === '/v1/device/key') return new Response(null, { status: 204 });
+      return Response.json({ error: 'no_key', message: 'No key of this version was handed to this browser' }, { status: 404 });
+    });
+    try {
+      const sealed = await seal(await generateAccountKey(2), T1, JSON.stringify(doc({ subject: { value: 'Not for you', t: 1 } })));
+      const T2 = 'tracker-two-000000002';
+      const sealed2 = await seal(await generateAccountKey(2), T2, JSON.stringify(doc({ subject: { value: 'Nor this', t: 1 } })));
+      await applyBlobChanges([{ tracker: T1, sealed, seq: 1 }, { tracker: T2, sealed: sealed2, seq: 2 }], '2', async () => {});
+      expect((await (await db()).get('emails', T1))?.subject).toBe('(could not be read)');
+      expect((await (await db()).get('emails', T2))?.subject).toBe('(could not be read)');
+      expect((await loadKeyring(ACCOUNT)).current.version).toBe(1);
+      // Asked once per sync, not once per blob.
+      expect(calls.filter((c) => c === 'GET /v1/keys/2')).toHaveLength(1);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('a deletion from another browser forgets the email here', async () => {
