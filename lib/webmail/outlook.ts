@@ -48,24 +48,67 @@ export function composeBodiesIn(scope: ParentNode): HTMLElement[] {
   return [...found];
 }
 
-export function findSendButton(scope: ParentNode): HTMLButtonElement | null {
-  return queryFirst<HTMLButtonElement>(scope, sel.sendButton, sel.sendButtonFallback);
+const SEND_NAMES = new Set(sel.sendNames);
+/** How a missing Send is named in the log (SelectorError). */
+const SEND_WHAT = `a button named ${sel.sendNames.join('/')}, ${sel.sendButtonFallback}`;
+
+/** "Send (Ctrl+Enter)" → "send": the command's name without its shortcut, lower case. */
+function commandName(label: string | null): string {
+  return (label ?? '').replace(/\s*\([^)]*\)\s*$/, '').trim().toLowerCase();
+}
+
+/** A compose's Send by its accessible name (outlook-selectors.ts `sendNames`); never a ribbon command. */
+export function isNamedSend(el: Element): boolean {
+  if (el.closest(sel.ribbonItem)) return false;
+  return SEND_NAMES.has(commandName(el.getAttribute('aria-label'))) || SEND_NAMES.has(commandName(el.getAttribute('title')));
+}
+
+/** The class fallback (a dated guess): never inside a ribbon command (in real markup only the ribbon's group carries the mark). */
+export function isFallbackSend(el: Element): boolean {
+  return el.matches(sel.sendButtonFallback) && !el.closest(sel.ribbonItem);
+}
+
+function isSendButton(el: Element): boolean {
+  return isNamedSend(el) || isFallbackSend(el);
+}
+
+/** Send in `scope`: by its name first; the class fallback (a dated guess) only when no button is named Send. */
+export function findSendButton(scope: ParentNode, fallback = true): HTMLButtonElement | null {
+  for (const el of scope.querySelectorAll<HTMLButtonElement>(sel.sendCandidates)) if (isNamedSend(el)) return el;
+  if (!fallback) return null;
+  for (const el of scope.querySelectorAll<HTMLButtonElement>(sel.sendButtonFallback)) if (isFallbackSend(el)) return el;
+  return null;
 }
 
 /**
- * The compose root of `body`: its nearest ancestor holding a Send button, but
- * never one that holds a second compose body (then the button could be another
- * draft's). When no Send button is found: the fallback chain of known compose
- * containers, then the editor's wrapper's parent — `send` is then null.
+ * The ancestors of `body` a compose root may be, nearest first: never one holding a second
+ * compose body (then its Send could be another draft's), nor a ribbon command (then it is
+ * the page: New mail is a split button too), nor the reading pane or anything above it.
+ */
+function rootCandidates(body: HTMLElement): HTMLElement[] {
+  const candidates: HTMLElement[] = [];
+  for (let el = body.parentElement; el && el !== body.ownerDocument.body; el = el.parentElement) {
+    if (el.matches(sel.readingPane) || el.querySelector(sel.ribbonItem) || composeBodiesIn(el).length > 1) break;
+    candidates.push(el);
+  }
+  return candidates;
+}
+
+/**
+ * The compose root of `body`: its nearest allowed ancestor holding a button named Send;
+ * failing that, one holding the class fallback (a dated guess). When neither is found: a
+ * pop-out's dialog, else the editor's wrapper's parent — `send` is then null.
  */
 export function composeRootOf(body: HTMLElement): { root: HTMLElement; send: HTMLButtonElement | null } {
-  for (let el = body.parentElement; el && el !== body.ownerDocument.body; el = el.parentElement) {
-    if (composeBodiesIn(el).length > 1) break;
-    const send = findSendButton(el);
-    if (send) return { root: el, send };
+  const candidates = rootCandidates(body);
+  for (const fallback of [false, true]) {
+    for (const el of candidates) {
+      const send = findSendButton(el, fallback);
+      if (send) return { root: el, send };
+    }
   }
   const container = body.closest<HTMLElement>(sel.composeContainerFallback);
-  return { root: container ?? body.parentElement?.parentElement ?? body.parentElement ?? body, send: null };
+  return { root: container ?? candidates[1] ?? candidates[0] ?? body.parentElement ?? body, send: null };
 }
 
 function addressOf(chip: Element): string | null {
@@ -114,7 +157,10 @@ class OutlookCompose implements ComposeHandle {
   }
 
   sender(): string | null {
-    const own = this.root.ownerDocument.querySelector(sel.ownAddress)?.textContent ?? '';
+    // The mailbox root's title is there without opening anything; the account control's
+    // address only once the user opened the account flyout.
+    const doc = this.root.ownerDocument;
+    const own = doc.querySelector(sel.ownAddress)?.getAttribute('title') ?? doc.querySelector(sel.ownAddressFallback)?.textContent ?? '';
     return EMAIL.exec(own)?.[0].toLowerCase() ?? null;
   }
 
@@ -130,7 +176,7 @@ class OutlookCompose implements ComposeHandle {
 
   toggleAnchor(): HTMLElement {
     const send = findSendButton(this.root);
-    if (!send) throw new SelectorError('outlook', `${sel.sendButton}, ${sel.sendButtonFallback}`, 'Send button');
+    if (!send) throw new SelectorError('outlook', SEND_WHAT, 'Send button');
     return send.closest<HTMLElement>(sel.sendSplitButton) ?? send;
   }
 }
@@ -285,7 +331,7 @@ export const outlook: WebmailAdapter = {
 
   watchSend(compose, onSend, signal) {
     const { root } = compose;
-    if (!findSendButton(root)) throw new SelectorError('outlook', `${sel.sendButton}, ${sel.sendButtonFallback}`, 'Send button');
+    if (!findSendButton(root)) throw new SelectorError('outlook', SEND_WHAT, 'Send button');
     let lastSend = 0;
     const send = (event: SendEvent) => {
       if (event.sendAt - lastSend < DOUBLE_SEND_MS) return;
@@ -302,7 +348,7 @@ export const outlook: WebmailAdapter = {
         const target = isElement(event.target) ? event.target : null;
         const button = target?.closest('button');
         if (!button || !root.contains(button)) return;
-        if (button.matches(sel.sendButton) || button.matches(sel.sendButtonFallback)) {
+        if (isSendButton(button)) {
           send({ sendAt: Date.now(), scheduled: false });
         } else if (button.matches(sel.sendMenuButton)) {
           sendMenuAt = Date.now();
