@@ -5,7 +5,7 @@
  */
 import { browser } from 'wxt/browser';
 import type { HealthWarning } from './api';
-import type { Recipient, Webmail } from './webmail/types';
+import type { MessageIds, Recipient, Webmail } from './webmail/types';
 
 /** What a content script reports when a tracked message is sent. */
 export interface SentEmail {
@@ -16,6 +16,24 @@ export interface SentEmail {
   /** Epoch ms the message leaves (the scheduled time for scheduled send). */
   sentAt: number;
   threadUrl: string | null;
+  /** What the page told at send (a reply's thread); more may come later with `ids`. */
+  ids?: MessageIds;
+}
+
+/** One tracked email as a list mark or thread status line shows it (issue 16). */
+export interface MarkInfo {
+  tracker: string;
+  threadId: string | null;
+  messageId: string | null;
+  subject: string | null;
+  sentAt: number | null;
+  state: 'sent' | 'delivered' | 'opened' | 'replied';
+  /** `apple-mpp` when delivered and every machine hit is Apple's (SPEC §1). */
+  substate: 'apple-mpp' | null;
+  opens: number;
+  lastOpenAt: number | null;
+  lastOpenPlace: string | null;
+  lastOpenVia: string | null;
 }
 
 export interface ComposeIdentity {
@@ -31,7 +49,12 @@ export type ContentToBackground =
   | { type: 'armed'; tracker: string }
   | { type: 'disarmed'; tracker: string }
   | { type: 'sent'; email: SentEmail }
-  | { type: 'selfView'; trackers: string[]; at: number };
+  | { type: 'selfView'; trackers: string[]; at: number }
+  /** Ids the page showed after the send (Gmail's "Message sent · View message", a list row matched by subject). */
+  | { type: 'ids'; tracker: string; ids: MessageIds }
+  | { type: 'marks'; webmail: Webmail }
+  /** The popup's detail view of one email, in a tab. */
+  | { type: 'openDetails'; tracker: string };
 
 export interface ContentToBackgroundResponse {
   identity: ComposeIdentity;
@@ -39,6 +62,9 @@ export interface ContentToBackgroundResponse {
   disarmed: { queued: boolean };
   sent: { queued: boolean };
   selfView: { queued: boolean };
+  ids: { ok: boolean };
+  marks: { marks: MarkInfo[] };
+  openDetails: { ok: boolean };
 }
 
 export type PopupToBackground =

@@ -140,3 +140,21 @@ export const sendSplitButton = '.fui-SplitButton';
 
 /** A conversation's subject heading: inline replies have no subject field of their own. 2026-11 */
 export const conversationSubject = '[role="heading"]';
+
+// ---------------------------------------------------------------- lists and conversations (issue 16)
+
+/**
+ * A row of any message list: `[role=listbox] > [role=option][data-convid]`, the conversation
+ * id on the row itself (mailvelope/mailvelope 2025-11: `#MailList [role=listbox]
+ * [role=option][data-convid]`; a 2025 OWA automation: `div[role="listbox"] div[role="option"]`). 2026-12
+ */
+export const listRow = '[role="listbox"] [role="option"][data-convid]';
+/** The message list's region (Mailvelope 2025-11: `#MailList`); the observer is scoped to it. 2026-12 */
+export const listRegion = '#MailList';
+/** The selected row: an inline reply answers its conversation (Mailvelope 2025-11 `aria-selected`). 2026-12 */
+export const selectedRow = '[role="option"][aria-selected="true"][data-convid]';
+/**
+ * A row's subject: Outlook renders it as its own span with the text alone; no stable class is
+ * known (hashed), so rows are matched by an element whose whole text is the subject. 2026-12
+ */
+export const rowTextLeaf = 'span, div';

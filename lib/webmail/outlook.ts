@@ -10,7 +10,7 @@
  * compose run before Outlook reads the editor to send.
  */
 import * as sel from './outlook-selectors';
-import { SelectorError, type ComposeHandle, type Recipient, type SendEvent, type WebmailAdapter } from './types';
+import { SelectorError, type ComposeHandle, type ListRow, type MessageIds, type Recipient, type SendEvent, type ThreadMessage, type WebmailAdapter, type WebmailViews } from './types';
 
 const EMAIL = /[^\s<>()"';,:]+@[^\s<>()"';,:]+\.[^\s<>()"';,:]+/;
 
@@ -174,6 +174,13 @@ class OutlookCompose implements ComposeHandle {
     return `${location.origin}${prefix}sentitems`;
   }
 
+  ids(): MessageIds {
+    // An inline reply answers the conversation selected in the list; a new message has no id
+    // before Outlook has sent it (its row is matched later, by subject where unambiguous).
+    if (!this.root.closest(sel.conversation)) return { thread: null, message: null };
+    return { thread: this.root.ownerDocument.querySelector(sel.selectedRow)?.getAttribute('data-convid') ?? null, message: null };
+  }
+
   toggleAnchor(): HTMLElement {
     const send = findSendButton(this.root);
     if (!send) throw new SelectorError('outlook', SEND_WHAT, 'Send button');
@@ -264,6 +271,36 @@ function notifyEditor(body: HTMLElement): void {
   // input event is what a typed edit raises.
   body.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertReplacementText' }));
 }
+
+/** The row's elements that hold text alone (Outlook's classes are hashes: no subject class to rely on). */
+function textLeaves(row: HTMLElement): HTMLElement[] {
+  return [...row.querySelectorAll<HTMLElement>(sel.rowTextLeaf)].filter(
+    (el) => el.childElementCount === 0 && el.textContent?.trim() && !el.closest('[data-openping]'),
+  );
+}
+
+const outlookViews: WebmailViews = {
+  listRegion: (doc) => doc.querySelector<HTMLElement>(sel.listRegion) ?? doc.querySelector<HTMLElement>('[role="listbox"]')?.parentElement ?? null,
+  rowSelector: sel.listRow,
+  threadRegion: (doc) => doc.querySelector<HTMLElement>(sel.readingPane),
+  readRow(row): ListRow | null {
+    const convid = row.getAttribute('data-convid');
+    if (!convid || !row.firstElementChild) return null;
+    return {
+      ids: { thread: convid, message: null },
+      texts: () => textLeaves(row).map((el) => el.textContent!.trim()),
+      // Beside the subject (in its parent, so the subject's own element keeps its text alone).
+      markAnchor: (subject) => textLeaves(row).find((el) => el.textContent!.trim() === subject)?.parentElement ?? (row.firstElementChild as HTMLElement),
+    };
+  },
+  openThread(region) {
+    const conversation = (region as ParentNode).querySelector<HTMLElement>(sel.conversation);
+    const thread = conversation ? conversation.ownerDocument.querySelector(sel.selectedRow)?.getAttribute('data-convid') : null;
+    if (!conversation || !thread) return null;
+    const messages: ThreadMessage[] = messageViewsIn(conversation).map((el) => ({ el, ids: { thread, message: null }, lineAnchor: el }));
+    return { thread, messages };
+  },
+};
 
 export const outlook: WebmailAdapter = {
   name: 'outlook',
@@ -450,4 +487,6 @@ export const outlook: WebmailAdapter = {
   watchClose(compose, onClose, signal) {
     onLeave(compose.root, onClose, signal);
   },
+
+  views: outlookViews,
 };
