@@ -33,6 +33,7 @@ export interface MarkInfo {
   opens: number;
   lastOpenAt: number | null;
   lastOpenPlace: string | null;
+  /** The last open's intermediary in words ("Gmail's image proxy"), null when none. */
   lastOpenVia: string | null;
 }
 

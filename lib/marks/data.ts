@@ -4,7 +4,7 @@
  */
 import { cleanIds, db, type EmailRecord } from '../db';
 import type { MarkInfo } from '../messages';
-import { emailState, emailSubstate } from '../state/format';
+import { emailState, emailSubstate, viaLabel } from '../state/format';
 import type { MessageIds, Webmail } from '../webmail/types';
 
 export async function marksFor(webmail: Webmail): Promise<MarkInfo[]> {
@@ -18,7 +18,8 @@ export async function marksFor(webmail: Webmail): Promise<MarkInfo[]> {
         // The last open's intermediary ("via Gmail's image proxy"); its time and place are on the record.
         const hits = await byTracker.getAll(email.tracker);
         const last = hits.filter((h) => h.kind === 'open').sort((a, b) => b.at - a.at)[0];
-        lastOpenVia = last?.via ?? null;
+        // Named here ("Gmail's image proxy"): the content scripts carry no table of names.
+        lastOpenVia = viaLabel(last?.via ?? null);
       }
       return markOf(email, lastOpenVia);
     }),

@@ -6,7 +6,6 @@
  * The card lives in a shadow root made on first show, so the page's styles never reach it.
  */
 import type { MarkInfo } from '../messages';
-import { formatTime, viaLabel } from '../state/format';
 import { MARK_WORDS as W } from './strings';
 
 export const MARK_SELECTOR = '[data-openping="mark"]';
@@ -25,9 +24,11 @@ export function stateWords(mark: MarkInfo): string {
 /** "today 14:02 · Berlin, DE · via Gmail's image proxy": the last open, what is known of it. */
 export function lastOpenWords(mark: MarkInfo): string | null {
   if (!mark.lastOpenAt) return null;
-  const via = viaLabel(mark.lastOpenVia);
+  // `lastOpenVia` comes named by the background (lib/marks/data.ts), so the content scripts carry no name table.
+  const via = mark.lastOpenVia;
   const place = mark.lastOpenPlace && !mark.lastOpenPlace.startsWith('via ') ? mark.lastOpenPlace : null;
-  return [formatTime(mark.lastOpenAt), place, via ? W.via(via) : null].filter(Boolean).join(' · ');
+  const time = new Date(mark.lastOpenAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return [time, place, via ? W.via(via) : null].filter(Boolean).join(' · ');
 }
 
 /** Creates or updates the mark at the start of `anchor`. */
