@@ -16,9 +16,9 @@ const COLORS: Record<MarkInfo['state'], string> = { sent: '#80868b', delivered: 
 /** The state in words, as the card and the status line say it. */
 export function stateWords(mark: MarkInfo): string {
   if (mark.state === 'opened') return W.opened(mark.opens);
-  if (mark.state === 'delivered') return mark.substate === 'apple-mpp' ? W.deliveredApple : W.delivered;
-  if (mark.state === 'replied') return W.replied;
-  return W.sent;
+  if (mark.state === 'delivered') return mark.substate === 'apple-mpp' ? W.deliveredApple() : W.delivered();
+  if (mark.state === 'replied') return W.replied();
+  return W.sent();
 }
 
 /** "today 14:02 · Berlin, DE · via Gmail's image proxy": the last open, what is known of it. */
@@ -52,7 +52,7 @@ export function putMark(anchor: HTMLElement, mark: MarkInfo): HTMLElement {
   // Apple Mail readers: an outlined mark — delivered, and nobody can know more.
   host.style.color = mark.substate === 'apple-mpp' ? 'transparent' : COLORS[mark.state];
   host.style.webkitTextStroke = mark.substate === 'apple-mpp' ? `1px ${COLORS.delivered}` : '';
-  host.setAttribute('aria-label', `${W.label}: ${stateWords(mark)}`);
+  host.setAttribute('aria-label', `${W.label()}: ${stateWords(mark)}`);
   return host;
 }
 
@@ -85,7 +85,7 @@ export function showCard(host: HTMLElement, mark: MarkInfo, onDetails: (tracker:
     const details = doc.createElement('button');
     details.type = 'button';
     details.setAttribute('data-openping', 'mark-details');
-    details.textContent = W.details;
+    details.textContent = W.details();
     details.addEventListener('click', (event) => {
       event.preventDefault();
       onDetails(host.getAttribute(TRACKER_ATTR) ?? mark.tracker);
@@ -108,7 +108,7 @@ export function fillCard(shadow: ShadowRoot, mark: MarkInfo): void {
   shadow.querySelector('.state')!.textContent = stateWords(mark);
   const last = lastOpenWords(mark);
   const lastEl = shadow.querySelector<HTMLElement>('.last')!;
-  lastEl.textContent = last ? `${W.lastOpen}: ${last}` : '';
+  lastEl.textContent = last ? W.lastOpen(last) : '';
   lastEl.hidden = !last;
 }
 

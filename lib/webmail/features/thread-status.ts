@@ -42,7 +42,7 @@ function putLine(message: ThreadMessage, mark: MarkInfo, onDetails: (tracker: st
     const details = doc.createElement('button');
     details.type = 'button';
     details.setAttribute('data-openping', 'mark-details');
-    details.textContent = W.details;
+    details.textContent = W.details();
     details.addEventListener('click', (event) => {
       event.stopPropagation();
       onDetails(line!.getAttribute('data-tracker') ?? mark.tracker);
