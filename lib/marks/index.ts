@@ -36,16 +36,6 @@ export class MarkIndex {
     }
   }
 
-  byTracker(tracker: string): MarkInfo | null {
-    for (const m of this.byThread.values()) if (m.tracker === tracker) return m;
-    return null;
-  }
-
-  /** All tracked emails of a thread, oldest first. */
-  inThread(thread: string, all: readonly MarkInfo[]): MarkInfo[] {
-    return all.filter((m) => m.threadId === thread).sort((a, b) => (a.sentAt ?? 0) - (b.sentAt ?? 0));
-  }
-
   /**
    * `rowsShowing(text)`: how many rows of the list show that text (a subject shown by two rows is
    * ambiguous even when only one tracked email has it).
@@ -63,10 +53,5 @@ export class MarkIndex {
       found = candidates[0]!;
     }
     return found ? { mark: found, bySubject: true } : null;
-  }
-
-  /** Whether any tracked email could be matched by subject (else rows need not be read for texts). */
-  get hasSubjectOnly(): boolean {
-    return this.bySubject.size > 0;
   }
 }

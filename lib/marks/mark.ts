@@ -60,16 +60,10 @@ export function removeMarks(scope: ParentNode): void {
   for (const host of scope.querySelectorAll(MARK_SELECTOR)) host.remove();
 }
 
-const CARD_CSS = `
-  .card { position: absolute; z-index: 2147483000; top: 100%; left: 0; margin-top: 4px; width: 260px;
-    background: #fff; color: #202124; border: 1px solid #dadce0; border-radius: 8px; padding: 10px 12px;
-    box-shadow: 0 2px 8px rgba(0,0,0,.2); font: 13px/1.4 system-ui, sans-serif; letter-spacing: normal;
-    white-space: normal; text-align: left; }
-  .state { font-weight: 600; }
-  .last { color: #5f6368; margin-top: 2px; }
-  button { margin-top: 8px; font: inherit; color: #1a73e8; background: none; border: 0; padding: 0; cursor: pointer; text-decoration: underline; }
-  button:focus-visible { outline: 2px solid #1a73e8; outline-offset: 2px; }
-`;
+const CARD_CSS =
+  '.card{position:absolute;z-index:2147483000;top:100%;left:0;margin-top:4px;width:260px;background:#fff;color:#202124;border:1px solid #dadce0;border-radius:8px;padding:10px 12px;box-shadow:0 2px 8px #0003;font:13px/1.4 system-ui,sans-serif;letter-spacing:normal;white-space:normal;text-align:left}' +
+  '.state{font-weight:600}.last{color:#5f6368;margin-top:2px}' +
+  'button{margin-top:8px;font:inherit;color:#1a73e8;background:none;border:0;padding:0;cursor:pointer;text-decoration:underline}button:focus-visible{outline:2px solid #1a73e8;outline-offset:2px}';
 
 /** Shows the card of `host` for `mark`; "Details" calls `onDetails`. */
 export function showCard(host: HTMLElement, mark: MarkInfo, onDetails: (tracker: string) => void): void {

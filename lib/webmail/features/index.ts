@@ -8,18 +8,22 @@ import { startComposeTracking } from '../../compose';
 import { createMarksSource } from '../../marks/client';
 import type { WebmailAdapter } from '../types';
 import { startListMarks } from './list-marks';
-import { startSentIds } from './sent-ids';
+import type { startSentIds } from './sent-ids';
 import { startThreadStatus } from './thread-status';
 
-export function startWebmailFeatures(adapter: WebmailAdapter, ctx: ContentScriptContext): void {
+/**
+ * `sentIds`: the ids-at-send feature, passed by entrypoints whose webmail shows a notice after a
+ * send (Gmail), so the others do not carry it (each content script is held to 25 KB gzipped).
+ */
+export function startWebmailFeatures(adapter: WebmailAdapter, ctx: ContentScriptContext, sentIdsFeature?: typeof startSentIds): void {
   const views = adapter.views;
   if (!views) {
     startComposeTracking(adapter, ctx);
     return;
   }
   const source = createMarksSource(adapter.name, ctx.signal);
-  const sentIds = startSentIds(views, document, source, ctx.signal);
-  startComposeTracking(adapter, ctx, document, (tracker) => sentIds.sent(tracker));
+  const sentIds = sentIdsFeature?.(views, document, source, ctx.signal);
+  startComposeTracking(adapter, ctx, document, sentIds && ((tracker) => sentIds.sent(tracker)));
   startListMarks({ webmail: adapter.name, views, doc: document, source, signal: ctx.signal });
   startThreadStatus({ webmail: adapter.name, views, doc: document, source, signal: ctx.signal });
 }

@@ -9,6 +9,7 @@ import { MARK_SELECTOR, hideCard, putMark, removeMarks, showCard, trackerOf } fr
 import { MARK_WORDS } from '../../marks/strings';
 import type { MarkInfo } from '../../messages';
 import type { Webmail, WebmailViews } from '../types';
+import { whenPresent } from './when-present';
 
 export interface ListMarksOptions {
   webmail: Webmail;
@@ -143,27 +144,13 @@ export function startListMarks(options: ListMarksOptions): void {
     if (region) renderRows(options, region, region.querySelectorAll<HTMLElement>(views.rowSelector), learnt, warn);
   });
 
-  const existing = views.listRegion(doc);
-  let waiter: MutationObserver | null = null;
-  if (existing) attach(existing);
-  else {
-    // The lists' region is not there yet (the app still loading): wait for it, then observe only it.
-    waiter = new MutationObserver(() => {
-      const found = views.listRegion(doc);
-      if (!found) return;
-      waiter?.disconnect();
-      waiter = null;
-      attach(found);
-    });
-    waiter.observe(doc.body, { childList: true, subtree: true });
-  }
+  whenPresent(doc, () => views.listRegion(doc), attach, signal);
 
   signal.addEventListener(
     'abort',
     () => {
       unsubscribe();
       observer?.disconnect();
-      waiter?.disconnect();
       if (region) removeMarks(region);
     },
     { once: true },

@@ -9,6 +9,7 @@ import { MARK_SELECTOR, lastOpenWords, stateWords } from '../../marks/mark';
 import { MARK_WORDS as W } from '../../marks/strings';
 import type { MarkInfo } from '../../messages';
 import type { ThreadMessage, Webmail, WebmailViews } from '../types';
+import { whenPresent } from './when-present';
 
 export interface ThreadStatusOptions {
   webmail: Webmail;
@@ -88,25 +89,12 @@ export function startThreadStatus({ views, doc, source, signal }: ThreadStatusOp
     render();
   };
   const unsubscribe = source.subscribe(render);
-  const found = views.threadRegion(doc);
-  let waiter: MutationObserver | null = null;
-  if (found) attach(found);
-  else {
-    waiter = new MutationObserver(() => {
-      const now = views.threadRegion(doc);
-      if (!now) return;
-      waiter?.disconnect();
-      waiter = null;
-      attach(now);
-    });
-    waiter.observe(doc.body, { childList: true, subtree: true });
-  }
+  whenPresent(doc, () => views.threadRegion(doc), attach, signal);
   signal.addEventListener(
     'abort',
     () => {
       unsubscribe();
       observer?.disconnect();
-      waiter?.disconnect();
       for (const line of region?.querySelectorAll(`${MARK_SELECTOR}[data-line]`) ?? []) line.remove();
     },
     { once: true },
