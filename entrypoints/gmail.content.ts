@@ -1,11 +1,12 @@
 import { defineContentScript } from 'wxt/utils/define-content-script';
-import { startComposeTracking } from '../lib/compose';
+import { startWebmailFeatures } from '../lib/webmail/features';
+import { startSentIds } from '../lib/webmail/features/sent-ids';
 import { gmail } from '../lib/webmail/gmail';
 
 export default defineContentScript({
   matches: ['https://mail.google.com/*'],
   runAt: 'document_idle',
   main(ctx) {
-    startComposeTracking(gmail, ctx);
+    startWebmailFeatures(gmail, ctx, startSentIds);
   },
 });

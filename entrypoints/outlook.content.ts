@@ -1,5 +1,5 @@
 import { defineContentScript } from 'wxt/utils/define-content-script';
-import { startComposeTracking } from '../lib/compose';
+import { startWebmailFeatures } from '../lib/webmail/features';
 import { outlook } from '../lib/webmail/outlook';
 
 export default defineContentScript({
@@ -7,6 +7,6 @@ export default defineContentScript({
   matches: ['https://outlook.live.com/*', 'https://outlook.office.com/*', 'https://outlook.office365.com/*'],
   runAt: 'document_idle',
   main(ctx) {
-    startComposeTracking(outlook, ctx);
+    startWebmailFeatures(outlook, ctx);
   },
 });

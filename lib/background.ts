@@ -8,10 +8,11 @@ import { browser } from 'wxt/browser';
 import { anyAppRecordFields, isAnyApp, labelOrDefault, markedSent } from './anyapp';
 import { ApiError, checkHealth, deleteAccount, deleteTracker, getTracker, normalizeServer, postSelfView, putTracker } from './api';
 import { openSetupOnInstall } from './config';
-import { clearAll, db, newEmailRecord } from './db';
+import { cleanIds, clearAll, db, newEmailRecord } from './db';
 import { installSelfBlockRules } from './dnr';
 import { ID_PATTERN, randomId } from './ids';
 import { t } from './i18n';
+import { marksFor, saveIds } from './marks/data';
 import { on, type Handlers } from './messages';
 import { joinAccount, listDevices, revokeDevice, startPairing } from './pairing';
 import { queueBlob, queueBlobDelete } from './sealed-sync';
@@ -126,6 +127,9 @@ export const handlers: Handlers = {
       sortAt: sentAt,
       threadUrl: typeof email.threadUrl === 'string' ? email.threadUrl : null,
       tracking: 'sent',
+      // Ids the page told at send; ids learnt earlier (a resend of the same draft) stay unless replaced.
+      threadId: cleanIds(email.ids).thread ?? existing?.threadId ?? null,
+      messageId: cleanIds(email.ids).message ?? existing?.messageId ?? null,
     });
     await tx.done;
     // Issue 21: sealed, to the account's other browsers.
@@ -159,6 +163,24 @@ export const handlers: Handlers = {
     const res = await syncOnce();
     if (res.ok) void startLivePolling();
     return { ok: res.ok, error: res.error };
+  },
+
+  async ids({ tracker, ids }) {
+    if (!validTracker(tracker)) return { ok: false };
+    if (await saveIds(tracker, ids)) await touchData();
+    return { ok: true };
+  },
+
+  async marks({ webmail }) {
+    if (webmail !== 'gmail' && webmail !== 'outlook') return { marks: [] };
+    return { marks: await marksFor(webmail) };
+  },
+
+  async openDetails({ tracker }) {
+    if (!validTracker(tracker)) return { ok: false };
+    // The popup's own page honours ?tracker= by opening that email's detail view.
+    await browser.tabs.create({ url: browser.runtime.getURL(`/popup.html?tracker=${encodeURIComponent(tracker)}`) });
+    return { ok: true };
   },
 
   async stopTracking({ tracker }, sender) {

@@ -52,14 +52,21 @@ interface PageEnv {
   /** True while the background cannot reach the tracking server (its registrations wait in the outbox). */
   offline: Signal<boolean>;
   refreshIdentity(): void;
+  /** Told the tracker of each tracked send (the page may show the new message's ids next). */
+  onTrackedSend?: (tracker: string) => void;
 }
 
 /**
  * Runs OpenPing in a webmail page until `ctx` is invalidated (extension
  * update or reload): every listener, observer and UI hangs off `ctx.signal`.
  */
-export function startComposeTracking(adapter: WebmailAdapter, ctx: ContentScriptContext, root: ParentNode = document): void {
-  const env = createPageEnv(adapter, ctx);
+export function startComposeTracking(
+  adapter: WebmailAdapter,
+  ctx: ContentScriptContext,
+  root: ParentNode = document,
+  onTrackedSend?: (tracker: string) => void,
+): void {
+  const env = { ...createPageEnv(adapter, ctx), onTrackedSend };
   adapter.watchComposes(root, (compose) => trackCompose(compose, env), ctx.signal);
   watchSelfViews(root, env);
 }
@@ -213,8 +220,10 @@ function trackCompose(compose: ComposeHandle, env: PageEnv): void {
           recipients,
           sentAt: event.sendAt,
           threadUrl: compose.threadUrl(),
+          ids: compose.ids?.(),
         },
       });
+      env.onTrackedSend?.(tracker);
     });
   };
 

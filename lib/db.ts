@@ -4,7 +4,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { Hit } from '../contract';
-import type { Recipient, Webmail } from './webmail/types';
+import type { MessageIds, Recipient, Webmail } from './webmail/types';
 
 export interface EmailRecord {
   tracker: string;
@@ -45,6 +45,12 @@ export interface EmailRecord {
   sentBy?: 'you' | 'first-fetch';
   /** The user muted this email's notifications (missing in records from before: not muted). */
   muted?: boolean;
+  /**
+   * Since v5: the webmail's own ids of the message (MessageIds), kept at send or learnt from
+   * the page afterwards, so list rows and threads can be matched to it (issue 16).
+   */
+  threadId: string | null;
+  messageId: string | null;
 }
 
 /**
@@ -83,7 +89,7 @@ export interface OpenPingDB extends DBSchema {
 }
 
 export const DB_NAME = 'openping';
-export const DB_VERSION = 4;
+export const DB_VERSION = 5;
 
 let connection: Promise<IDBPDatabase<OpenPingDB>> | null = null;
 
@@ -131,6 +137,18 @@ export function db(): Promise<IDBPDatabase<OpenPingDB>> {
           return fill(await cursor.continue());
         });
       }
+      if (oldVersion < 5) {
+        // Emails sent before v5 have no webmail ids: null, matched by subject where that is unambiguous.
+        const emails = transaction.objectStore('emails');
+        rewrites = rewrites.then(() => emails.openCursor()).then(async function fill(cursor): Promise<void> {
+          if (!cursor) return;
+          const v = cursor.value as EmailRecord;
+          if (v.threadId === undefined || v.messageId === undefined) {
+            await cursor.update({ ...v, threadId: v.threadId ?? null, messageId: v.messageId ?? null });
+          }
+          return fill(await cursor.continue());
+        });
+      }
     },
     // Another context (popup, options) holding an old version must not block the upgrade forever.
     blocking() {
@@ -169,6 +187,13 @@ export function isAppleMpp(hit: Pick<HitRecord, 'kind' | 'via'>): boolean {
   return hit.kind === 'prefetch' && hit.via === 'apple-mpp';
 }
 
+/** Only well-formed ids are kept: the page is not ours, and an id goes into selectors and URLs. */
+export function cleanIds(ids: unknown): MessageIds {
+  const ok = (v: unknown) => (typeof v === 'string' && /^[A-Za-z0-9_=+/.:-]{4,256}$/.test(v) ? v : null);
+  const o = (typeof ids === 'object' && ids !== null ? ids : {}) as Record<string, unknown>;
+  return { thread: ok(o.thread), message: ok(o.message) };
+}
+
 /** A fresh record for a tracker, before any hit. */
 export function newEmailRecord(tracker: string, fields: Partial<EmailRecord> = {}): EmailRecord {
   const record: EmailRecord = {
@@ -188,6 +213,8 @@ export function newEmailRecord(tracker: string, fields: Partial<EmailRecord> = {
     notifiedAt: null,
     sortAt: 0,
     lastOpenPlace: null,
+    threadId: null,
+    messageId: null,
     ...fields,
   };
   record.sortAt = fields.sortAt ?? record.sentAt ?? 0;

@@ -5,7 +5,7 @@
  */
 import { browser } from 'wxt/browser';
 import type { HealthWarning } from './api';
-import type { Recipient, Webmail } from './webmail/types';
+import type { MessageIds, Recipient, Webmail } from './webmail/types';
 
 /** What a content script reports when a tracked message is sent. */
 export interface SentEmail {
@@ -16,6 +16,28 @@ export interface SentEmail {
   /** Epoch ms the message leaves (the scheduled time for scheduled send). */
   sentAt: number;
   threadUrl: string | null;
+  /** What the page told at send (a reply's thread); more may come later with `ids`. */
+  ids?: MessageIds;
+}
+
+/** One tracked email as a list mark or thread status line shows it (issue 16). */
+export interface MarkInfo {
+  tracker: string;
+  threadId: string | null;
+  messageId: string | null;
+  subject: string | null;
+  sentAt: number | null;
+  state: 'sent' | 'delivered' | 'opened' | 'replied';
+  /**
+   * `apple-mpp` when delivered and every machine hit is Apple's (SPEC §1); `not-sent` for a pixel copied
+   * for another mail app that has not gone out yet (no webmail row shows those).
+   */
+  substate: 'apple-mpp' | 'not-sent' | null;
+  opens: number;
+  lastOpenAt: number | null;
+  lastOpenPlace: string | null;
+  /** The last open's intermediary in words ("Gmail's image proxy"), null when none. */
+  lastOpenVia: string | null;
 }
 
 export interface ComposeIdentity {
@@ -33,7 +55,12 @@ export type ContentToBackground =
   | { type: 'sent'; email: SentEmail }
   | { type: 'selfView'; trackers: string[]; at: number }
   /** Mutes (or unmutes) one email's notifications: from the popup's detail, or a list mark's card. */
-  | { type: 'mute'; tracker: string; muted: boolean };
+  | { type: 'mute'; tracker: string; muted: boolean }
+  /** Ids the page showed after the send (Gmail's "Message sent · View message", a list row matched by subject). */
+  | { type: 'ids'; tracker: string; ids: MessageIds }
+  | { type: 'marks'; webmail: Webmail }
+  /** The popup's detail view of one email, in a tab. */
+  | { type: 'openDetails'; tracker: string };
 
 export interface ContentToBackgroundResponse {
   identity: ComposeIdentity;
@@ -42,6 +69,9 @@ export interface ContentToBackgroundResponse {
   sent: { queued: boolean };
   selfView: { queued: boolean };
   mute: { ok: boolean };
+  ids: { ok: boolean };
+  marks: { marks: MarkInfo[] };
+  openDetails: { ok: boolean };
 }
 
 export type PopupToBackground =

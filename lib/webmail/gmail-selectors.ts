@@ -80,3 +80,37 @@ export const main: Selector = ['[role="main"]'];
  */
 export const messageBody: Selector = ['.a3s', '.ii.gt'];
 export const messageImage: Selector = ['.a3s img', '.ii.gt img'];
+
+// ---------------------------------------------------------------- lists and threads (issue 16)
+
+/**
+ * A row of any message list (Inbox, Sent, labels, search): `tr.zA`. Its thread id is not on
+ * the row but on a child, the subject span `span[data-legacy-thread-id]` (hex), beside
+ * `data-thread-id="#thread-f:<decimal>"` and `data-legacy-last-message-id` (public Gmail
+ * extensions of 2024–26 read them there, e.g. a spam-filter extension's `applySpamFilter` and a
+ * Gmail-list reader's notes: "The thread id is not on the row"; RESEARCH §7). 2026-12
+ */
+export const listRow: Selector = ['tr.zA'];
+export const rowIds: Selector = ['[data-legacy-thread-id]'];
+/** The row's subject (`span.bog`, the same sources), for rows whose ids are missing. 2026-12 */
+export const rowSubject: Selector = ['span.bog'];
+/** Where the mark goes: the subject's cell wrapper `.y6` (the same sources), else the subject itself. 2026-12 */
+export const rowMarkAnchor: Selector = ['.y6', 'span.bog'];
+
+/**
+ * An open thread: its subject `h2.hP` carries `data-legacy-thread-id` (RESEARCH §7), each
+ * message `.adn[data-legacy-message-id]` with the sender `span.gD[email]` (InboxSDK message
+ * view; gmail.js). Gmail keeps hidden older views in the page: only visible ones count. 2026-12
+ */
+export const threadHeading: Selector = ['h2.hP[data-legacy-thread-id]', 'h2[data-legacy-thread-id]'];
+export const threadMessage: Selector = ['.adn[data-legacy-message-id]'];
+export const messageSender: Selector = ['span.gD[email]', '.gD[email]'];
+
+/**
+ * The "Message sent · Undo · View message" notice: `.vh` holding `span#link_undo` and
+ * `span#link_vsm` (Meru's Gmail client, 2024–25: `.vh:has(span[id='link_undo']):has(span[id='link_vsm'])`;
+ * many Selenium scripts wait for `#link_vsm`). The new thread's ids are read from the link's
+ * `param` attribute (`thread-f:<decimal>|msg-f:<decimal>`): a dated guess (2026-12), not seen in
+ * captured markup; without it no ids are kept and the row is matched by subject. 2026-12
+ */
+export const sentNoticeLink: Selector = ['#link_vsm'];

@@ -6,7 +6,7 @@
  */
 import { isAtEnd } from '../pixel';
 import * as S from './gmail-selectors';
-import { SelectorError, type ComposeHandle, type Recipient, type SendEvent, type WebmailAdapter } from './types';
+import { SelectorError, type ComposeHandle, type ListRow, type MessageIds, type Recipient, type SendEvent, type ThreadMessage, type WebmailAdapter, type WebmailViews } from './types';
 
 type Selector = S.Selector;
 
@@ -159,6 +159,13 @@ function composeHandle(root: HTMLElement): ComposeHandle {
       if (!title) return null;
       return `${here}#search/${encodeURIComponent(`in:sent subject:"${title.replace(/"/g, '')}"`).replace(/%20/g, '+')}`;
     },
+    ids(): MessageIds {
+      // A reply: the open thread's id (its heading), or the compose form's hidden `lts`.
+      const inThread = root.closest('[role="main"]') && !root.closest('[role="dialog"]');
+      const heading = inThread ? first(doc, S.threadHeading) : null;
+      const legacy = heading?.getAttribute('data-legacy-thread-id') ?? first<HTMLInputElement>(root, S.legacyThreadId)?.value ?? '';
+      return { thread: /^[0-9a-f]{8,}$/i.test(legacy) ? legacy.toLowerCase() : null, message: null };
+    },
     toggleAnchor() {
       // After the Send group: Send and its schedule arrow share a parent (InboxSDK `getSendButtonGroup`).
       const more = first(root, S.moreSendOptions);
@@ -181,6 +188,58 @@ function composeRootsIn(node: Node): HTMLElement[] {
 function isInCompose(el: Element): boolean {
   return el.closest('[contenteditable="true"], [g_editable="true"]') !== null;
 }
+
+const HEX_ID = /^[0-9a-f]{8,24}$/i;
+
+/** `thread-f:1786000000000000001` → its legacy hex id `18c9a7f2b3d4e5f6` (the same number in base 16). */
+export function legacyFromPerm(perm: string | null | undefined, prefix: string): string | null {
+  const decimal = new RegExp(`${prefix}:(\\d{6,20})`).exec(perm ?? '')?.[1];
+  return decimal ? BigInt(decimal).toString(16) : null;
+}
+
+function hexOrNull(value: string | null | undefined): string | null {
+  return value && HEX_ID.test(value) ? value.toLowerCase() : null;
+}
+
+const gmailViews: WebmailViews = {
+  listRegion: (doc) => first(doc, S.main),
+  threadRegion: (doc) => first(doc, S.main),
+  rowSelector: S.listRow.join(', '),
+  readRow(row): ListRow | null {
+    const anchor = first(row, S.rowMarkAnchor);
+    if (!anchor) return null;
+    const idEl = first(row, S.rowIds);
+    const subjectEl = first(row, S.rowSubject);
+    return {
+      ids: {
+        thread: hexOrNull(idEl?.getAttribute('data-legacy-thread-id')),
+        message: hexOrNull(idEl?.getAttribute('data-legacy-last-message-id')),
+      },
+      texts: () => (subjectEl?.textContent ? [subjectEl.textContent.trim()] : []),
+      markAnchor: () => anchor,
+    };
+  },
+  openThread(region) {
+    // Gmail keeps hidden older views in the page: the open thread is the heading not inside a
+    // hidden one (read from attributes, so no layout is forced).
+    const heading = allWithin<HTMLElement>(region as Node, S.threadHeading).find((h) => !h.closest('[hidden], [style*="display: none"], [style*="display:none"]'));
+    const thread = hexOrNull(heading?.getAttribute('data-legacy-thread-id'));
+    if (!heading || !thread) return null;
+    const view = heading.closest('.nH') ?? heading.parentElement!;
+    const messages: ThreadMessage[] = allWithin<HTMLElement>(view, S.threadMessage).map((el) => ({
+      el,
+      ids: { thread, message: hexOrNull(el.getAttribute('data-legacy-message-id')) },
+      lineAnchor: first(el, S.messageBody) ?? el,
+    }));
+    return { thread, messages };
+  },
+  sentNoticeSelector: S.sentNoticeLink.join(', '),
+  sentNoticeIds(link) {
+    const param = link.getAttribute('param');
+    const thread = legacyFromPerm(param, 'thread-f');
+    return thread ? { thread, message: legacyFromPerm(param, 'msg-f') } : null;
+  },
+};
 
 export const gmail: WebmailAdapter = {
   name: 'gmail',
@@ -319,4 +378,6 @@ export const gmail: WebmailAdapter = {
       signal,
     );
   },
+  views: gmailViews,
 };
+

@@ -10,7 +10,7 @@
  * compose run before Outlook reads the editor to send.
  */
 import * as sel from './outlook-selectors';
-import { SelectorError, type ComposeHandle, type Recipient, type SendEvent, type WebmailAdapter } from './types';
+import { SelectorError, type ComposeHandle, type ListRow, type MessageIds, type Recipient, type SendEvent, type ThreadMessage, type WebmailAdapter, type WebmailViews } from './types';
 
 const EMAIL = /[^\s<>()"';,:]+@[^\s<>()"';,:]+\.[^\s<>()"';,:]+/;
 
@@ -48,24 +48,67 @@ export function composeBodiesIn(scope: ParentNode): HTMLElement[] {
   return [...found];
 }
 
-export function findSendButton(scope: ParentNode): HTMLButtonElement | null {
-  return queryFirst<HTMLButtonElement>(scope, sel.sendButton, sel.sendButtonFallback);
+const SEND_NAMES = new Set(sel.sendNames);
+/** How a missing Send is named in the log (SelectorError). */
+const SEND_WHAT = `a button named ${sel.sendNames.join('/')}, ${sel.sendButtonFallback}`;
+
+/** "Send (Ctrl+Enter)" → "send": the command's name without its shortcut, lower case. */
+function commandName(label: string | null): string {
+  return (label ?? '').replace(/\s*\([^)]*\)\s*$/, '').trim().toLowerCase();
+}
+
+/** A compose's Send by its accessible name (outlook-selectors.ts `sendNames`); never a ribbon command. */
+export function isNamedSend(el: Element): boolean {
+  if (el.closest(sel.ribbonItem)) return false;
+  return SEND_NAMES.has(commandName(el.getAttribute('aria-label'))) || SEND_NAMES.has(commandName(el.getAttribute('title')));
+}
+
+/** The class fallback (a dated guess): never inside a ribbon command (in real markup only the ribbon's group carries the mark). */
+export function isFallbackSend(el: Element): boolean {
+  return el.matches(sel.sendButtonFallback) && !el.closest(sel.ribbonItem);
+}
+
+function isSendButton(el: Element): boolean {
+  return isNamedSend(el) || isFallbackSend(el);
+}
+
+/** Send in `scope`: by its name first; the class fallback (a dated guess) only when no button is named Send. */
+export function findSendButton(scope: ParentNode, fallback = true): HTMLButtonElement | null {
+  for (const el of scope.querySelectorAll<HTMLButtonElement>(sel.sendCandidates)) if (isNamedSend(el)) return el;
+  if (!fallback) return null;
+  for (const el of scope.querySelectorAll<HTMLButtonElement>(sel.sendButtonFallback)) if (isFallbackSend(el)) return el;
+  return null;
 }
 
 /**
- * The compose root of `body`: its nearest ancestor holding a Send button, but
- * never one that holds a second compose body (then the button could be another
- * draft's). When no Send button is found: the fallback chain of known compose
- * containers, then the editor's wrapper's parent — `send` is then null.
+ * The ancestors of `body` a compose root may be, nearest first: never one holding a second
+ * compose body (then its Send could be another draft's), nor a ribbon command (then it is
+ * the page: New mail is a split button too), nor the reading pane or anything above it.
+ */
+function rootCandidates(body: HTMLElement): HTMLElement[] {
+  const candidates: HTMLElement[] = [];
+  for (let el = body.parentElement; el && el !== body.ownerDocument.body; el = el.parentElement) {
+    if (el.matches(sel.readingPane) || el.querySelector(sel.ribbonItem) || composeBodiesIn(el).length > 1) break;
+    candidates.push(el);
+  }
+  return candidates;
+}
+
+/**
+ * The compose root of `body`: its nearest allowed ancestor holding a button named Send;
+ * failing that, one holding the class fallback (a dated guess). When neither is found: a
+ * pop-out's dialog, else the editor's wrapper's parent — `send` is then null.
  */
 export function composeRootOf(body: HTMLElement): { root: HTMLElement; send: HTMLButtonElement | null } {
-  for (let el = body.parentElement; el && el !== body.ownerDocument.body; el = el.parentElement) {
-    if (composeBodiesIn(el).length > 1) break;
-    const send = findSendButton(el);
-    if (send) return { root: el, send };
+  const candidates = rootCandidates(body);
+  for (const fallback of [false, true]) {
+    for (const el of candidates) {
+      const send = findSendButton(el, fallback);
+      if (send) return { root: el, send };
+    }
   }
   const container = body.closest<HTMLElement>(sel.composeContainerFallback);
-  return { root: container ?? body.parentElement?.parentElement ?? body.parentElement ?? body, send: null };
+  return { root: container ?? candidates[1] ?? candidates[0] ?? body.parentElement ?? body, send: null };
 }
 
 function addressOf(chip: Element): string | null {
@@ -114,7 +157,10 @@ class OutlookCompose implements ComposeHandle {
   }
 
   sender(): string | null {
-    const own = this.root.ownerDocument.querySelector(sel.ownAddress)?.textContent ?? '';
+    // The mailbox root's title is there without opening anything; the account control's
+    // address only once the user opened the account flyout.
+    const doc = this.root.ownerDocument;
+    const own = doc.querySelector(sel.ownAddress)?.getAttribute('title') ?? doc.querySelector(sel.ownAddressFallback)?.textContent ?? '';
     return EMAIL.exec(own)?.[0].toLowerCase() ?? null;
   }
 
@@ -128,9 +174,16 @@ class OutlookCompose implements ComposeHandle {
     return `${location.origin}${prefix}sentitems`;
   }
 
+  ids(): MessageIds {
+    // An inline reply answers the conversation selected in the list; a new message has no id
+    // before Outlook has sent it (its row is matched later, by subject where unambiguous).
+    if (!this.root.closest(sel.conversation)) return { thread: null, message: null };
+    return { thread: this.root.ownerDocument.querySelector(sel.selectedRow)?.getAttribute('data-convid') ?? null, message: null };
+  }
+
   toggleAnchor(): HTMLElement {
     const send = findSendButton(this.root);
-    if (!send) throw new SelectorError('outlook', `${sel.sendButton}, ${sel.sendButtonFallback}`, 'Send button');
+    if (!send) throw new SelectorError('outlook', SEND_WHAT, 'Send button');
     return send.closest<HTMLElement>(sel.sendSplitButton) ?? send;
   }
 }
@@ -219,6 +272,36 @@ function notifyEditor(body: HTMLElement): void {
   body.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertReplacementText' }));
 }
 
+/** The row's elements that hold text alone (Outlook's classes are hashes: no subject class to rely on). */
+function textLeaves(row: HTMLElement): HTMLElement[] {
+  return [...row.querySelectorAll<HTMLElement>(sel.rowTextLeaf)].filter(
+    (el) => el.childElementCount === 0 && el.textContent?.trim() && !el.closest('[data-openping]'),
+  );
+}
+
+const outlookViews: WebmailViews = {
+  listRegion: (doc) => doc.querySelector<HTMLElement>(sel.listRegion) ?? doc.querySelector<HTMLElement>('[role="listbox"]')?.parentElement ?? null,
+  rowSelector: sel.listRow,
+  threadRegion: (doc) => doc.querySelector<HTMLElement>(sel.readingPane),
+  readRow(row): ListRow | null {
+    const convid = row.getAttribute('data-convid');
+    if (!convid || !row.firstElementChild) return null;
+    return {
+      ids: { thread: convid, message: null },
+      texts: () => textLeaves(row).map((el) => el.textContent!.trim()),
+      // Beside the subject (in its parent, so the subject's own element keeps its text alone).
+      markAnchor: (subject) => textLeaves(row).find((el) => el.textContent!.trim() === subject)?.parentElement ?? (row.firstElementChild as HTMLElement),
+    };
+  },
+  openThread(region) {
+    const conversation = (region as ParentNode).querySelector<HTMLElement>(sel.conversation);
+    const thread = conversation ? conversation.ownerDocument.querySelector(sel.selectedRow)?.getAttribute('data-convid') : null;
+    if (!conversation || !thread) return null;
+    const messages: ThreadMessage[] = messageViewsIn(conversation).map((el) => ({ el, ids: { thread, message: null }, lineAnchor: el }));
+    return { thread, messages };
+  },
+};
+
 export const outlook: WebmailAdapter = {
   name: 'outlook',
 
@@ -285,7 +368,7 @@ export const outlook: WebmailAdapter = {
 
   watchSend(compose, onSend, signal) {
     const { root } = compose;
-    if (!findSendButton(root)) throw new SelectorError('outlook', `${sel.sendButton}, ${sel.sendButtonFallback}`, 'Send button');
+    if (!findSendButton(root)) throw new SelectorError('outlook', SEND_WHAT, 'Send button');
     let lastSend = 0;
     const send = (event: SendEvent) => {
       if (event.sendAt - lastSend < DOUBLE_SEND_MS) return;
@@ -302,7 +385,7 @@ export const outlook: WebmailAdapter = {
         const target = isElement(event.target) ? event.target : null;
         const button = target?.closest('button');
         if (!button || !root.contains(button)) return;
-        if (button.matches(sel.sendButton) || button.matches(sel.sendButtonFallback)) {
+        if (isSendButton(button)) {
           send({ sendAt: Date.now(), scheduled: false });
         } else if (button.matches(sel.sendMenuButton)) {
           sendMenuAt = Date.now();
@@ -404,4 +487,6 @@ export const outlook: WebmailAdapter = {
   watchClose(compose, onClose, signal) {
     onLeave(compose.root, onClose, signal);
   },
+
+  views: outlookViews,
 };

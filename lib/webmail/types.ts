@@ -40,12 +40,59 @@ export interface ComposeHandle {
   threadUrl(): string | null;
   /** The Track switch is mounted right after this element (next to Send). */
   toggleAnchor(): HTMLElement;
+  /** The ids the page already tells before the send (a reply's thread); nulls where it does not. */
+  ids?(): MessageIds;
+}
+
+/**
+ * What identifies a sent message in its webmail later, without any mailbox permission: Gmail's
+ * legacy thread and message ids (hex, as on list rows' `data-legacy-thread-id` and an open
+ * thread's subject), Outlook's conversation id (`data-convid` on list rows) and item id.
+ */
+export interface MessageIds {
+  thread: string | null;
+  message: string | null;
 }
 
 export interface SendEvent {
   /** Epoch ms the message leaves: now, or the scheduled time when it can be read. */
   sendAt: number;
   scheduled: boolean;
+}
+
+/** One row of a message list, as the list marks read it (issue 16). */
+export interface ListRow {
+  /** The row's thread (Gmail) or conversation (Outlook) id, and the last message's where shown. */
+  ids: MessageIds;
+  /** The row's texts that may be its subject (for rows matched by subject where unambiguous). */
+  texts(): string[];
+  /** Where the mark goes (prepended); `subject` helps find the subject's own element. */
+  markAnchor(subject: string | null): HTMLElement | null;
+}
+
+/** One message of an open thread, for the status line. */
+export interface ThreadMessage {
+  el: HTMLElement;
+  ids: MessageIds;
+  /** The status line goes right before this element (the message's body). */
+  lineAnchor: HTMLElement;
+}
+
+/** What the list-mark and thread-status features need from a site (STYLE §16: the features stay site-free). */
+export interface WebmailViews {
+  /** The element holding the message lists: the observer is scoped to it. */
+  listRegion(doc: Document): HTMLElement | null;
+  /** A row of any list, for querySelectorAll and closest. */
+  readonly rowSelector: string;
+  /** null when the row is not laid out as this adapter knows (logged once, left untouched). */
+  readRow(row: HTMLElement): ListRow | null;
+  /** The element holding an open thread (the status lines' observer is scoped to it). */
+  threadRegion(doc: Document): HTMLElement | null;
+  /** The open thread's id and its messages, or null when no thread is open. */
+  openThread(region: ParentNode): { thread: string; messages: ThreadMessage[] } | null;
+  /** Ids in a "message sent" notice the page shows right after a send, when it has one. */
+  readonly sentNoticeSelector?: string;
+  sentNoticeIds?(el: Element): MessageIds | null;
 }
 
 export interface WebmailAdapter {
@@ -62,4 +109,6 @@ export interface WebmailAdapter {
   watchMessageViews(root: ParentNode, onView: (images: HTMLImageElement[]) => void, signal: AbortSignal): void;
   /** Calls `onClose` once when the compose leaves the page (sent, discarded, closed). */
   watchClose(compose: ComposeHandle, onClose: () => void, signal: AbortSignal): void;
+  /** Lists and threads, for the marks and the status lines. */
+  readonly views?: WebmailViews;
 }

@@ -315,8 +315,12 @@ describe('Outlook on the web with the built extension and the real server', () =
 
   it('"Outlook changed": with Send no longer found, the switch says so and the message still sends, untracked', async () => {
     const broken = await session.context.newPage();
-    // A later Outlook build: neither Send handle this version knows (Fluent slot class, name=Send) is there.
-    await routeOutlook(broken, (html) => html.replaceAll('fui-SplitButton__primaryActionButton', 'fui-PrimaryAction_r4nd0m'));
+    // A later Outlook build: no Send handle this version knows is there (its name, the Fluent slot class, name=Send).
+    await routeOutlook(broken, (html) =>
+      html
+        .replaceAll('fui-SplitButton__primaryActionButton', 'fui-PrimaryAction_r4nd0m')
+        .replace(/(aria-label|title)="(Send|Senden)( \([^)]*\))?"/g, '$1="Dispatch"'),
+    );
     const warnings: string[] = [];
     broken.on('console', (m) => {
       if (m.text().includes('[openping]')) warnings.push(m.text());

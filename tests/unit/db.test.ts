@@ -32,6 +32,26 @@ describe('db upgrades', () => {
     expect(upgraded).toMatchObject({ subject: 'Old', sortAt: 500, lastOpenPlace: null });
     const ordered = await d.getAllFromIndex('emails', 'bySortAt');
     expect(ordered.map((e) => e.tracker)).toEqual(['old-two-0000000000002', 'old-one-0000000000001']);
+    expect(upgraded).toMatchObject({ threadId: null, messageId: null });
+  });
+
+  it('upgrades a version 4 database: emails gain threadId and messageId (null), the rest kept', async () => {
+    closeDb();
+    const v4 = await openDB(DB_NAME, 4, {
+      upgrade(d) {
+        const emails = d.createObjectStore('emails', { keyPath: 'tracker' });
+        emails.createIndex('bySentAt', 'sentAt');
+        emails.createIndex('bySortAt', 'sortAt');
+        emails.createIndex('byUnseen', 'unseenOpens');
+        d.createObjectStore('hits', { keyPath: 'id' }).createIndex('byTracker', 'tracker');
+        d.createObjectStore('outbox', { keyPath: 'id', autoIncrement: true }).createIndex('byNextAt', 'nextAt');
+        d.createObjectStore('meta');
+      },
+    });
+    await v4.put('emails', { tracker: 'v4-mail-000000000001', subject: 'Before ids', sentAt: 9, sortAt: 9, opens: 1, unseenOpens: 0, appleMppHits: 0 });
+    v4.close();
+    const d = await db();
+    expect(await d.get('emails', 'v4-mail-000000000001')).toMatchObject({ subject: 'Before ids', opens: 1, threadId: null, messageId: null });
   });
 });
 

@@ -44,6 +44,15 @@ const expected: Record<keyof typeof S, number[]> = {
   main: [1],
   messageBody: [1, 1],
   messageImage: [1, 1],
+  // Lists and threads (issue 16): this page shows a thread, no list; tests/unit/marks-gmail.test.ts has the lists.
+  listRow: [0],
+  rowIds: [1],
+  rowSubject: [0],
+  rowMarkAnchor: [0, 0],
+  threadHeading: [1, 1],
+  threadMessage: [1],
+  messageSender: [1, 1],
+  sentNoticeLink: [0],
 };
 
 describe('Gmail selectors against tests/fixtures/gmail-2026-11-mail.html', () => {

@@ -144,7 +144,8 @@ describe('reading a compose', () => {
   it('reads the Fluent v8 build through every fallback', () => {
     load('outlook-office-2026-11-v8-compose.html', '/mail/');
     const [compose] = collectComposes(controller.signal);
-    expect(compose!.root.getAttribute('data-app-section')).toBe('MailCompose');
+    expect(compose!.root.classList.contains('Ufd8v')).toBe(true);
+    expect(compose!.sender()).toBe('ada.sender@contoso.fr');
     expect(compose!.subject()).toBe('Résultats');
     expect(compose!.recipients()).toEqual([{ name: 'Marie Curie', address: 'marie.curie@example.fr' }]);
     expect(compose!.toggleAnchor().getAttribute('name')).toBe('Send');
@@ -320,5 +321,72 @@ describe('closing', () => {
     document.body.lastElementChild!.remove();
     await flush();
     expect(closed).toEqual(['a']);
+  });
+});
+
+describe('a compose in the reading pane under the ribbon (outlook-live-2026-12-ribbon.html)', () => {
+  /** What the fixture's "New mail" does: a compose from its template, in the reading pane. */
+  function composeInReadingPane(): HTMLElement {
+    load('outlook-live-2026-12-ribbon.html', '/mail/0/');
+    const template = document.getElementById('sim-compose') as HTMLTemplateElement;
+    const compose = template.content.firstElementChild!.cloneNode(true) as HTMLElement;
+    document.querySelector('[data-sim-pane="read"]')!.append(compose);
+    return compose;
+  }
+  const newMailButton = () => document.querySelector<HTMLElement>('[data-sim-action="new-mail"]')!;
+
+  it('takes the compose for the root, never the page, and mounts beside its own Send', () => {
+    const element = composeInReadingPane();
+    const composes = collectComposes(controller.signal);
+    expect(composes).toHaveLength(1);
+    const [compose] = composes;
+    expect(compose!.root).toBe(element);
+    expect(compose!.root.contains(newMailButton())).toBe(false);
+    const anchor = compose!.toggleAnchor();
+    expect(element.contains(anchor)).toBe(true);
+    expect(anchor.getAttribute('aria-label')).toBe('Send');
+  });
+
+  it('does not take New mail (a ribbon split button) for Send; the compose’s Send counts', () => {
+    composeInReadingPane();
+    const [compose] = collectComposes(controller.signal);
+    const sends: SendEvent[] = [];
+    outlook.watchSend(compose!, (e) => sends.push(e), controller.signal);
+    newMailButton().click();
+    expect(sends).toHaveLength(0);
+    compose!.root.querySelector<HTMLElement>('[aria-label="Send"]')!.click();
+    expect(sends).toHaveLength(1);
+  });
+
+  it('with the compose’s Send gone, stays inside the reading pane and says Send is missing', () => {
+    const element = composeInReadingPane();
+    element.querySelector('[aria-label="Send"]')!.remove();
+    const { root, send } = composeRootOf(element.querySelector<HTMLElement>('[aria-multiline="true"]')!);
+    expect(send).toBeNull();
+    expect(root.contains(newMailButton())).toBe(false);
+    expect(element.contains(root) || root === element).toBe(true);
+  });
+
+  it('finds a split Send by its name too, and not New mail above it', () => {
+    const element = composeInReadingPane();
+    element.querySelector('[aria-label="Send"]')!.outerHTML =
+      '<div class="fui-SplitButton"><button type="button" class="fui-Button fui-SplitButton__primaryActionButton" title="Send (Ctrl+Enter)">Send</button>' +
+      '<button type="button" class="fui-Button fui-SplitButton__menuButton" aria-label="More send options"></button></div>';
+    const [compose] = collectComposes(controller.signal);
+    expect(compose!.root).toBe(element);
+    const sends: SendEvent[] = [];
+    outlook.watchSend(compose!, (e) => sends.push(e), controller.signal);
+    newMailButton().click();
+    expect(sends).toHaveLength(0);
+    element.querySelector<HTMLElement>('[title^="Send"]')!.click();
+    expect(sends).toHaveLength(1);
+    expect(compose!.toggleAnchor().classList.contains('fui-SplitButton')).toBe(true);
+  });
+
+  it('reads the own address from the mailbox root, with the account flyout never opened', () => {
+    composeInReadingPane();
+    expect(document.getElementById('mectrl_currentAccount_secondary')).toBeNull();
+    const [compose] = collectComposes(controller.signal);
+    expect(compose!.sender()).toBe('ada.sender@outlook.com');
   });
 });

@@ -30,8 +30,8 @@ export interface SentMessage {
  * token is its base64url) the way Google's proxy would. `proxied` lists the
  * originals fetched, so a test can tell whether the browser let the request out.
  */
-export async function routeGmail(context: BrowserContext): Promise<{ proxied: string[] }> {
-  const html = readFileSync(GMAIL_FIXTURE, 'utf8');
+export async function routeGmail(context: BrowserContext, fixture = GMAIL_FIXTURE): Promise<{ proxied: string[] }> {
+  const html = readFileSync(fixture, 'utf8');
   const proxied: string[] = [];
   await context.route('https://mail.google.com/**', (route) =>
     route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: html }),
