@@ -15,6 +15,7 @@ import { on, type Handlers } from './messages';
 import { joinAccount, listDevices, revokeDevice, startPairing } from './pairing';
 import { queueBlob, queueBlobDelete } from './sealed-sync';
 import { deliverPending, markSeen, openThread, trackerOfNotification, updateBadge } from './notify';
+import { DIGEST_ALARM, deliverDigest, ensureDigestAlarm } from './notify-rules';
 import { OUTBOX_ALARM, clearOutbox, enqueue, flushOutbox } from './outbox';
 import {
   initialStatus,
@@ -25,6 +26,7 @@ import {
   saveSettings,
   saveStatus,
   touchData,
+  STORAGE_KEYS,
 } from './settings';
 import { accountFingerprint } from './setup';
 import {
@@ -417,6 +419,7 @@ export const handlers: Handlers = {
 /** Crash recovery and re-install on every worker start: rules, badge, notifications decided but not shown. */
 async function onWorkerStart(): Promise<void> {
   await ensureSyncAlarm();
+  await ensureDigestAlarm(await loadSettings());
   const identity = await loadIdentity();
   await installSelfBlockRules(identity?.pixelBase ?? null);
   await deliverPending();
@@ -434,6 +437,7 @@ export function startBackground(): Promise<void> {
   browser.alarms.onAlarm.addListener((alarm) => {
     if (alarm.name === SYNC_ALARM) void tick().catch((e) => console.warn('[openping] sync tick failed', e));
     if (alarm.name === OUTBOX_ALARM) kickOutbox();
+    if (alarm.name === DIGEST_ALARM) void loadSettings().then((s) => deliverDigest(s)).catch((e) => console.warn('[openping] digest failed', e));
   });
 
   // Returns its work's promise: Chrome ignores a listener's result, and a caller that awaits the event can await it.
@@ -445,6 +449,11 @@ export function startBackground(): Promise<void> {
       await browser.notifications.clear(id);
       await markSeen(tracker);
     })().catch((e) => console.warn('[openping] could not open the thread', e));
+  });
+
+  // The options page writes settings straight to storage: the digest alarm follows them.
+  browser.storage.onChanged.addListener((changes, area) => {
+    if (area === 'local' && STORAGE_KEYS.settings in changes) void loadSettings().then((s) => ensureDigestAlarm(s));
   });
 
   browser.runtime.onInstalled.addListener(({ reason }) => {

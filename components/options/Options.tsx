@@ -12,6 +12,7 @@ const TEXT = {
     'Tracks through a server on this machine, your network or plain http. Recipients cannot load such pixels, so only use it to try OpenPing out.',
   setupLink: 'Open the setup page',
 } as const;
+import { NotificationHygiene } from './Notifications';
 
 function download(filename: string, text: string): void {
   const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
@@ -138,6 +139,7 @@ export function Options({ model }: { model: OptionsModel }) {
             </label>
           </div>
         )}
+        <NotificationHygiene model={model} />
       </section>
 
       <section>
