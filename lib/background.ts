@@ -15,6 +15,7 @@ import { on, type Handlers } from './messages';
 import { joinAccount, listDevices, revokeDevice, startPairing } from './pairing';
 import { queueBlob, queueBlobDelete } from './sealed-sync';
 import { deliverPending, markSeen, openThread, trackerOfNotification, updateBadge } from './notify';
+import { recordReply } from './reply-store';
 import { DIGEST_ALARM, deliverDigest, ensureDigestAlarm } from './notify-rules';
 import { OUTBOX_ALARM, clearOutbox, enqueue, flushOutbox } from './outbox';
 import {
@@ -148,6 +149,13 @@ export const handlers: Handlers = {
     for (const tracker of valid) await enqueue({ op: 'selfView', tracker, at: when });
     kickOutbox();
     return { queued: true };
+  },
+
+  async replied({ tracker, reply, own }) {
+    if (!validTracker(tracker)) return { changed: false };
+    const changed = await recordReply(tracker, reply, own);
+    if (changed) await touchData();
+    return { changed };
   },
 
   // ------------------------------------------------------------ popup and options

@@ -43,6 +43,13 @@ export interface EmailRecord {
   autoSend?: boolean;
   /** another-app: how it became sent — the user's "I sent it", or its first fetch from another network. */
   sentBy?: 'you' | 'first-fetch';
+  /**
+   * Issue 19: the first reply the user's own mailbox page showed in the thread (lib/replies.ts), who else
+   * replied, as the page showed them. Absent in records from before (read as no reply; no migration needed).
+   */
+  repliedAt?: number | null;
+  repliedBy?: Recipient | null;
+  repliedOthers?: Recipient[];
 }
 
 /**

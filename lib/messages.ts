@@ -5,6 +5,7 @@
  */
 import { browser } from 'wxt/browser';
 import type { HealthWarning } from './api';
+import type { Reply } from './replies';
 import type { Recipient, Webmail } from './webmail/types';
 
 /** What a content script reports when a tracked message is sent. */
@@ -31,7 +32,9 @@ export type ContentToBackground =
   | { type: 'armed'; tracker: string }
   | { type: 'disarmed'; tracker: string }
   | { type: 'sent'; email: SentEmail }
-  | { type: 'selfView'; trackers: string[]; at: number };
+  | { type: 'selfView'; trackers: string[]; at: number }
+  /** The page showed a reply in a tracked message's thread (lib/replies.ts); `own`: the user's addresses the page shows. */
+  | { type: 'replied'; tracker: string; reply: Reply; own: string[] };
 
 export interface ContentToBackgroundResponse {
   identity: ComposeIdentity;
@@ -39,6 +42,7 @@ export interface ContentToBackgroundResponse {
   disarmed: { queued: boolean };
   sent: { queued: boolean };
   selfView: { queued: boolean };
+  replied: { changed: boolean };
 }
 
 export type PopupToBackground =
