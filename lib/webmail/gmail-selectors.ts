@@ -80,3 +80,15 @@ export const main: Selector = ['[role="main"]'];
  */
 export const messageBody: Selector = ['.a3s', '.ii.gt'];
 export const messageImage: Selector = ['.a3s img', '.ii.gt img'];
+
+/**
+ * One message of an open thread, collapsed or expanded: `.adn` carries Gmail's `data-legacy-message-id`
+ * (gmail.js `.adn`; InboxSDK GmailMessageView), 2026-11. Issue 19's reply reader.
+ */
+export const threadMessage: Selector = ['[data-legacy-message-id]', '.adn'];
+
+/** A message's sender, its address in Gmail's own `email` attribute (gmail.js `.gD`; InboxSDK `getSender`), 2026-11. */
+export const messageSender: Selector = ['.gD[email]', '[email][name]'];
+
+/** A message's date; its `title` is the full date in the user's locale (gmail.js `.g3`), 2026-11. */
+export const messageDate: Selector = ['.g3[title]'];
