@@ -16,6 +16,15 @@ import { joinAccount, listDevices, revokeDevice, startPairing } from './pairing'
 import { queueBlob, queueBlobDelete } from './sealed-sync';
 import { deliverPending, markSeen, openThread, trackerOfNotification, updateBadge } from './notify';
 import { recordReply } from './reply-store';
+import {
+  cancelIfAnswered,
+  dropReminder,
+  fireReminder,
+  onSent,
+  setReminder,
+  snoozeReminder,
+  trackerOfReminderAlarm,
+} from './reminders';
 import { DIGEST_ALARM, deliverDigest, ensureDigestAlarm } from './notify-rules';
 import { OUTBOX_ALARM, clearOutbox, enqueue, flushOutbox } from './outbox';
 import {
@@ -135,6 +144,7 @@ export const handlers: Handlers = {
     // The server takes sentAt at most 5 minutes ahead (SPEC §3): a message scheduled for later stays
     // `armed` there until shortly before it leaves, so fetches before then count as presend.
     await enqueue({ op: 'put', tracker: email.tracker, state: 'sent', sentAt }, Date.now(), sentAt - SCHEDULE_LEAD_MS);
+    await onSent(email.tracker, sentAt);
     await touchData();
     await markActive();
     kickOutbox();
@@ -154,8 +164,29 @@ export const handlers: Handlers = {
   async replied({ tracker, reply, own }) {
     if (!validTracker(tracker)) return { changed: false };
     const changed = await recordReply(tracker, reply, own);
-    if (changed) await touchData();
+    if (changed) {
+      await cancelIfAnswered(tracker);
+      await touchData();
+    }
     return { changed };
+  },
+
+  async setReminder({ tracker, condition, afterDays, at }) {
+    if (!validTracker(tracker)) return { ok: false, dueAt: null };
+    const reminder = await setReminder(tracker, {
+      condition,
+      afterDays: typeof afterDays === 'number' ? afterDays : null,
+      at: typeof at === 'number' ? at : null,
+    });
+    if (reminder) await touchData();
+    return { ok: reminder !== null, dueAt: reminder?.dueAt ?? null };
+  },
+
+  async dropReminder({ tracker }) {
+    if (!validTracker(tracker)) return { ok: false };
+    await dropReminder(tracker);
+    await touchData();
+    return { ok: true };
   },
 
   // ------------------------------------------------------------ popup and options
@@ -348,6 +379,13 @@ export const handlers: Handlers = {
     return { ok: true };
   },
 
+  async snoozeReminder({ tracker, days }, sender) {
+    if (!fromOwnPage(sender) || !validTracker(tracker)) return { ok: false, dueAt: null };
+    const next = await snoozeReminder(tracker, days);
+    if (next) await touchData();
+    return { ok: next !== null, dueAt: next?.dueAt ?? null };
+  },
+
   async deleteEverything(_message, sender) {
     if (!fromOwnPage(sender)) return notFromPage;
     const identity = await loadIdentity();
@@ -445,6 +483,8 @@ export function startBackground(): Promise<void> {
   browser.alarms.onAlarm.addListener((alarm) => {
     if (alarm.name === SYNC_ALARM) void tick().catch((e) => console.warn('[openping] sync tick failed', e));
     if (alarm.name === OUTBOX_ALARM) kickOutbox();
+    const remind = trackerOfReminderAlarm(alarm.name);
+    if (remind) void fireReminder(remind).catch((e) => console.warn('[openping] reminder failed', e));
     if (alarm.name === DIGEST_ALARM) void loadSettings().then((s) => deliverDigest(s)).catch((e) => console.warn('[openping] digest failed', e));
   });
 

@@ -5,6 +5,7 @@
  */
 import { browser } from 'wxt/browser';
 import type { HealthWarning } from './api';
+import type { ReminderCondition } from './reminders';
 import type { Reply } from './replies';
 import type { Recipient, Webmail } from './webmail/types';
 
@@ -34,7 +35,10 @@ export type ContentToBackground =
   | { type: 'sent'; email: SentEmail }
   | { type: 'selfView'; trackers: string[]; at: number }
   /** The page showed a reply in a tracked message's thread (lib/replies.ts); `own`: the user's addresses the page shows. */
-  | { type: 'replied'; tracker: string; reply: Reply; own: string[] };
+  | { type: 'replied'; tracker: string; reply: Reply; own: string[] }
+  /** The compose's reminder menu (issue 19): remind in `afterDays` after the send, or at `at`. */
+  | { type: 'setReminder'; tracker: string; condition: ReminderCondition; afterDays: number | null; at: number | null }
+  | { type: 'dropReminder'; tracker: string };
 
 export interface ContentToBackgroundResponse {
   identity: ComposeIdentity;
@@ -43,6 +47,8 @@ export interface ContentToBackgroundResponse {
   sent: { queued: boolean };
   selfView: { queued: boolean };
   replied: { changed: boolean };
+  setReminder: { ok: boolean; dueAt: number | null };
+  dropReminder: { ok: boolean };
 }
 
 export type PopupToBackground =
@@ -66,7 +72,8 @@ export type PopupToBackground =
   // A pixel for another mail app (lib/anyapp.ts): copied, marked sent, a hit marked as the user's own.
   | { type: 'trackOtherApp'; tracker: string; label: string; autoSend: boolean }
   | { type: 'markSent'; tracker: string }
-  | { type: 'markOwnHit'; tracker: string; at: number };
+  | { type: 'markOwnHit'; tracker: string; at: number }
+  | { type: 'snoozeReminder'; tracker: string; days: number };
 
 export interface PopupToBackgroundResponse {
   syncNow: { ok: boolean; error: string | null };
@@ -91,6 +98,7 @@ export interface PopupToBackgroundResponse {
   trackOtherApp: { ok: boolean; error: string | null };
   markSent: { ok: boolean };
   markOwnHit: { ok: boolean };
+  snoozeReminder: { ok: boolean; dueAt: number | null };
 }
 
 export type ToBackground = ContentToBackground | PopupToBackground;
