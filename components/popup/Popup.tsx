@@ -6,6 +6,7 @@ import { timeAgo } from '../../lib/state/format';
 import { AnyAppPanel } from './AnyApp';
 import { EmailDetail } from './EmailDetail';
 import { EmailList } from './EmailList';
+import { Reminders } from './Reminders';
 
 const FILTERS: Array<[Filter, string]> = [
   ['all', 'All'],
@@ -131,6 +132,7 @@ export function Popup({ model, setup: given, anyApp }: { model: EmailsModel; set
         <EmptyState model={model} />
       ) : (
         <>
+          <Reminders emails={model.emails.value} onOpen={(t) => void model.select(t)} />
           <div class="tools">
             <input
               type="search"
