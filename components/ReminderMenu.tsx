@@ -6,7 +6,9 @@
  */
 import { signal, type Signal } from '@preact/signals';
 import type { ReminderCondition } from '../lib/reminders';
-import { REMINDER_DAYS } from '../lib/reminders';
+
+/** The choices offered, in days. Kept here, not in lib/reminders (IndexedDB, alarms): this runs in the webmail page. */
+export const REMINDER_DAYS = [1, 3, 7] as const;
 
 export interface ReminderChoice {
   condition: ReminderCondition;

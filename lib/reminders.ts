@@ -27,8 +27,6 @@ export interface Reminder {
 export const REMINDER_ALARM_PREFIX = 'openping:remind:';
 const REMINDER_PREFIX = 'reminder:';
 const DAY_MS = 24 * 60 * 60_000;
-/** The choices the compose menu offers, in days. */
-export const REMINDER_DAYS = [1, 3, 7] as const;
 
 export function reminderKey(tracker: string): string {
   return `${REMINDER_PREFIX}${tracker}`;
