@@ -1,5 +1,6 @@
 import { useSignal } from '@preact/signals';
 import { Devices } from './Devices';
+import { NotificationHygiene } from './Notifications';
 import type { OptionsModel } from '../../lib/state/options';
 import { Checklist } from '../onboarding/Checklist';
 
@@ -12,7 +13,6 @@ const TEXT = {
     'Tracks through a server on this machine, your network or plain http. Recipients cannot load such pixels, so only use it to try OpenPing out.',
   setupLink: 'Open the setup page',
 } as const;
-import { NotificationHygiene } from './Notifications';
 
 function download(filename: string, text: string): void {
   const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
