@@ -17,6 +17,17 @@ import { on, type Handlers } from './messages';
 import { joinAccount, listDevices, revokeDevice, startPairing } from './pairing';
 import { queueBlob, queueBlobDelete } from './sealed-sync';
 import { deliverPending, markSeen, muteEmail, openThread, trackerOfNotification, updateBadge } from './notify';
+import { recordReply } from './reply-store';
+import {
+  cancelIfAnswered,
+  dropReminder,
+  fireReminder,
+  onSent,
+  setReminder,
+  snoozeReminder,
+  trackerOfReminderAlarm,
+} from './reminders';
+import { DIGEST_ALARM, deliverDigest, ensureDigestAlarm } from './notify-rules';
 import { OUTBOX_ALARM, clearOutbox, enqueue, flushOutbox } from './outbox';
 import {
   initialStatus,
@@ -27,6 +38,7 @@ import {
   saveSettings,
   saveStatus,
   touchData,
+  STORAGE_KEYS,
 } from './settings';
 import { accountFingerprint } from './setup';
 import {
@@ -137,6 +149,7 @@ export const handlers: Handlers = {
     // The server takes sentAt at most 5 minutes ahead (SPEC §3): a message scheduled for later stays
     // `armed` there until shortly before it leaves, so fetches before then count as presend.
     await enqueue({ op: 'put', tracker: email.tracker, state: 'sent', sentAt }, Date.now(), sentAt - SCHEDULE_LEAD_MS);
+    await onSent(email.tracker, sentAt);
     await touchData();
     await markActive();
     kickOutbox();
@@ -151,6 +164,34 @@ export const handlers: Handlers = {
     for (const tracker of valid) await enqueue({ op: 'selfView', tracker, at: when });
     kickOutbox();
     return { queued: true };
+  },
+
+  async replied({ tracker, reply, own }) {
+    if (!validTracker(tracker)) return { changed: false };
+    const changed = await recordReply(tracker, reply, own);
+    if (changed) {
+      await cancelIfAnswered(tracker);
+      await touchData();
+    }
+    return { changed };
+  },
+
+  async setReminder({ tracker, condition, afterDays, at }) {
+    if (!validTracker(tracker)) return { ok: false, dueAt: null };
+    const reminder = await setReminder(tracker, {
+      condition,
+      afterDays: typeof afterDays === 'number' ? afterDays : null,
+      at: typeof at === 'number' ? at : null,
+    });
+    if (reminder) await touchData();
+    return { ok: reminder !== null, dueAt: reminder?.dueAt ?? null };
+  },
+
+  async dropReminder({ tracker }) {
+    if (!validTracker(tracker)) return { ok: false };
+    await dropReminder(tracker);
+    await touchData();
+    return { ok: true };
   },
 
   // ------------------------------------------------------------ popup and options
@@ -369,6 +410,13 @@ export const handlers: Handlers = {
     return { ok: true };
   },
 
+  async snoozeReminder({ tracker, days }, sender) {
+    if (!fromOwnPage(sender) || !validTracker(tracker)) return { ok: false, dueAt: null };
+    const next = await snoozeReminder(tracker, days);
+    if (next) await touchData();
+    return { ok: next !== null, dueAt: next?.dueAt ?? null };
+  },
+
   async deleteEverything(_message, sender) {
     if (!fromOwnPage(sender)) return notFromPage;
     const identity = await loadIdentity();
@@ -447,6 +495,7 @@ export const handlers: Handlers = {
 /** Crash recovery and re-install on every worker start: rules, badge, notifications decided but not shown. */
 async function onWorkerStart(): Promise<void> {
   await ensureSyncAlarm();
+  await ensureDigestAlarm(await loadSettings());
   const identity = await loadIdentity();
   await installSelfBlockRules(identity?.pixelBase ?? null);
   await deliverPending();
@@ -464,6 +513,9 @@ export function startBackground(): Promise<void> {
   browser.alarms.onAlarm.addListener((alarm) => {
     if (alarm.name === SYNC_ALARM) void tick().catch((e) => console.warn('[openping] sync tick failed', e));
     if (alarm.name === OUTBOX_ALARM) kickOutbox();
+    const remind = trackerOfReminderAlarm(alarm.name);
+    if (remind) void fireReminder(remind).catch((e) => console.warn('[openping] reminder failed', e));
+    if (alarm.name === DIGEST_ALARM) void loadSettings().then((s) => deliverDigest(s)).catch((e) => console.warn('[openping] digest failed', e));
   });
 
   // Returns its work's promise: Chrome ignores a listener's result, and a caller that awaits the event can await it.
@@ -475,6 +527,11 @@ export function startBackground(): Promise<void> {
       await browser.notifications.clear(id);
       await markSeen(tracker);
     })().catch((e) => console.warn('[openping] could not open the thread', e));
+  });
+
+  // The options page writes settings straight to storage: the digest alarm follows them.
+  browser.storage.onChanged.addListener((changes, area) => {
+    if (area === 'local' && STORAGE_KEYS.settings in changes) void loadSettings().then((s) => ensureDigestAlarm(s));
   });
 
   browser.runtime.onInstalled.addListener(({ reason }) => {

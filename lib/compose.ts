@@ -7,11 +7,12 @@
  * network, so a message always sends.
  */
 import { effect, signal, type Signal } from '@preact/signals';
-import { h, render } from 'preact';
+import { Fragment, h, render } from 'preact';
 import { browser } from 'wxt/browser';
 import type { ContentScriptContext } from 'wxt/utils/content-script-context';
 import { createShadowRootUi } from 'wxt/utils/content-script-ui/shadow-root';
 import { TrackToggle, toggleCss, type ToggleState, type ToggleStatus } from '../components/TrackToggle';
+import { ReminderMenu, reminderChoiceFor } from '../components/ReminderMenu';
 import { randomId } from './ids';
 import { send, type ComposeIdentity, type ContentToBackground, type ResponseOf } from './messages';
 import { createPixel, isAtEnd, ownPixels, trackerFromSrc } from './pixel';
@@ -211,6 +212,9 @@ function trackCompose(compose: ComposeHandle, env: PageEnv): void {
         return;
       }
       if (!isAtEnd(body, img)) adapter.insertPixel(compose, img);
+      // Issue 19: the follow-up chosen in the menu next to the switch (the background re-bases it on the send time).
+      const remind = reminderChoiceFor(compose.root).peek();
+      if (remind) void request({ type: 'setReminder', tracker, ...remind });
       void request({
         type: 'sent',
         email: {
@@ -333,7 +337,7 @@ async function mountToggle(
     // Gmail's keyboard shortcuts must not fire while the switch has focus.
     isolateEvents: true,
     onMount: (container) => {
-      render(h(TrackToggle, { state, site, onToggle }), container);
+      render(h(Fragment, null, h(TrackToggle, { state, site, onToggle }), h(ReminderMenu, { choice: reminderChoiceFor(root) })), container);
       return container;
     },
     onRemove: (container) => {

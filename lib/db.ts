@@ -51,6 +51,13 @@ export interface EmailRecord {
    */
   threadId: string | null;
   messageId: string | null;
+  /**
+   * Issue 19: the first reply the user's own mailbox page showed in the thread (lib/replies.ts), who else
+   * replied, as the page showed them. Absent in records from before (read as no reply; no migration needed).
+   */
+  repliedAt?: number | null;
+  repliedBy?: Recipient | null;
+  repliedOthers?: Recipient[];
 }
 
 /**

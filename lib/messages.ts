@@ -5,6 +5,8 @@
  */
 import { browser } from 'wxt/browser';
 import type { HealthWarning } from './api';
+import type { ReminderCondition } from './reminders';
+import type { Reply } from './replies';
 import type { MessageIds, Recipient, Webmail } from './webmail/types';
 
 /** What a content script reports when a tracked message is sent. */
@@ -60,7 +62,12 @@ export type ContentToBackground =
   | { type: 'ids'; tracker: string; ids: MessageIds }
   | { type: 'marks'; webmail: Webmail }
   /** The popup's detail view of one email, in a tab. */
-  | { type: 'openDetails'; tracker: string };
+  | { type: 'openDetails'; tracker: string }
+  /** The page showed a reply in a tracked message's thread (lib/replies.ts); `own`: the user's addresses the page shows. */
+  | { type: 'replied'; tracker: string; reply: Reply; own: string[] }
+  /** The compose's reminder menu (issue 19): remind in `afterDays` after the send, or at `at`. */
+  | { type: 'setReminder'; tracker: string; condition: ReminderCondition; afterDays: number | null; at: number | null }
+  | { type: 'dropReminder'; tracker: string };
 
 export interface ContentToBackgroundResponse {
   identity: ComposeIdentity;
@@ -72,6 +79,9 @@ export interface ContentToBackgroundResponse {
   ids: { ok: boolean };
   marks: { marks: MarkInfo[] };
   openDetails: { ok: boolean };
+  replied: { changed: boolean };
+  setReminder: { ok: boolean; dueAt: number | null };
+  dropReminder: { ok: boolean };
 }
 
 export type PopupToBackground =
@@ -95,7 +105,8 @@ export type PopupToBackground =
   // A pixel for another mail app (lib/anyapp.ts): copied, marked sent, a hit marked as the user's own.
   | { type: 'trackOtherApp'; tracker: string; label: string; autoSend: boolean }
   | { type: 'markSent'; tracker: string }
-  | { type: 'markOwnHit'; tracker: string; at: number };
+  | { type: 'markOwnHit'; tracker: string; at: number }
+  | { type: 'snoozeReminder'; tracker: string; days: number };
 
 export interface PopupToBackgroundResponse {
   syncNow: { ok: boolean; error: string | null };
@@ -121,6 +132,7 @@ export interface PopupToBackgroundResponse {
   trackOtherApp: { ok: boolean; error: string | null };
   markSent: { ok: boolean };
   markOwnHit: { ok: boolean };
+  snoozeReminder: { ok: boolean; dueAt: number | null };
 }
 
 export type ToBackground = ContentToBackground | PopupToBackground;

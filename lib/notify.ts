@@ -6,6 +6,7 @@
  */
 import { browser } from 'wxt/browser';
 import { db, type EmailRecord, type HitRecord } from './db';
+import { silenced } from './notify-rules';
 import type { Settings } from './settings';
 import { ordinal, t } from './i18n';
 import { emailTitle, originLabel, recipientLabel } from './state/format';
@@ -53,13 +54,13 @@ export function inQuietHours(settings: Pick<Settings, 'quietFrom' | 'quietTo'>, 
 
 export interface NotifyInput {
   /** The email as it was before this batch of hits. */
-  before: Pick<EmailRecord, 'opens' | 'notifiedAt' | 'tracking'>;
+  before: Pick<EmailRecord, 'opens' | 'notifiedAt' | 'tracking' | 'lastOpenAt' | 'sentAt' | 'sortAt'> & { repliedAt?: number | null };
   /** The email with this batch applied (counts recomputed). */
   after: EmailRecord;
   /** Hits of this batch that became `open` (new, or re-labelled to open). */
   newOpens: readonly HitRecord[];
   /** notifyFirstOpens: missing in settings saved before it existed — then on. */
-  settings: Pick<Settings, 'notifyReopens' | 'quietFrom' | 'quietTo'> & Partial<Pick<Settings, 'notifyFirstOpens'>>;
+  settings: Pick<Settings, 'notifyReopens' | 'quietFrom' | 'quietTo' | 'notifyForDays'> & Partial<Pick<Settings, 'notifyFirstOpens'>>;
   now: number;
 }
 
@@ -74,6 +75,8 @@ export function decideNotification({ before, after, newOpens, settings, now }: N
   const latest = newOpens.reduce((a, b) => (b.at > a.at ? b : a));
   if (now - latest.at > STALE_OPEN_MS) return null;
   if (inQuietHours(settings, new Date(now))) return null;
+  // Notification hygiene (issue 19): collapsed re-opens, old messages, replied messages (lib/notify-rules).
+  if (silenced(before, newOpens, settings, now)) return null;
   const first = before.opens === 0;
   if (first && settings.notifyFirstOpens === false) return null;
   if (!first) {

@@ -27,6 +27,12 @@ export interface Settings {
    * build made with OPENPING_ALLOW_LOCAL_SERVER=1.
    */
   allowLocalServer: boolean;
+  /** Opens of a message sent longer ago than this many days do not notify (0: no limit); its hits are still recorded. */
+  notifyForDays: number;
+  /** One notification a day listing the opened emails, instead of one per open. */
+  notifyDigest: boolean;
+  /** When the digest comes, "HH:MM" local time. */
+  digestAt: string;
 }
 
 export const defaultSettings: Settings = {
@@ -37,6 +43,9 @@ export const defaultSettings: Settings = {
   quietFrom: null,
   quietTo: null,
   allowLocalServer: allowLocalServerByDefault,
+  notifyForDays: 30,
+  notifyDigest: false,
+  digestAt: '18:00',
 };
 
 const SETTINGS_KEY = 'settings';

@@ -16,6 +16,7 @@ import type { IDBPTransaction } from 'idb';
 import { db, isAppleMpp, newEmailRecord, type EmailRecord, type HitRecord, type OpenPingDB } from './db';
 import { installSelfBlockRules } from './dnr';
 import { decideNotification, deliverPending, pendingKey, updateBadge, type PendingNotification } from './notify';
+import { addToDigest, digestKey, type DigestEntry } from './notify-rules';
 import { backoffDelay, clearOutbox, flushOutbox } from './outbox';
 import { applyBlobChanges, loadBlobCursor, loggedOutOfShared, pushPendingBlobs } from './sealed-sync';
 import { MACHINE_KINDS, readerPlace } from './state/format';
@@ -254,8 +255,14 @@ async function applyInTransaction(page: EventsPage, settings: Settings, now: num
     const notification = decideNotification({ before, after, newOpens: fresh, settings, now });
     if (notification) {
       after.notifiedAt = now;
-      await meta.put(notification, pendingKey(tracker));
-      result.notifications.push(notification);
+      if (settings.notifyDigest) {
+        // The daily digest instead of one notification per open (lib/notify-rules).
+        const key = digestKey(tracker);
+        await meta.put(addToDigest((await meta.get(key)) as DigestEntry | undefined, notification), key);
+      } else {
+        await meta.put(notification, pendingKey(tracker));
+        result.notifications.push(notification);
+      }
     }
     await emails.put(after);
   }
@@ -435,6 +442,7 @@ export async function forgetEmail(tracker: string): Promise<void> {
   const keys = await tx.objectStore('hits').index('byTracker').getAllKeys(tracker);
   for (const key of keys) await tx.objectStore('hits').delete(key);
   await tx.objectStore('meta').delete(pendingKey(tracker));
+  await tx.objectStore('meta').delete(digestKey(tracker));
   await tx.done;
 }
 

@@ -1,6 +1,7 @@
 import { useSignal } from '@preact/signals';
 import { Devices } from './Devices';
 import { t } from '../../lib/i18n';
+import { NotificationHygiene } from './Notifications';
 import type { OptionsModel } from '../../lib/state/options';
 import { Checklist } from '../onboarding/Checklist';
 
@@ -145,6 +146,7 @@ export function Options({ model }: { model: OptionsModel }) {
             </label>
           </div>
         )}
+        <NotificationHygiene model={model} />
       </section>
 
       <section>

@@ -7,6 +7,7 @@ import { timeAgo } from '../../lib/state/format';
 import { AnyAppPanel } from './AnyApp';
 import { EmailDetail } from './EmailDetail';
 import { EmailList } from './EmailList';
+import { Reminders } from './Reminders';
 
 const FILTERS: Array<[Filter, () => string]> = [
   ['all', () => t('popup.filterAll')],
@@ -128,6 +129,7 @@ export function Popup({ model, setup: given, anyApp }: { model: EmailsModel; set
         <EmptyState model={model} />
       ) : (
         <>
+          <Reminders emails={model.emails.value} onOpen={(t) => void model.select(t)} />
           <div class="tools">
             <input
               type="search"

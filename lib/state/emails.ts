@@ -30,8 +30,10 @@ function haystack(email: EmailRecord): string {
 }
 
 export function matches(email: EmailRecord, query: string, filter: Filter): boolean {
-  if (filter === 'opened' && emailState(email) !== 'opened') return false;
-  if (filter === 'unopened' && emailState(email) === 'opened') return false;
+  // A reply is the strongest proof of reading: replied emails are "opened" for the filters.
+  const read = emailState(email) === 'opened' || emailState(email) === 'replied';
+  if (filter === 'opened' && !read) return false;
+  if (filter === 'unopened' && read) return false;
   const q = query.trim().toLowerCase();
   return q === '' || haystack(email).includes(q);
 }

@@ -7,12 +7,14 @@ import type { EmailRecord, HitRecord } from '../db';
 import { t, uiLocale, viaWords } from '../i18n';
 import type { Recipient } from '../webmail/types';
 
-export type EmailState = 'sent' | 'delivered' | 'opened';
+export type EmailState = 'sent' | 'delivered' | 'opened' | 'replied';
 
 /** Kinds that tell "the recipient's mail system has it" without a person (SPEC §1 `delivered`). */
 export const MACHINE_KINDS = new Set(['prefetch', 'scanner', 'bot']);
 
-export function emailState(email: Pick<EmailRecord, 'opens' | 'machineHits'>): EmailState {
+export function emailState(email: Pick<EmailRecord, 'opens' | 'machineHits' | 'repliedAt'>): EmailState {
+  // A reply proves delivery and reading, whatever the pixel saw (SPEC §1 `replied`; issue 19).
+  if (email.repliedAt != null) return 'replied';
   if (email.opens > 0) return 'opened';
   if (email.machineHits > 0) return 'delivered';
   return 'sent';
@@ -27,7 +29,7 @@ export type EmailSubstate = 'apple-mpp' | 'not-sent';
 
 /** `not-sent`: a pixel copied for another mail app (lib/anyapp.ts) that has not been sent yet; the state stays `sent`. */
 export function emailSubstate(
-  email: Pick<EmailRecord, 'opens' | 'machineHits' | 'appleMppHits'> & Partial<Pick<EmailRecord, 'tracking' | 'source'>>,
+  email: Pick<EmailRecord, 'opens' | 'machineHits' | 'appleMppHits' | 'repliedAt'> & Partial<Pick<EmailRecord, 'tracking' | 'source'>>,
 ): EmailSubstate | null {
   if (email.tracking === 'armed' && email.source === 'another-app') return 'not-sent';
   // Records seeded outside lib/sync (an old backup, a test page) may lack the count: no claim then.
@@ -139,6 +141,7 @@ export function formatTime(at: number): string {
 export function statusLine(email: EmailRecord, now = Date.now()): string {
   if (emailSubstate(email) === 'not-sent') return 'Not sent yet — paste the pixel into your message and send it';
   const state = emailState(email);
+  if (state === 'replied') return replyLine(email, now);
   if (state === 'opened') {
     const parts = [t('status.opened', { count: String(email.opens) })];
     if (email.lastOpenAt !== null) parts.push(t('status.lastOpen', { ago: timeAgo(email.lastOpenAt, now) }));
@@ -152,6 +155,19 @@ export function statusLine(email: EmailRecord, now = Date.now()): string {
     return emailSubstate(email) === 'apple-mpp' ? t('status.deliveredApple') : t('status.delivered');
   }
   return email.sentAt !== null ? t('status.sentNotOpened', { ago: timeAgo(email.sentAt, now) }) : t('status.notOpened');
+}
+
+/**
+ * "Replied by Ada Lovelace +1 · 2 h ago — seen in your inbox", and when the pixel saw no person
+ * (machine fetches only, or nothing): that opens could not be observed (issue 19).
+ */
+export function replyLine(email: EmailRecord, now = Date.now()): string {
+  const by = email.repliedBy ? email.repliedBy.name?.trim() || email.repliedBy.address : 'someone';
+  const more = email.repliedOthers?.length ? ` +${email.repliedOthers.length}` : '';
+  const when = email.repliedAt != null ? ` · ${timeAgo(email.repliedAt, now)}` : '';
+  const line = `Replied by ${by}${more}${when} — seen in your inbox`;
+  if (email.opens > 0) return `${line} · opened ${email.opens}×`;
+  return `${line}. Opens could not be observed (the recipient's mail system hides them or blocks images).`;
 }
 
 /**

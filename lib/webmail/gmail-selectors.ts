@@ -114,3 +114,6 @@ export const messageSender: Selector = ['span.gD[email]', '.gD[email]'];
  * captured markup; without it no ids are kept and the row is matched by subject. 2026-12
  */
 export const sentNoticeLink: Selector = ['#link_vsm'];
+
+/** A message's date; its `title` is the full date in the user's locale (gmail.js `.g3`), 2026-11. */
+export const messageDate: Selector = ['.g3[title]'];

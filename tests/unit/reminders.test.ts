@@ -1,0 +1,108 @@
+import { IDBFactory } from 'fake-indexeddb';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fakeBrowser } from 'wxt/testing';
+import { handlers, startBackground } from '../../lib/background';
+import { closeDb, db, newEmailRecord } from '../../lib/db';
+import { REMINDER_ALARM_PREFIX, cancelledBy, dueAtOf, listReminders, reminderText } from '../../lib/reminders';
+import { installFakeDnr } from './dnr-fake';
+
+const NOW = new Date(2026, 10, 30, 9, 0, 0).getTime();
+const DAY = 24 * 60 * 60_000;
+const A = 'tracker-remind-0000001';
+const B = 'tracker-remind-0000002';
+const ada = { name: 'Ada', address: 'ada@example.com' };
+const own = ['me@example.com'];
+const fromContent = { tab: { id: 1, url: 'https://mail.google.com/mail/u/0/' } };
+
+beforeEach(async () => {
+  fakeBrowser.reset();
+  installFakeDnr();
+  closeDb();
+  globalThis.indexedDB = new IDBFactory();
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(NOW);
+  for (const [tracker, subject] of [[A, 'Q3 budget'], [B, 'Offsite']] as const) {
+    await (await db()).put(
+      'emails',
+      newEmailRecord(tracker, { subject, recipients: [ada], sentAt: NOW, threadUrl: `https://mail.google.com/mail/u/0/#sent/${tracker}` }),
+    );
+  }
+});
+
+afterEach(() => vi.useRealTimers());
+
+describe('reminder rules', () => {
+  it('due N days after the send, or at a future date; nonsense is refused', () => {
+    expect(dueAtOf({ afterDays: 3, at: null }, NOW, NOW + 5)).toBe(NOW + 3 * DAY);
+    expect(dueAtOf({ afterDays: null, at: NOW + DAY }, NOW, NOW)).toBe(NOW + DAY);
+    expect(dueAtOf({ afterDays: null, at: NOW - 1 }, NOW, NOW)).toBeNull();
+    expect(dueAtOf({ afterDays: 0, at: null }, NOW, NOW)).toBeNull();
+    expect(dueAtOf({ afterDays: 1.5, at: null }, NOW, NOW)).toBeNull();
+  });
+
+  it('a reply cancels either kind; an open only "if not opened"', () => {
+    const email = newEmailRecord(A, { recipients: [ada] });
+    expect(cancelledBy({ condition: 'no-reply' }, email)).toBeNull();
+    expect(cancelledBy({ condition: 'no-reply' }, { ...email, opens: 2 })).toBeNull();
+    expect(cancelledBy({ condition: 'not-opened' }, { ...email, opens: 2 })).toBe('open');
+    expect(cancelledBy({ condition: 'not-opened' }, { ...email, repliedAt: NOW })).toBe('reply');
+    expect(cancelledBy({ condition: 'no-reply' }, undefined)).toBe('gone');
+  });
+
+  it('says who did not reply, to what, and what the pixel saw', () => {
+    const email = newEmailRecord(A, { subject: 'Q3 budget', recipients: [ada], sentAt: NOW, opens: 2, lastOpenAt: NOW + DAY });
+    expect(reminderText(email, { condition: 'no-reply' }, NOW + 3 * DAY)).toEqual({
+      title: 'No reply from Ada',
+      message: '“Q3 budget” — opened 2×, last 2 d ago',
+    });
+  });
+});
+
+describe('reminders in the background', () => {
+  it('a reply cancels one email’s reminder; the other fires after a restart as a notification whose click opens its thread', async () => {
+    await startBackground();
+    for (const tracker of [A, B]) {
+      const res = await handlers.setReminder({ type: 'setReminder', tracker, condition: 'no-reply', afterDays: 3, at: null }, fromContent);
+      expect(res).toEqual({ ok: true, dueAt: NOW + 3 * DAY });
+    }
+    expect((await fakeBrowser.alarms.getAll()).map((a) => a.name).filter((n) => n.startsWith(REMINDER_ALARM_PREFIX)).sort()).toEqual(
+      [`${REMINDER_ALARM_PREFIX}${A}`, `${REMINDER_ALARM_PREFIX}${B}`],
+    );
+
+    vi.setSystemTime(NOW + DAY);
+    await handlers.replied({ type: 'replied', tracker: A, reply: { by: ada, at: NOW + DAY - 1, others: [] }, own }, fromContent);
+    expect((await listReminders()).map((r) => r.tracker)).toEqual([B]);
+    expect(await fakeBrowser.alarms.get(`${REMINDER_ALARM_PREFIX}${A}`)).toBeUndefined();
+
+    // The worker dies; the reminder waits in IndexedDB, its alarm in the browser.
+    closeDb();
+    fakeBrowser.alarms.onAlarm.removeAllListeners();
+    fakeBrowser.notifications.onClicked.removeAllListeners();
+    await startBackground();
+    const alarm = (await fakeBrowser.alarms.get(`${REMINDER_ALARM_PREFIX}${B}`))!;
+    vi.setSystemTime(alarm.scheduledTime);
+    await fakeBrowser.alarms.onAlarm.trigger(alarm);
+    await expect.poll(async () => Object.keys(await fakeBrowser.notifications.getAll())).toEqual([`openping:${B}`]);
+    expect((await fakeBrowser.notifications.getAll())[`openping:${B}`]).toMatchObject({ title: 'No reply from Ada' });
+
+    await fakeBrowser.notifications.onClicked.trigger(`openping:${B}`);
+    await expect
+      .poll(async () => (await fakeBrowser.tabs.query({})).map((t) => t.url))
+      .toContain(`https://mail.google.com/mail/u/0/#sent/${B}`);
+  });
+
+  it('"if not opened": an open before the time means no notification; snooze moves it', async () => {
+    await startBackground();
+    await handlers.setReminder({ type: 'setReminder', tracker: A, condition: 'not-opened', afterDays: 1, at: null }, fromContent);
+    const own = { url: fakeBrowser.runtime.getURL('/popup.html') };
+    const snoozed = await handlers.snoozeReminder({ type: 'snoozeReminder', tracker: A, days: 1 }, own);
+    expect(snoozed.dueAt).toBe(NOW + 2 * DAY);
+    const email = (await (await db()).get('emails', A))!;
+    await (await db()).put('emails', { ...email, opens: 1, lastOpenAt: NOW + DAY });
+    const alarm = (await fakeBrowser.alarms.get(`${REMINDER_ALARM_PREFIX}${A}`))!;
+    vi.setSystemTime(alarm.scheduledTime);
+    await fakeBrowser.alarms.onAlarm.trigger(alarm);
+    await expect.poll(() => listReminders()).toEqual([]);
+    expect(await fakeBrowser.notifications.getAll()).toEqual({});
+  });
+});
