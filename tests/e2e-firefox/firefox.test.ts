@@ -26,6 +26,9 @@ interface GmailSent {
   body: string;
 }
 
+/** The Gmail fixture with message lists (Inbox, Sent, a thread) for the list marks (issue 16). */
+const LISTS_FIXTURE = 'tests/fixtures/gmail-2026-12-lists.html';
+
 let server: TestServer;
 let firefox: FirefoxSession;
 /** The toolbar popup, open in a tab for the whole file: it reads the extension's storage and APIs too. */
@@ -232,6 +235,71 @@ describe('Firefox: the extension against the real server', () => {
       .poll(() => options.evaluate(() => document.querySelector('[data-openping="notice"]')?.textContent ?? null), { timeout: 15_000 })
       .toContain('Connected');
     await options.close();
+  });
+
+  it('Gmail list marks: the Sent row shows sent, then opened without a reload; an untracked row has none', async () => {
+    // The lists fixture (issue 16) as tests/e2e/marks.test.ts uses it in Chromium; its sent list persists in
+    // the page's localStorage, which this file's other Gmail page (the compose fixture) never writes.
+    const page = await firefox.mailPage(LISTS_FIXTURE);
+    await page.goto(`${GMAIL_URL}#sent`);
+    const send = async (subject: string, tracked: boolean): Promise<void> => {
+      // The new compose, named for this send (an earlier one may still be in the dock).
+      const before = (await page.$$('#compose-dock .M9')).length;
+      await page.click('#compose-button');
+      await page.waitForFunction((n) => document.querySelectorAll('#compose-dock .M9').length > n, {}, before);
+      const name = tracked ? 'tracked' : 'plain';
+      await page.evaluate((n) => [...document.querySelectorAll('#compose-dock .M9')].at(-1)!.setAttribute('data-test-compose', n), name);
+      const compose = `#compose-dock .M9[data-test-compose="${name}"]`;
+      await page.waitForSelector(`${toggleIn(compose)}[data-status="ready"]`, { timeout: 20_000 });
+      if (!tracked) {
+        await page.click(toggleIn(compose));
+        await page.waitForSelector(`${toggleIn(compose)}[aria-checked="false"]`);
+      }
+      await page.type(`${compose} [name="to"] input[role="combobox"]`, 'grace@example.org');
+      await page.keyboard.press('Enter');
+      await page.type(`${compose} input[name="subjectbox"]`, subject);
+      await page.click(`${compose} [g_editable="true"]`);
+      await page.keyboard.type(tracked ? 'Tracked.' : 'Plain.');
+      await page.click(`${compose} .IZ .aoO[role="button"]`);
+    };
+    const title = `Firefox marks ${Date.now()}`;
+    const plain = `Firefox plain ${Date.now()}`;
+    await send(title, true);
+    await page.waitForFunction(() => (window as unknown as { __gmailSent: unknown[] }).__gmailSent.length === 1);
+    await send(plain, false);
+    await page.waitForFunction(() => (window as unknown as { __gmailSent: unknown[] }).__gmailSent.length === 2);
+    const [message] = await page.evaluate(() => (window as unknown as { __gmailSent: GmailSent[] }).__gmailSent);
+    const [id] = trackersIn(message!.body);
+    expect(id).toBeDefined();
+    expect(trackersIn((await page.evaluate(() => (window as unknown as { __gmailSent: GmailSent[] }).__gmailSent))[1]!.body)).toEqual([]);
+
+    // Which row shows which subject, and its mark (the mark's host is in the light DOM; its glyph and card
+    // are in its own shadow root).
+    const markOf = (subject: string) =>
+      page.evaluate((s) => {
+        const row = [...document.querySelectorAll('[role="main"] tr.zA')].find((r) => r.textContent?.includes(s));
+        if (!row) return 'no row';
+        const marks = row.querySelectorAll('[data-openping="mark"]');
+        return marks.length === 0 ? null : marks.length > 1 ? `${marks.length} marks` : { state: marks[0]!.getAttribute('data-state'), opens: marks[0]!.getAttribute('data-opens') };
+      }, subject);
+    await expect.poll(() => markOf(title), { timeout: 15_000 }).toEqual({ state: 'sent', opens: '0' });
+    expect(await markOf(plain)).toBeNull();
+
+    // A reader opens it through Gmail's proxy, after the server's 5 s automatic-check window from the send
+    // (backend/classify/data/timing.ts `tooFast`), as tests/e2e/marks.test.ts does.
+    await expect.poll(async () => (await tracker(id!))?.state).toBe('sent');
+    const sentAt = (await tracker(id!))!.sentAt;
+    expect(sentAt).toBeTypeOf('number');
+    const early = sentAt! + 6_000 - Date.now();
+    if (early > 0) await new Promise((r) => setTimeout(r, early));
+    const res = await fetch(`${FIREFOX_SERVER_URL}/p/${identity.account}/${id}.gif`, {
+      headers: { 'user-agent': GOOGLE_PROXY_UA, 'x-forwarded-for': GOOGLE_PROXY_IP },
+    });
+    expect(res.status).toBe(200);
+    // No reload: the background's storage change reaches the content script (lib/marks/client.ts).
+    await expect.poll(() => markOf(title), { timeout: 15_000, interval: 100 }).toEqual({ state: 'opened', opens: '1' });
+    expect(await markOf(plain)).toBeNull();
+    await page.close();
   });
 
   it('the background page logged no warning or error through these flows', async () => {

@@ -40,19 +40,19 @@ export interface FirefoxSession {
   blocked: string[];
   /** Opens a page of the extension (popup.html, options.html) in a tab. */
   extensionPage(path: string): Promise<Page>;
-  /** A tab whose requests to the mail sites, Gmail's proxy and the pixel host are served here. */
-  mailPage(): Promise<Page>;
+  /** A tab whose requests to the mail sites, Gmail's proxy and the pixel host are served here (Gmail: `gmailFixture`). */
+  mailPage(gmailFixture?: string): Promise<Page>;
   close(): Promise<void>;
 }
 
 type Seen = Pick<FirefoxSession, 'fetched' | 'blocked'>;
 
 /** Serves fixtures and plays Gmail's image proxy; everything else on the web is aborted (no outside network). */
-async function serve(request: HTTPRequest, seen: Seen): Promise<void> {
+async function serve(request: HTTPRequest, seen: Seen, gmailFixture: string): Promise<void> {
   const url = new URL(request.url());
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return request.continue();
   if (url.host === 'mail.google.com') {
-    return request.respond({ status: 200, contentType: 'text/html; charset=utf-8', body: readFileSync(GMAIL_FIXTURE, 'utf8') });
+    return request.respond({ status: 200, contentType: 'text/html; charset=utf-8', body: readFileSync(gmailFixture, 'utf8') });
   }
   if (['outlook.live.com', 'outlook.office.com', 'outlook.office365.com'].includes(url.host)) {
     return request.respond({ status: 200, contentType: 'text/html; charset=utf-8', body: fixtureHtml(url.host as OutlookHost) });
@@ -137,11 +137,11 @@ export async function launchFirefox(): Promise<FirefoxSession> {
         await new Promise((r) => setTimeout(r, 100));
       }
     },
-    async mailPage() {
+    async mailPage(gmailFixture = GMAIL_FIXTURE) {
       const page = await browser.newPage();
       await page.setRequestInterception(true);
       page.on('request', (request) => {
-        serve(request, seen).catch((error: unknown) => console.warn(`[firefox e2e] serving ${request.url()} failed:`, error));
+        serve(request, seen, gmailFixture).catch((error: unknown) => console.warn(`[firefox e2e] serving ${request.url()} failed:`, error));
       });
       return page;
     },
