@@ -173,7 +173,7 @@ describe('Firefox: the extension against the real server', () => {
     // real notification's words are read here without wrapping create().
     await expect
       .poll(async () => (await inExtension((b) => b.notifications.getAll()))[`openping:${id}`], { timeout: 15_000 })
-      .toMatchObject({ type: 'basic', title: 'Opened: Firefox plan for Ada', message: expect.stringContaining('Ada Lovelace') });
+      .toMatchObject({ type: 'basic', title: 'Opened by Ada Lovelace', message: expect.stringContaining('Firefox plan for Ada') });
     // MV2 Firefox has browserAction, not action (lib/notify.ts updateBadge): the unseen open is on the toolbar button.
     await expect.poll(() => inExtension((b) => b.browserAction.getBadgeText({}))).toBe('1');
     const fresh = await firefox.extensionPage('popup.html');
@@ -224,16 +224,21 @@ describe('Firefox: the extension against the real server', () => {
     await page.close();
   });
 
-  it('the options page asks for the server’s permission inside the click and tests the connection', async () => {
+  it('the options page asks for the server’s permission inside the click and saves the server', async () => {
     // Firefox grants permissions.request() only while a user action is being handled (Chromium is laxer):
-    // lib/state/options.ts asks before its first await, so a real click must be enough.
+    // lib/state/options.ts asks before its first await, so a real click must be enough. Saving the same
+    // server keeps the account (lib/background.ts changeServer), and the setup check then reaches it.
     const options = await firefox.extensionPage('options.html');
     await options.waitForSelector('[data-openping="options"]');
     expect(await options.$eval('input[name="server"]', (input) => (input as HTMLInputElement).value)).toBe(FIREFOX_SERVER_URL);
-    await options.click('[data-action="test"]');
+    await options.click('[data-action="save-server"]');
     await expect
       .poll(() => options.evaluate(() => document.querySelector('[data-openping="notice"]')?.textContent ?? null), { timeout: 15_000 })
-      .toContain('Connected');
+      .toMatch(/^Saved\./);
+    await expect
+      .poll(() => options.evaluate(() => document.querySelector('[data-openping="check"][data-check="server"]')?.getAttribute('data-result')), { timeout: 15_000 })
+      .toBe('pass');
+    expect((await inExtension((b) => b.storage.local.get('identity'))).identity).toEqual(identity);
     await options.close();
   });
 
