@@ -2,7 +2,8 @@
  * The extension's main flows in real Firefox (ESR, headless, over WebDriver BiDi) with the built Firefox
  * extension, against the real tracking server: the switch in a Gmail and an Outlook compose, the pixel in
  * the sent body and its tracker registered, a Gmail-proxy open that notifies and shows `opened` in the
- * popup, the options page's permission request, and the sender's own view through Gmail's proxy URL.
+ * popup, the options page's permission request, the sender's own view through Gmail's proxy URL, and the
+ * list marks of Gmail's Sent list (issue 16).
  * One Firefox and one server for the file. What differed from Chromium is said where it matters here and
  * in firefox.ts; the README's Firefox section has what matters to users.
  */
