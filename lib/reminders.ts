@@ -9,6 +9,7 @@
  */
 import { browser } from 'wxt/browser';
 import { db, type EmailRecord } from './db';
+import { t } from './i18n';
 import { notificationId } from './notify';
 import { emailTitle, recipientLabel, timeAgo } from './state/format';
 
@@ -49,17 +50,23 @@ export function cancelledBy(
 
 /** "No reply from Ada to “Q3 budget” — opened 2×, last 3 d ago" / "Not opened by Ada: “Q3 budget” — sent 3 d ago". */
 export function reminderText(email: EmailRecord, reminder: Pick<Reminder, 'condition'>, now: number): { title: string; message: string } {
-  const who = recipientLabel(email.recipients, 2) || 'the recipient';
+  const who = recipientLabel(email.recipients, 2) || t('reminders.theRecipient');
   const subject = emailTitle(email);
   if (reminder.condition === 'not-opened') {
-    const sent = email.sentAt !== null ? ` — sent ${timeAgo(email.sentAt, now)}` : '';
-    return { title: `Not opened by ${who}`, message: `“${subject}”${sent}` };
+    const message =
+      email.sentAt !== null
+        ? t('reminders.subjectSent', { subject, ago: timeAgo(email.sentAt, now) })
+        : t('reminders.subject', { subject });
+    return { title: t('reminders.notOpenedTitle', { who }), message };
   }
-  const seen =
-    email.opens > 0
-      ? `opened ${email.opens}×${email.lastOpenAt !== null ? `, last ${timeAgo(email.lastOpenAt, now)}` : ''}`
-      : 'no open seen';
-  return { title: `No reply from ${who}`, message: `“${subject}” — ${seen}` };
+  const count = String(email.opens);
+  const message =
+    email.opens === 0
+      ? t('reminders.subjectNoOpen', { subject })
+      : email.lastOpenAt !== null
+        ? t('reminders.subjectOpenedLast', { subject, count, ago: timeAgo(email.lastOpenAt, now) })
+        : t('reminders.subjectOpened', { subject, count });
+  return { title: t('reminders.noReplyTitle', { who }), message };
 }
 
 /** When a reminder is due: the date chosen, or `afterDays` after the send (now, for a message not sent yet). */

@@ -6,6 +6,8 @@
  * popup and the setup checklist.
  */
 import { publicUrlProblems } from '../backend/public-url';
+// Sentences in locales/*.yml (`setup.*`); a local host's `why` comes from backend/public-url.ts, in English.
+import { t } from './i18n';
 
 export type SetupProblemCode = 'no-account' | 'public-url-local' | 'public-url-http' | 'bad-url';
 
@@ -15,36 +17,24 @@ export interface SetupProblem {
   message: string;
 }
 
-const TEXT = {
-  noAccount: 'OpenPing has no account on its tracking server yet.',
-  badUrl: (url: string) => `The server gave a pixel URL that is not a URL (${url}).`,
-  local: (host: string, why: string) =>
-    `The pixel URL points at ${host}, ${why}, so recipients’ mail clients cannot load it.`,
-  http: (host: string) => `The pixel URL on ${host} is not https, and mail clients block or flag plain-http images.`,
-  serverEmpty: 'Enter the address of your tracking server, such as https://track.example.com.',
-  serverNotUrl: (value: string) => `The server address “${value}” is not a web address; enter one such as https://track.example.com.`,
-  serverScheme: (scheme: string) =>
-    `The server address must start with https:// (or http:// for a test server), not ${scheme}.`,
-  serverParts: 'The server address may not hold a user name, password, query or fragment.',
-} as const;
 
 /** Why no pixel may go out under `pixelBase` (null: none; tracking can work). */
 export function pixelBaseProblem(pixelBase: string | null, allowLocalServer: boolean): SetupProblem | null {
-  if (pixelBase === null) return { code: 'no-account', message: TEXT.noAccount };
+  if (pixelBase === null) return { code: 'no-account', message: t('setup.noAccount') };
   let problems: ReturnType<typeof publicUrlProblems>;
   let host: string;
   try {
     problems = publicUrlProblems(pixelBase);
     host = new URL(pixelBase).host;
   } catch {
-    return { code: 'bad-url', message: TEXT.badUrl(pixelBase) };
+    return { code: 'bad-url', message: t('setup.badUrl', { url: pixelBase }) };
   }
   if (allowLocalServer) return null;
   const [first] = problems;
   if (!first) return null;
   return first.code === 'public-url-local'
-    ? { code: first.code, message: TEXT.local(host, first.why ?? 'a local address') }
-    : { code: first.code, message: TEXT.http(host) };
+    ? { code: first.code, message: t('setup.local', { host, why: first.why ?? t('setup.localWhy') }) }
+    : { code: first.code, message: t('setup.http', { host }) };
 }
 
 /**
@@ -54,16 +44,16 @@ export function pixelBaseProblem(pixelBase: string | null, allowLocalServer: boo
  */
 export function serverUrlError(value: string): string | null {
   const trimmed = value.trim();
-  if (trimmed === '') return TEXT.serverEmpty;
+  if (trimmed === '') return t('setup.serverEmpty');
   let url: URL;
   try {
     url = new URL(trimmed);
   } catch {
-    return TEXT.serverNotUrl(trimmed);
+    return t('setup.serverNotUrl', { value: trimmed });
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return TEXT.serverScheme(url.protocol);
-  if (url.hostname === '') return TEXT.serverNotUrl(trimmed);
-  if (url.username || url.password || url.search || url.hash) return TEXT.serverParts;
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return t('setup.serverScheme', { scheme: url.protocol });
+  if (url.hostname === '') return t('setup.serverNotUrl', { value: trimmed });
+  if (url.username || url.password || url.search || url.hash) return t('setup.serverParts');
   return null;
 }
 

@@ -9,23 +9,18 @@
  * - the button that runs it again: `data-action="check"`.
  */
 import { DEPLOY_DOCS_URL } from '../../lib/config';
+import { t } from '../../lib/i18n';
 import { CHECK_TEXT, type Check, type CheckResult, type SetupCheckModel } from '../../lib/state/setup-check';
 
-// The checklist's own words (the checks' texts are in CHECK_TEXT), kept together for the browser's i18n (STYLE §14).
-const TEXT = {
-  title: 'Setup check',
-  again: 'Check again',
-  checking: 'Checking…',
-  deployLink: 'How to deploy OpenPing (README, Deploy)',
-  result: {
-    waiting: 'Not checked yet',
-    running: 'Checking',
-    pass: 'Passed',
-    fail: 'Failed',
-    timeout: 'Timed out',
-    skipped: 'Skipped',
-  } satisfies Record<CheckResult, string>,
-} as const;
+// The checklist's own words, from the browser's i18n (locales/*.yml `check.*`; the checks' texts are in CHECK_TEXT).
+const RESULT_KEYS = {
+  waiting: 'check.resultWaiting',
+  running: 'check.resultRunning',
+  pass: 'check.resultPass',
+  fail: 'check.resultFail',
+  timeout: 'check.resultTimeout',
+  skipped: 'check.resultSkipped',
+} as const satisfies Record<CheckResult, string>;
 
 const MARKS: Record<CheckResult, string> = { waiting: '○', running: '…', pass: '✓', fail: '✗', timeout: '⏱', skipped: '–' };
 
@@ -43,8 +38,8 @@ function CheckItem({ check }: { check: Check }) {
         {MARKS[check.result]}
       </span>
       <div class="check__body">
-        <strong>{CHECK_TEXT.label[check.id]}</strong>
-        <span class="visually-hidden">: {TEXT.result[check.result]}</span>
+        <strong>{CHECK_TEXT.label(check.id)}</strong>
+        <span class="visually-hidden">: {t(RESULT_KEYS[check.result])}</span>
         {check.detail && (
           <p class="check__detail">
             {check.detail.split('\n').map((line) => (
@@ -59,7 +54,7 @@ function CheckItem({ check }: { check: Check }) {
           <p class="check__next">
             {check.next}{' '}
             <a href={DEPLOY_DOCS_URL} target="_blank" rel="noreferrer">
-              {TEXT.deployLink}
+              {t('check.deployLink')}
             </a>
           </p>
         )}
@@ -72,14 +67,14 @@ export function Checklist({ model }: { model: SetupCheckModel }) {
   const running = model.running.value;
   return (
     <section class="checklist" aria-labelledby="checklist-title">
-      <h2 id="checklist-title">{TEXT.title}</h2>
+      <h2 id="checklist-title">{t('check.title')}</h2>
       <ol data-openping="checklist" data-running={running ? 'true' : 'false'} aria-live="polite" aria-busy={running}>
         {model.checks.value.map((check) => (
           <CheckItem key={check.id} check={check} />
         ))}
       </ol>
       <button type="button" data-action="check" disabled={running} onClick={() => void model.run()}>
-        {running ? TEXT.checking : TEXT.again}
+        {running ? t('check.checking') : t('check.again')}
       </button>
     </section>
   );

@@ -5,16 +5,6 @@ import { NotificationHygiene } from './Notifications';
 import type { OptionsModel } from '../../lib/state/options';
 import { Checklist } from '../onboarding/Checklist';
 
-// This page's server and setup words, kept together for the browser's i18n (STYLE §14).
-const TEXT = {
-  account: (fingerprint: string) => `Account ${fingerprint}`,
-  noAccount: 'No account on this server yet.',
-  allowLocal: 'Allow a local server (for testing)',
-  allowLocalHint:
-    'Tracks through a server on this machine, your network or plain http. Recipients cannot load such pixels, so only use it to try OpenPing out.',
-  setupLink: 'Open the setup page',
-} as const;
-
 function download(filename: string, text: string): void {
   const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
   const a = document.createElement('a');
@@ -58,7 +48,7 @@ export function Options({ model }: { model: OptionsModel }) {
           </button>
         </div>
         <p class="hint" data-openping="account">
-          {model.account.value ? TEXT.account(model.account.value) : TEXT.noAccount}
+          {model.account.value ? t('options.account', { account: model.account.value }) : t('options.noAccount')}
         </p>
         <label class="check">
           <input
@@ -67,12 +57,12 @@ export function Options({ model }: { model: OptionsModel }) {
             checked={s.allowLocalServer}
             onChange={(e) => void model.update({ allowLocalServer: (e.currentTarget as HTMLInputElement).checked })}
           />
-          {TEXT.allowLocal}
+          {t('optionsSetup.allowLocal')}
         </label>
-        <p class="hint">{TEXT.allowLocalHint}</p>
+        <p class="hint">{t('optionsSetup.allowLocalHint')}</p>
         <Checklist model={model.checklist} />
         <p class="hint">
-          <a href="/onboarding.html">{TEXT.setupLink}</a>
+          <a href="/onboarding.html">{t('optionsSetup.setupLink')}</a>
         </p>
       </section>
 

@@ -15,13 +15,6 @@ const FILTERS: Array<[Filter, () => string]> = [
   ['unopened', () => t('popup.filterUnopened')],
 ];
 
-// First-run and setup words, kept together for the browser's i18n (STYLE §14).
-const SETUP_TEXT = {
-  headline: 'OpenPing is not set up yet.',
-  untracked: 'Until it is, messages go out untracked.',
-  button: 'Finish setup',
-} as const;
-
 /**
  * Setup incomplete (issue 15 item 7): no account yet, or a pixel URL recipients
  * cannot reach. Not an error (a fresh install is not broken), and nothing is
@@ -32,13 +25,13 @@ function SetupBanner({ setup }: { setup: SetupStatusModel }) {
   if (!problem) return null;
   return (
     <div class="banner banner--setup" role="status" data-openping="setup" data-problem={problem.code}>
-      <strong>{SETUP_TEXT.headline}</strong>
+      <strong>{t('popupSetup.headline')}</strong>
       <span class="banner__detail">
-        {problem.message} {SETUP_TEXT.untracked}
+        {problem.message} {t('popupSetup.untracked')}
       </span>
       <span class="banner__actions">
         <a class="button" href="/onboarding.html" target="_blank" data-action="setup">
-          {SETUP_TEXT.button}
+          {t('popupSetup.button')}
         </a>
       </span>
     </div>

@@ -1,10 +1,17 @@
 import { useEffect, useMemo } from 'preact/hooks';
 import type { EmailRecord } from '../../lib/db';
+import { t } from '../../lib/i18n';
 import type { Reminder } from '../../lib/reminders';
 import { emailTitle, formatTime, recipientLabel } from '../../lib/state/format';
 import { createRemindersModel } from '../../lib/state/reminders';
 
-/** Due and upcoming follow-up reminders (issue 19), above the list; nothing when there are none. English until its i18n keys land. */
+/** "if no reply from Ada" / "if not opened": each language orders the words its own way. */
+function conditionText(condition: Reminder['condition'], who: string): string {
+  if (condition === 'no-reply') return who ? t('reminders.ifNoReplyFrom', { who }) : t('reminders.ifNoReply');
+  return who ? t('reminders.ifNotOpenedFrom', { who }) : t('reminders.ifNotOpened');
+}
+
+/** Due and upcoming follow-up reminders (issue 19), above the list; nothing when there are none. */
 export function Reminders({ emails, onOpen }: { emails: readonly EmailRecord[]; onOpen: (tracker: string) => void }) {
   const model = useMemo(() => createRemindersModel(), []);
   useEffect(() => {
@@ -24,20 +31,19 @@ export function Reminders({ emails, onOpen }: { emails: readonly EmailRecord[]; 
           {subject}
         </button>{' '}
         <span class="hint">
-          {r.condition === 'no-reply' ? 'if no reply' : 'if not opened'}
-          {who && ` from ${who}`} · {dueSet.has(r.tracker) ? 'due' : formatTime(r.dueAt)}
+          {conditionText(r.condition, who)} · {dueSet.has(r.tracker) ? t('reminders.due') : formatTime(r.dueAt)}
         </span>{' '}
         <button type="button" data-action="snooze" onClick={() => void model.snooze(r.tracker, 1)}>
-          Snooze 1 day
+          {t('reminders.snooze')}
         </button>
         <button type="button" data-action="drop" onClick={() => void model.drop(r.tracker)}>
-          Drop
+          {t('reminders.drop')}
         </button>
       </li>
     );
   };
   return (
-    <section class="reminders" data-openping="reminders" aria-label="Follow-up reminders">
+    <section class="reminders" data-openping="reminders" aria-label={t('reminders.label')}>
       <ul>{[...model.due.value, ...model.upcoming.value].map(row)}</ul>
     </section>
   );

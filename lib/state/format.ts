@@ -139,7 +139,7 @@ export function formatTime(at: number): string {
 
 /** "Opened 3× · last 5 min ago · Berlin, DE" / "Delivered — …" / "Delivered to Apple Mail — …" / "Sent 2 h ago — …". */
 export function statusLine(email: EmailRecord, now = Date.now()): string {
-  if (emailSubstate(email) === 'not-sent') return 'Not sent yet — paste the pixel into your message and send it';
+  if (emailSubstate(email) === 'not-sent') return t('reply.notSent');
   const state = emailState(email);
   if (state === 'replied') return replyLine(email, now);
   if (state === 'opened') {
@@ -162,12 +162,14 @@ export function statusLine(email: EmailRecord, now = Date.now()): string {
  * (machine fetches only, or nothing): that opens could not be observed (issue 19).
  */
 export function replyLine(email: EmailRecord, now = Date.now()): string {
-  const by = email.repliedBy ? email.repliedBy.name?.trim() || email.repliedBy.address : 'someone';
-  const more = email.repliedOthers?.length ? ` +${email.repliedOthers.length}` : '';
-  const when = email.repliedAt != null ? ` · ${timeAgo(email.repliedAt, now)}` : '';
-  const line = `Replied by ${by}${more}${when} — seen in your inbox`;
-  if (email.opens > 0) return `${line} · opened ${email.opens}×`;
-  return `${line}. Opens could not be observed (the recipient's mail system hides them or blocks images).`;
+  const name = email.repliedBy ? email.repliedBy.name?.trim() || email.repliedBy.address : t('reply.someone');
+  const by = email.repliedOthers?.length ? `${name} +${email.repliedOthers.length}` : name;
+  const line =
+    email.repliedAt != null
+      ? t('reply.lineWhen', { by, ago: timeAgo(email.repliedAt, now) })
+      : t('reply.line', { by });
+  if (email.opens > 0) return t('reply.opened', { line, count: String(email.opens) });
+  return t('reply.unobserved', { line });
 }
 
 /**

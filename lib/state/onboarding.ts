@@ -4,6 +4,7 @@
  */
 import { signal, type Signal } from '@preact/signals';
 import { normalizeServer } from '../api';
+import { t } from '../i18n';
 import { send } from '../messages';
 import { loadSettings } from '../settings';
 import { serverUrlError } from '../setup';
@@ -20,11 +21,6 @@ export interface OnboardingModel {
   /** Validates the draft, switches to it when it differs, then runs the checklist. Call inside the click. */
   useServer(): Promise<void>;
 }
-
-const TEXT = {
-  noAccess: (server: string) => `OpenPing needs your permission to talk to ${server}.`,
-  saved: (server: string) => `Now using ${server}.`,
-} as const;
 
 export function createOnboardingModel(checklist: SetupCheckModel = createSetupCheckModel()): OnboardingModel {
   const serverDraft = signal('');
@@ -53,15 +49,15 @@ export function createOnboardingModel(checklist: SetupCheckModel = createSetupCh
           const current = (await loadSettings()).server;
           if (normalizeServer(draft) !== normalizeServer(current)) {
             if (!(await access)) {
-              notice.value = { kind: 'error', text: TEXT.noAccess(draft) };
+              notice.value = { kind: 'error', text: t('onboarding.noAccess', { server: draft }) };
               return;
             }
             const res = await send({ type: 'changeServer', server: draft });
             if (!res.ok) {
-              notice.value = { kind: 'error', text: res.error ?? 'The server could not be used.' };
+              notice.value = { kind: 'error', text: res.error ?? t('options.notUsable') };
               return;
             }
-            notice.value = { kind: 'ok', text: TEXT.saved(normalizeServer(draft)) };
+            notice.value = { kind: 'ok', text: t('onboarding.saved', { server: normalizeServer(draft) }) };
           } else {
             notice.value = null;
           }

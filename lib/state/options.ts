@@ -114,7 +114,7 @@ export function createOptionsModel(checklist: SetupCheckModel = createSetupCheck
       const server = serverDraft.value.trim();
       const refused = serverUrlError(server);
       if (refused) {
-        notice.value = { kind: 'error', text: `Not saved: ${refused}` };
+        notice.value = { kind: 'error', text: t('optionsSetup.notSaved', { reason: refused }) };
         return Promise.resolve();
       }
       const access = requestServerAccess(server);
@@ -126,8 +126,8 @@ export function createOptionsModel(checklist: SetupCheckModel = createSetupCheck
         const res = await send({ type: 'changeServer', server });
         await this.load();
         notice.value = res.ok
-          ? { kind: 'ok', text: 'Saved. The setup check below shows whether messages can be tracked through it.' }
-          : { kind: 'error', text: res.error ?? 'The server could not be used.' };
+          ? { kind: 'ok', text: t('optionsSetup.saved') }
+          : { kind: 'error', text: res.error ?? t('options.notUsable') };
       }).then(() => (notice.value?.kind === 'ok' ? checklist.run() : undefined));
     },
     async exportCsv() {

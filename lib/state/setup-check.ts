@@ -17,9 +17,12 @@
  */
 import { signal, type Signal } from '@preact/signals';
 import type { HealthWarning } from '../api';
+import { HIT_KINDS, type HitKind } from '../../contract';
+import { healthText, t } from '../i18n';
 import { send, type PopupToBackgroundResponse } from '../messages';
 import { loadSettings } from '../settings';
 import { pixelBaseProblem } from '../setup';
+import { kindLabel } from './format';
 
 export type CheckId = 'server' | 'account' | 'pixel-url' | 'warnings' | 'test-pixel';
 /** `waiting`: not run yet; `skipped`: an earlier check it needs failed. */
@@ -47,39 +50,36 @@ export const CHECK_TIMEOUTS: Record<CheckId, number> = {
   'test-pixel': 30_000,
 };
 
-// Words of the checklist, in one table so they move into the browser's i18n as they are (STYLE §14).
+// Words of the checklist, from the browser's i18n (locales/*.yml `check.*`, STYLE §14); called when shown, so they follow the browser's language.
+const LABEL_KEYS = {
+  server: 'check.labelServer',
+  account: 'check.labelAccount',
+  'pixel-url': 'check.labelPixelUrl',
+  warnings: 'check.labelWarnings',
+  'test-pixel': 'check.labelTestPixel',
+} as const satisfies Record<CheckId, string>;
+
 export const CHECK_TEXT = {
-  label: {
-    server: 'The tracking server answers as OpenPing',
-    account: 'This browser has an account there',
-    'pixel-url': 'The pixel address is public and https',
-    warnings: 'The server reports no problems',
-    'test-pixel': 'A test pixel loaded here reaches the server and comes back',
-  } satisfies Record<CheckId, string>,
-  timeout: (seconds: number) => `No answer within ${seconds} seconds.`,
-  skipped: 'Not checked: an earlier step failed.',
-  serverOk: (server: string) => `${server} answers as an OpenPing tracking server.`,
-  serverNext: (server: string) =>
-    `Check the address, and that the server runs: ${server}/healthz should show {"ok":true,…} in a browser tab. A server on another machine needs https and a reverse proxy.`,
-  serverTimeoutNext: (server: string) =>
-    `The server at ${server} did not answer in time: check that it runs and that nothing (firewall, proxy) holds the connection.`,
-  accountOk: (fingerprint: string) => `Account ${fingerprint} (a fingerprint; the account id itself is not shown).`,
-  accountNext:
-    'The server refused to create an account or could not be reached: its log says why. Too many new accounts from one network are refused for an hour.',
-  pixelOk: (host: string) => `Pixels load from ${host}, which recipients can reach.`,
-  pixelNext:
-    'Put the server on a public https address (a domain and a reverse proxy such as Caddy or nginx), set OPENPING_PUBLIC_URL to it, and restart the server.',
-  pixelAllowed: 'Tracking through it anyway, because “Allow a local server (for testing)” is on.',
-  warningsOk: 'No warnings.',
-  warningsNext: 'Change the server’s configuration as each warning says, restart it, and check again.',
+  label: (id: CheckId) => t(LABEL_KEYS[id]),
+  timeout: (seconds: number) => t('check.timeout', { n: String(seconds) }),
+  skipped: () => t('check.skipped'),
+  serverOk: (server: string) => t('check.serverOk', { server }),
+  serverNext: (server: string) => t('check.serverNext', { server }),
+  serverTimeoutNext: (server: string) => t('check.serverTimeoutNext', { server }),
+  accountOk: (fingerprint: string) => t('check.accountOk', { fingerprint }),
+  accountNext: () => t('check.accountNext'),
+  pixelOk: (host: string) => t('check.pixelOk', { host }),
+  pixelNext: () => t('check.pixelNext'),
+  pixelAllowed: () => t('check.pixelAllowed'),
+  warningsOk: () => t('check.warningsOk'),
+  warningsNext: () => t('check.warningsNext'),
   probeOk: (kind: string) =>
     kind === 'self'
-      ? 'The test pixel came back as your own view, which never counts as an open.'
-      : `The test pixel came back, recorded as “${kind}” (this browser describes itself as automated; own views in a normal browser come back as your own view).`,
-  probeLost: 'The server answered, but the test pixel’s fetch never arrived there.',
-  probeNext:
-    'Something between this browser and the pixel address does not pass the pixel on: check the reverse proxy forwards /p/ to OpenPing, and that OPENPING_PUBLIC_URL is the address the proxy serves.',
-} as const;
+      ? t('check.probeSelf')
+      : t('check.probeKind', { kind: (HIT_KINDS as readonly string[]).includes(kind) ? kindLabel(kind as HitKind) : kind }),
+  probeLost: () => t('check.probeLost'),
+  probeNext: () => t('check.probeNext'),
+};
 
 function fresh(id: CheckId): Check {
   return { id, result: 'waiting', detail: null, next: null, codes: [] };
@@ -161,7 +161,7 @@ export function createSetupCheckModel(deps: SetupCheckDeps = browserDeps): Setup
     return outcome.result === 'pass';
   }
 
-  const skip = (id: CheckId) => set(id, { result: 'skipped', detail: CHECK_TEXT.skipped, next: null });
+  const skip = (id: CheckId) => set(id, { result: 'skipped', detail: CHECK_TEXT.skipped(), next: null });
 
   async function runAll(): Promise<void> {
     checks.value = CHECK_IDS.map(fresh);
@@ -173,7 +173,7 @@ export function createSetupCheckModel(deps: SetupCheckDeps = browserDeps): Setup
       'server',
       async () => {
         const res = await deps.testConnection(url);
-        if (!res.ok) return { result: 'fail', detail: res.error ?? 'The server did not answer.', next: CHECK_TEXT.serverNext(url) };
+        if (!res.ok) return { result: 'fail', detail: res.error ?? t('check.serverNoAnswer'), next: CHECK_TEXT.serverNext(url) };
         warnings = res.warnings;
         return { result: 'pass', detail: CHECK_TEXT.serverOk(url), next: null };
       },
@@ -190,12 +190,12 @@ export function createSetupCheckModel(deps: SetupCheckDeps = browserDeps): Setup
       async () => {
         const res = await deps.setupAccount();
         if (!res.ok || !res.pixelBase) {
-          return { result: 'fail', detail: res.error ?? 'No account could be created.', next: CHECK_TEXT.accountNext };
+          return { result: 'fail', detail: res.error ?? t('check.accountFailed'), next: CHECK_TEXT.accountNext() };
         }
         pixelBase = res.pixelBase;
         return { result: 'pass', detail: CHECK_TEXT.accountOk(res.fingerprint ?? '?'), next: null };
       },
-      CHECK_TEXT.accountNext,
+      CHECK_TEXT.accountNext(),
     );
 
     if (accountOk && pixelBase !== null) {
@@ -206,10 +206,10 @@ export function createSetupCheckModel(deps: SetupCheckDeps = browserDeps): Setup
         async () => {
           const problem = pixelBaseProblem(base, false);
           if (!problem) return { result: 'pass', detail: CHECK_TEXT.pixelOk(new URL(base).host), next: null };
-          const detail = allowed ? `${problem.message} ${CHECK_TEXT.pixelAllowed}` : problem.message;
-          return { result: 'fail', detail, next: CHECK_TEXT.pixelNext, codes: [problem.code] };
+          const detail = allowed ? `${problem.message} ${CHECK_TEXT.pixelAllowed()}` : problem.message;
+          return { result: 'fail', detail, next: CHECK_TEXT.pixelNext(), codes: [problem.code] };
         },
-        CHECK_TEXT.pixelNext,
+        CHECK_TEXT.pixelNext(),
       );
     } else {
       skip('pixel-url');
@@ -219,14 +219,14 @@ export function createSetupCheckModel(deps: SetupCheckDeps = browserDeps): Setup
       'warnings',
       async () =>
         warnings.length === 0
-          ? { result: 'pass', detail: CHECK_TEXT.warningsOk, next: null }
+          ? { result: 'pass', detail: CHECK_TEXT.warningsOk(), next: null }
           : {
               result: 'fail',
-              detail: warnings.map((w) => w.message).join('\n'),
-              next: CHECK_TEXT.warningsNext,
+              detail: warnings.map(healthText).join('\n'),
+              next: CHECK_TEXT.warningsNext(),
               codes: warnings.map((w) => w.code),
             },
-      CHECK_TEXT.warningsNext,
+      CHECK_TEXT.warningsNext(),
     );
 
     if (!accountOk) {
@@ -239,7 +239,7 @@ export function createSetupCheckModel(deps: SetupCheckDeps = browserDeps): Setup
       async () => {
         const probe = await deps.probePixel();
         if (!probe.ok || !probe.tracker || !probe.url) {
-          return { result: 'fail', detail: probe.error ?? 'The test tracker could not be registered.', next: CHECK_TEXT.probeNext };
+          return { result: 'fail', detail: probe.error ?? t('check.probeNotRegistered'), next: CHECK_TEXT.probeNext() };
         }
         // A pixel that cannot load is what this check finds out, not an error of the check itself.
         const loaded = await deps.loadPixel(probe.url).then(
@@ -249,10 +249,10 @@ export function createSetupCheckModel(deps: SetupCheckDeps = browserDeps): Setup
         // The background gives up a little before this step's own limit, so its answer (and its delete) arrive.
         const res = await deps.probeResult(probe.tracker, loaded === null ? Math.max(probeMs - 5_000, 1_000) : 0);
         if (res.ok && res.kind) return { result: 'pass', detail: CHECK_TEXT.probeOk(res.kind), next: null };
-        const why = loaded !== null ? `The test pixel did not load: ${loaded}.` : (res.error ?? CHECK_TEXT.probeLost);
-        return { result: 'fail', detail: why, next: CHECK_TEXT.probeNext };
+        const why = loaded !== null ? t('check.probeNotLoaded', { error: loaded }) : (res.error ?? CHECK_TEXT.probeLost());
+        return { result: 'fail', detail: why, next: CHECK_TEXT.probeNext() };
       },
-      CHECK_TEXT.probeNext,
+      CHECK_TEXT.probeNext(),
     );
   }
 

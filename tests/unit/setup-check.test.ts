@@ -96,7 +96,11 @@ describe('the checklist model', () => {
     const shown = model.checks.value.find((c) => c.id === 'warnings')!;
     expect(shown.result).toBe('fail');
     expect(shown.codes).toEqual(['public-url-local', 'public-url-http']);
-    expect(shown.detail!.split('\n')).toEqual(warnings.map((w) => w.message));
+    // Each warning on its line: its meaning in the user's language, then the server's own sentence (lib/i18n.ts healthText).
+    expect(shown.detail!.split('\n')).toEqual([
+      `Recipients cannot reach the server's public URL. ${warnings[0]!.message}`,
+      `The server's public URL is not https. ${warnings[1]!.message}`,
+    ]);
   });
 
   it('a server that is not OpenPing fails the first step with the next step in plain words', async () => {
