@@ -31,3 +31,20 @@ export const driverPackage = major >= NODE_API_FROM_MAJOR ? 'better-sqlite3' : '
 const Database = load(driverPackage) as typeof BetterSqlite3;
 
 export default Database;
+
+/**
+ * SQLite's page cache per connection, in KiB. better-sqlite3 builds SQLite with
+ * SQLITE_DEFAULT_CACHE_SIZE=-16000 (16 MB per connection; deps/defines.gypi),
+ * and the server has two (the event loop's and the ingest worker's): after a
+ * burst both were full, ~30 MB of the C heap. SQLite's own default is 2 MB
+ * (https://www.sqlite.org/pragma.html#pragma_cache_size); a page it drops is
+ * read again from the OS's page cache, not the disk.
+ */
+export const PAGE_CACHE_KIB = 2048;
+
+/** A connection with the page cache bounded (PAGE_CACHE_KIB). */
+export function openDatabase(path: string, options?: BetterSqlite3.Options): BetterSqlite3.Database {
+  const db = new Database(path, options);
+  db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
+  return db;
+}

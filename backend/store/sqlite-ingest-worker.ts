@@ -15,7 +15,7 @@
 import { appendFileSync, closeSync, existsSync, fdatasyncSync, openSync, renameSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import Database from './sqlite-driver.ts';
+import { openDatabase } from './sqlite-driver.ts';
 import {
   comparePositions,
   corruptPath,
@@ -34,7 +34,7 @@ import { threadId } from './thread-priority.ts';
 const { path, replay } = workerData as WorkerData;
 
 const port = parentPort!;
-const db = new Database(path, { timeout: 5000 });
+const db = openDatabase(path, { timeout: 5000 });
 db.pragma('synchronous = NORMAL');
 db.pragma('foreign_keys = OFF');
 const ingester = createIngester(db);

@@ -21,7 +21,7 @@
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import Database from './sqlite-driver.ts';
+import { openDatabase } from './sqlite-driver.ts';
 import type BetterSqlite3 from 'better-sqlite3';
 import { codedReason } from '../../contract/reasons.ts';
 import type { HitKind, HitSignals } from '../classify/types.ts';
@@ -329,7 +329,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
   if (path !== ':memory:') ensureFolder(dirname(path));
   let db: BetterSqlite3.Database;
   try {
-    db = new Database(path, { timeout: 5000 });
+    db = openDatabase(path, { timeout: 5000 });
   } catch (error) {
     throw new Error(`Cannot open the SQLite database ${path}: ${error instanceof Error ? error.message : String(error)}.`);
   }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
-import Database, { driverPackage, NODE_API_FROM_MAJOR } from '../../backend/store/sqlite-driver.ts';
+import Database, { driverPackage, NODE_API_FROM_MAJOR, openDatabase, PAGE_CACHE_KIB } from '../../backend/store/sqlite-driver.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'openping-driver-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,6 +23,17 @@ describe('the SQLite driver', () => {
     expect(version.split('.')[0]).toBe(major >= NODE_API_FROM_MAJOR ? '13' : '12');
     const db = new Database(':memory:');
     expect(db.prepare('SELECT 1 + 1 AS two').get()).toEqual({ two: 2 });
+    db.close();
+  });
+
+  it('opens connections with a small page cache (better-sqlite3 builds with 16 MB per connection)', () => {
+    const path = join(dir, 'cache.db');
+    const plain = new Database(path);
+    expect(plain.pragma('cache_size', { simple: true })).toBe(-16000);
+    plain.close();
+    const db = openDatabase(path, { timeout: 5000 });
+    expect(PAGE_CACHE_KIB).toBeLessThanOrEqual(4096);
+    expect(db.pragma('cache_size', { simple: true })).toBe(-PAGE_CACHE_KIB);
     db.close();
   });
 
