@@ -35,6 +35,7 @@ function rssMb(pid: number): Rss {
 }
 
 const SEMI_SPACE = '--max-semi-space-size=2';
+const ARENAS = 'MALLOC_ARENA_MAX=2';
 const HITS = 10_000;
 const TRACKERS = 10;
 const CONCURRENCY = 50;
@@ -81,9 +82,12 @@ interface Run {
   healthyMs: number;
   rssIdle: Rss;
   rssLoaded: Rss;
+  /** After the load, from the server's own /metrics (prom-client's process and V8 figures), MB. */
+  heapUsed: number;
+  external: number;
 }
 
-async function once(dir: string, i: number, args: string[]): Promise<Run> {
+async function once(dir: string, i: number, args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
   const started = performance.now();
   const child = spawn(process.execPath, args, {
     env: {
@@ -96,6 +100,7 @@ async function once(dir: string, i: number, args: string[]): Promise<Run> {
       // Every hit recorded (none shed by the per-tracker or per-account hourly caps).
       OPENPING_FLOOD_CAP: '1000000',
       OPENPING_ACCOUNT_HITS_PER_HOUR: '100000000',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -146,7 +151,10 @@ async function once(dir: string, i: number, args: string[]): Promise<Run> {
       if ((sent + CONCURRENCY) % FEED_EVERY === 0) await readFeed();
     }
     await readFeed();
-    return { healthyMs, rssIdle, rssLoaded: rssMb(child.pid!) };
+    const rssLoaded = rssMb(child.pid!);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]) / 2 ** 20;
+    return { healthyMs, rssIdle, rssLoaded, heapUsed: gauge('openping_nodejs_heap_size_used_bytes'), external: gauge('openping_nodejs_external_memory_bytes') };
   } finally {
     await new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
@@ -161,18 +169,24 @@ export default async function startupBench(): Promise<void> {
   try {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const bundled = await bundle();
-    const variants: Array<[string, string[]]> = [
+    const variants: Array<[string, string[], Record<string, string>?]> = [
       ['node --import tsx backend/main.ts (npm run server)', ['--import', 'tsx', 'backend/main.ts']],
       ['node on an esbuild bundle of backend/main.ts', [bundled]],
       // V8's young generation grows to 2 × 16 MB semi-spaces under a burst and stays there;
       // capped, it is 2 × 2 MB (the README's "Memory" says when to use this).
       [`node ${SEMI_SPACE} on the same bundle`, [SEMI_SPACE, bundled]],
+      // glibc gives each thread that mallocs its own arena (up to 8 × cores), and each keeps its
+      // high-water mark: libuv's pool, the ingest worker and V8's helpers are several threads.
+      [`${ARENAS} node ${SEMI_SPACE} on the same bundle (deploy/openping.service)`, [SEMI_SPACE, bundled], { MALLOC_ARENA_MAX: '2' }],
     ];
+    // BENCH_STARTUP_ONLY=bundle (a substring of the names) runs fewer variants.
+    const only = process.env.BENCH_STARTUP_ONLY;
+    if (only) variants.splice(0, variants.length, ...variants.filter(([n]) => n.includes(only)));
     const loader: number[] = [];
     const results = new Map<string, Run[]>(variants.map(([n]) => [n, []]));
     // Interleaved, so a busy moment of the shared machine hits every variant.
     for (let i = 0; i < RUNS; i++) {
-      for (const [name, args] of variants) results.get(name)!.push(await once(dir, results.size * i + results.get(name)!.length, args));
+      for (const [name, args, env] of variants) results.get(name)!.push(await once(dir, results.size * i + results.get(name)!.length, args, env));
       loader.push(await loaderOnly());
     }
     console.log(`cold start to healthy (fresh SQLite file, ASN + geo + address lists loaded), ${RUNS} runs each; targets ≤ 1000 ms, ≤ 128 MB:`);
@@ -185,6 +199,7 @@ export default async function startupBench(): Promise<void> {
       console.log(`    each: ${rs.map((r) => r.healthyMs.toFixed(0)).join(', ')} ms; median ${median(rs.map((r) => r.healthyMs)).toFixed(0)} ms`);
       console.log(`    RSS when healthy: ${mb(rs, (r) => r.rssIdle)}`);
       console.log(`    RSS after ${HITS.toLocaleString('en')} pixel hits from as many networks + feed reads: ${mb(rs, (r) => r.rssLoaded)}`);
+      console.log(`      of which V8 heap used ${median(rs.map((r) => r.heapUsed)).toFixed(0)} MB, external (buffers) ${median(rs.map((r) => r.external)).toFixed(0)} MB (medians)`);
     }
     console.log(`  for scale, \`node --import tsx -e 0\` (the loader alone, start to exit): median ${median(loader).toFixed(0)} ms`);
   } finally {
