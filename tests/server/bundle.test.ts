@@ -115,7 +115,7 @@ describe('deploy/openping.service', () => {
   });
 
   it('runs the bundle with plain node, from the settings file, sandboxed', () => {
-    expect(one('ExecStart')).toMatch(/^\/usr\/bin\/node (--[\w-]+ )*\/opt\/openping\/dist\/server\.mjs$/);
+    expect(one('ExecStart')).toMatch(/^\/usr\/bin\/node (--[\w-]+(=\w+)? )*\/opt\/openping\/dist\/server\.mjs$/);
     expect(one('EnvironmentFile')).toBe('/etc/openping/openping.env');
     expect(Object.fromEntries(['DynamicUser', 'StateDirectory', 'ProtectSystem', 'NoNewPrivileges', 'ProtectHome', 'PrivateTmp'].map((k) => [k, one(k)]))).toEqual({
       DynamicUser: 'yes',
