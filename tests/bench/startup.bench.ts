@@ -173,11 +173,11 @@ export default async function startupBench(): Promise<void> {
       ['node --import tsx backend/main.ts (npm run server)', ['--import', 'tsx', 'backend/main.ts']],
       ['node on an esbuild bundle of backend/main.ts', [bundled]],
       // V8's young generation grows to 2 × 16 MB semi-spaces under a burst and stays there;
-      // capped, it is 2 × 2 MB (the README's "Memory" says when to use this).
-      [`node ${SEMI_SPACE} on the same bundle`, [SEMI_SPACE, bundled]],
+      // capped, it is 2 × 2 MB (the README's "Memory" has what it costs).
+      [`node ${SEMI_SPACE} on the same bundle (deploy/openping.service)`, [SEMI_SPACE, bundled]],
       // glibc gives each thread that mallocs its own arena (up to 8 × cores), and each keeps its
       // high-water mark: libuv's pool, the ingest worker and V8's helpers are several threads.
-      [`${ARENAS} node ${SEMI_SPACE} on the same bundle (deploy/openping.service)`, [SEMI_SPACE, bundled], { MALLOC_ARENA_MAX: '2' }],
+      [`${ARENAS} node ${SEMI_SPACE} on the same bundle`, [SEMI_SPACE, bundled], { MALLOC_ARENA_MAX: '2' }],
     ];
     // BENCH_STARTUP_ONLY=bundle (a substring of the names) runs fewer variants.
     const only = process.env.BENCH_STARTUP_ONLY;
