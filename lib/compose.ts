@@ -17,7 +17,7 @@ import { randomId } from './ids';
 import { send, type ComposeIdentity, type ContentToBackground, type ResponseOf } from './messages';
 import { createPixel, isAtEnd, ownPixels, trackerFromSrc } from './pixel';
 import { loadStatus, STORAGE_KEYS, type ConnectionStatus } from './settings';
-import { pixelBaseProblem } from './setup';
+import type { SetupProblem } from './setup';
 import { SelectorError, type ComposeHandle, type SendEvent, type WebmailAdapter, type Webmail } from './webmail/types';
 
 const SITE_NAMES: Record<Webmail, string> = { gmail: 'Gmail', outlook: 'Outlook' };
@@ -27,21 +27,15 @@ const SITE_NAMES: Record<Webmail, string> = { gmail: 'Gmail', outlook: 'Outlook'
  * recipients cannot reach while local servers are not allowed) wins over
  * `offline`: nothing is tracked then, whether the server answers or not.
  */
-export function switchStatus(input: {
-  broken: boolean;
-  pixelBase: string | null;
-  allowLocalServer: boolean;
-  offline: boolean;
-}): ToggleStatus {
+export function switchStatus(input: { broken: boolean; setupProblem: SetupProblem | null; offline: boolean }): ToggleStatus {
   if (input.broken) return 'broken';
-  if (pixelBaseProblem(input.pixelBase, input.allowLocalServer)) return 'setup';
+  if (input.setupProblem) return 'setup';
   return input.offline ? 'offline' : 'ready';
 }
 
 /** The pixel URL to track through, or null when the switch's status is `setup` (no pixel may go out). */
 function usableBase(identity: ComposeIdentity | null): string | null {
-  const base = identity?.pixelBase ?? null;
-  return pixelBaseProblem(base, identity?.allowLocalServer ?? false) ? null : base;
+  return !identity || identity.setupProblem ? null : identity.pixelBase;
 }
 
 /** What one page needs to know, shared by all its composes. */
@@ -272,12 +266,12 @@ function trackCompose(compose: ComposeHandle, env: PageEnv): void {
     if (broken) return;
     const current = state.peek();
     const on = userChose || !known ? current.on : known.trackByDefault;
-    const pixelBase = known?.pixelBase ?? null;
-    const allowLocalServer = known?.allowLocalServer ?? false;
+    // Before the background answers, the switch waits in `setup` (no pixel goes out yet).
+    const setupProblem = known ? known.setupProblem : { code: 'no-account' as const, message: '' };
     state.value = {
       on,
-      status: switchStatus({ broken: false, pixelBase, allowLocalServer, offline: unreachable }),
-      reason: pixelBaseProblem(pixelBase, allowLocalServer)?.message ?? null,
+      status: switchStatus({ broken: false, setupProblem, offline: unreachable }),
+      reason: known?.setupProblem?.message ?? null,
     };
     reconcile();
   });

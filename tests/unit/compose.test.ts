@@ -9,6 +9,7 @@ import { fakeBrowser } from 'wxt/testing';
 import { ContentScriptContext } from 'wxt/utils/content-script-context';
 import { startComposeTracking } from '../../lib/compose';
 import type { ComposeIdentity, ContentToBackground } from '../../lib/messages';
+import { pixelBaseProblem } from '../../lib/setup';
 import { SelectorError, type ComposeHandle, type Recipient, type SendEvent, type WebmailAdapter } from '../../lib/webmail/types';
 
 const BASE = 'https://track.example/p/acct0123456789abcdef/';
@@ -92,7 +93,8 @@ function fakeSite(options: { broken?: 'anchor' | 'send' | 'body' } = {}) {
 }
 
 let messages: ContentToBackground[];
-let identity: ComposeIdentity;
+/** What the background knows; it answers with its setup verdict, as lib/background.ts identity does. */
+let identity: Omit<ComposeIdentity, 'setupProblem'>;
 let ctx: ContentScriptContext;
 
 const flush = async () => {
@@ -111,7 +113,11 @@ beforeEach(() => {
   fakeBrowser.runtime.onMessage.addListener((message: unknown) => {
     const m = message as ContentToBackground;
     messages.push(m);
-    return Promise.resolve(m.type === 'identity' ? { ...identity } : { queued: true });
+    return Promise.resolve(
+      m.type === 'identity'
+        ? { ...identity, setupProblem: pixelBaseProblem(identity.pixelBase, identity.allowLocalServer) }
+        : { queued: true },
+    );
   });
   ctx = new ContentScriptContext('gmail');
 });
