@@ -4,7 +4,7 @@
  * contract any webmail adapter relies on. The background is WXT's fakeBrowser
  * with a message listener that records what the content side asked.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing';
 import { ContentScriptContext } from 'wxt/utils/content-script-context';
 import { startComposeTracking } from '../../lib/compose';
@@ -128,6 +128,28 @@ afterEach(() => {
 });
 
 describe('compose controller', () => {
+  it("keeps key presses on the switch from the page's keyboard shortcuts, and takes its host away on invalidation", async () => {
+    const site = fakeSite();
+    startComposeTracking(site.adapter, ctx);
+    const compose = site.open();
+    await flush();
+    const toggle = toggleOf(compose.root)!;
+    const reached: string[] = [];
+    const listening = new AbortController();
+    onTestFinished(() => listening.abort());
+    const { signal } = listening;
+    for (const type of ['keydown', 'keyup', 'keypress']) document.addEventListener(type, () => reached.push(type), { signal });
+    for (const type of ['keydown', 'keyup', 'keypress']) toggle.dispatchEvent(new KeyboardEvent(type, { key: 'c', bubbles: true, composed: true }));
+    expect(reached).toEqual([]);
+    // A click still goes to the page's own listeners (only keys are held back).
+    let clicked = false;
+    document.addEventListener('click', () => (clicked = true), { signal });
+    toggle.click();
+    expect(clicked).toBe(true);
+    ctx.abort();
+    expect(compose.root.querySelector('openping-toggle')).toBeNull();
+  });
+
   it('mounts one switch next to Send, on by default, and arms one pixel at the end of the body', async () => {
     const site = fakeSite();
     startComposeTracking(site.adapter, ctx);
