@@ -4,6 +4,7 @@
  * native button). It only reads its state; lib/compose.ts owns it (STYLE §8).
  */
 import type { Signal } from '@preact/signals';
+import { t } from '../lib/i18n';
 
 export type ToggleStatus =
   /** Tracking works as the switch says. */
@@ -25,26 +26,20 @@ export interface ToggleState {
   reason: string | null;
 }
 
-// The switch's words, one table per use, so they move into the browser's i18n as they are (STYLE §14).
+// The switch's words come from the browser's i18n (locales/*.yml `toggle.*`, STYLE §14): in German
+// Outlook the switch speaks German, and English tables here cost the content scripts' 25 KB budget.
 const TIPS: Record<ToggleStatus, (state: ToggleState, site: string) => string> = {
-  ready: ({ on }) =>
-    on
-      ? 'Tracking on: an invisible image goes with this email and OpenPing tells you when it is opened. Click to turn off.'
-      : 'Tracking off: this email goes out as it is. Click to track when it is opened.',
-  offline: ({ on }) =>
-    on
-      ? 'Tracking on, but the tracking server cannot be reached right now: this email still goes out with its invisible image; OpenPing registers it as soon as the tracking server is back. Click to turn off.'
-      : 'Tracking off: this email goes out as it is. (The tracking server cannot be reached right now.) Click to track it anyway.',
-  setup: ({ reason }) =>
-    `Not tracking — setup incomplete: ${reason ?? 'OpenPing is not set up yet.'} This email goes out untracked. Open OpenPing’s setup page (toolbar button) to finish.`,
-  broken: (_state, site) => `${site} changed — tracking unavailable. This email goes out untracked.`,
+  ready: ({ on }) => (on ? t('toggle.tipReadyOn') : t('toggle.tipReadyOff')),
+  offline: ({ on }) => (on ? t('toggle.tipOfflineOn') : t('toggle.tipOfflineOff')),
+  setup: ({ reason }) => t('toggle.tipSetup', { reason: reason ?? t('toggle.setupUnknown') }),
+  broken: (_state, site) => t('toggle.tipBroken', { site }),
 };
 
 const LABELS: Record<ToggleStatus, (site: string) => string> = {
-  ready: () => 'Track',
-  offline: () => 'Track (offline)',
-  setup: () => 'Not tracking: setup',
-  broken: (site) => `${site} changed — tracking unavailable`,
+  ready: () => t('toggle.label'),
+  offline: () => t('toggle.labelOffline'),
+  setup: () => t('toggle.labelSetup'),
+  broken: (site) => t('toggle.labelBroken', { site }),
 };
 
 export function toggleTip(state: ToggleState, site = 'Gmail'): string {

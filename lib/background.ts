@@ -40,7 +40,7 @@ import {
   touchData,
   STORAGE_KEYS,
 } from './settings';
-import { accountFingerprint } from './setup';
+import { accountFingerprint, pixelBaseProblem } from './setup';
 import {
   SYNC_ALARM,
   ensureAccount,
@@ -93,10 +93,12 @@ export const handlers: Handlers = {
     const settings = await loadSettings();
     // First compose right after install: give the account creation a moment, never long.
     const identity = (await loadIdentity()) ?? (await withTimeout(ensureAccount(), 3_000, null));
+    const pixelBase = identity?.pixelBase ?? null;
     return {
-      pixelBase: identity?.pixelBase ?? null,
+      pixelBase,
       trackByDefault: settings.trackByDefault,
       allowLocalServer: settings.allowLocalServer,
+      setupProblem: pixelBaseProblem(pixelBase, settings.allowLocalServer),
     };
   },
 

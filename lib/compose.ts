@@ -10,14 +10,13 @@ import { effect, signal, type Signal } from '@preact/signals';
 import { Fragment, h, render } from 'preact';
 import { browser } from 'wxt/browser';
 import type { ContentScriptContext } from 'wxt/utils/content-script-context';
-import { createShadowRootUi } from 'wxt/utils/content-script-ui/shadow-root';
 import { TrackToggle, toggleCss, type ToggleState, type ToggleStatus } from '../components/TrackToggle';
 import { ReminderMenu, reminderChoiceFor } from '../components/ReminderMenu';
 import { randomId } from './ids';
 import { send, type ComposeIdentity, type ContentToBackground, type ResponseOf } from './messages';
 import { createPixel, isAtEnd, ownPixels, trackerFromSrc } from './pixel';
 import { loadStatus, STORAGE_KEYS, type ConnectionStatus } from './settings';
-import { pixelBaseProblem } from './setup';
+import type { SetupProblem } from './setup';
 import { SelectorError, type ComposeHandle, type SendEvent, type WebmailAdapter, type Webmail } from './webmail/types';
 
 const SITE_NAMES: Record<Webmail, string> = { gmail: 'Gmail', outlook: 'Outlook' };
@@ -27,21 +26,15 @@ const SITE_NAMES: Record<Webmail, string> = { gmail: 'Gmail', outlook: 'Outlook'
  * recipients cannot reach while local servers are not allowed) wins over
  * `offline`: nothing is tracked then, whether the server answers or not.
  */
-export function switchStatus(input: {
-  broken: boolean;
-  pixelBase: string | null;
-  allowLocalServer: boolean;
-  offline: boolean;
-}): ToggleStatus {
+export function switchStatus(input: { broken: boolean; setupProblem: SetupProblem | null; offline: boolean }): ToggleStatus {
   if (input.broken) return 'broken';
-  if (pixelBaseProblem(input.pixelBase, input.allowLocalServer)) return 'setup';
+  if (input.setupProblem) return 'setup';
   return input.offline ? 'offline' : 'ready';
 }
 
 /** The pixel URL to track through, or null when the switch's status is `setup` (no pixel may go out). */
 function usableBase(identity: ComposeIdentity | null): string | null {
-  const base = identity?.pixelBase ?? null;
-  return pixelBaseProblem(base, identity?.allowLocalServer ?? false) ? null : base;
+  return !identity || identity.setupProblem ? null : identity.pixelBase;
 }
 
 /** What one page needs to know, shared by all its composes. */
@@ -246,8 +239,12 @@ function trackCompose(compose: ComposeHandle, env: PageEnv): void {
     }
   };
   anchorFor();
-  // Nothing awaits it: a failure to mount must be logged, not left as an unhandled rejection in the page.
-  mountToggle(compose.root, anchorFor, state, site, onToggle, alive).catch((error: unknown) => logOnce(adapter.name, error));
+  // A failure to mount is logged, never thrown into the page (also when broken: the switch says why).
+  try {
+    mountToggle(compose.root, anchorFor, state, site, onToggle, alive);
+  } catch (error) {
+    logOnce(adapter.name, error);
+  }
   guarded(() => adapter.watchSend(compose, onSend, alive));
   guarded(() => keepPixelAtEnd(compose, adapter, () => img, alive));
 
@@ -272,12 +269,12 @@ function trackCompose(compose: ComposeHandle, env: PageEnv): void {
     if (broken) return;
     const current = state.peek();
     const on = userChose || !known ? current.on : known.trackByDefault;
-    const pixelBase = known?.pixelBase ?? null;
-    const allowLocalServer = known?.allowLocalServer ?? false;
+    // Before the background answers, the switch waits in `setup` (no pixel goes out yet).
+    const setupProblem = known ? known.setupProblem : { code: 'no-account' as const, message: '' };
     state.value = {
       on,
-      status: switchStatus({ broken: false, pixelBase, allowLocalServer, offline: unreachable }),
-      reason: pixelBaseProblem(pixelBase, allowLocalServer)?.message ?? null,
+      status: switchStatus({ broken: false, setupProblem, offline: unreachable }),
+      reason: known?.setupProblem?.message ?? null,
     };
     reconcile();
   });
@@ -304,54 +301,59 @@ function keepPixelAtEnd(
   signal.addEventListener('abort', () => observer.disconnect(), { once: true });
 }
 
-async function mountToggle(
+/**
+ * Mounts the switch in a shadow root of its own, as wxt's createShadowRootUi did (wxt 0.21
+ * utils/content-script-ui/shadow-root.mjs and @webext-core/isolated-element: a custom element host,
+ * `<html><head><style></head><body>` inside, key events stopped at the body, `:host{all:initial}`).
+ * Written here because that helper, with the auto-mount, anchor lookup and name checks this switch
+ * never uses, cost each content script ~3 KB gzipped of its 25 KB budget (issues 16, 17).
+ */
+function mountToggle(
   root: HTMLElement,
   anchorFor: () => HTMLElement,
   state: Signal<ToggleState>,
   site: string,
   onToggle: () => void,
   signal: AbortSignal,
-): Promise<void> {
-  // createShadowRootUi registers its cleanup with ctx.onInvalidated and never
-  // unregisters it; given the page-wide ctx, every compose ever opened would stay
-  // referenced until reload. A per-compose context lets that cleanup die with the
-  // compose (its signal also aborts with the page's ctx). It reads only these two
-  // members (wxt 0.21 utils/content-script-ui/shadow-root.mjs); with no
-  // cssInjectionMode it loads no CSS file.
-  const composeCtx = {
-    options: undefined,
-    onInvalidated(cb: () => void) {
-      signal.addEventListener('abort', cb, { once: true });
-      return () => signal.removeEventListener('abort', cb);
-    },
-  } as unknown as ContentScriptContext;
-  const ui = await createShadowRootUi(composeCtx, {
-    name: 'openping-toggle',
-    position: 'inline',
-    // Looked up again at every mount: the site may have rebuilt its send bar.
-    anchor: anchorFor,
-    append: (anchor, host) => (anchor === root ? anchor.append(host) : anchor.after(host)),
-    css: toggleCss,
-    // Playwright and assistive tech reach into open roots; the page's scripts never look.
-    mode: 'open',
-    // Gmail's keyboard shortcuts must not fire while the switch has focus.
-    isolateEvents: true,
-    onMount: (container) => {
-      render(h(Fragment, null, h(TrackToggle, { state, site, onToggle }), h(ReminderMenu, { choice: reminderChoiceFor(root) })), container);
-      return container;
-    },
-    onRemove: (container) => {
-      if (container) render(null, container);
-    },
-  });
+): void {
   if (signal.aborted) return;
-  ui.mount();
+  const doc = root.ownerDocument;
+  const host = doc.createElement('openping-toggle');
+  // Playwright and assistive tech reach into open roots; the page's scripts never look.
+  const shadow = host.attachShadow({ mode: 'open' });
+  const html = doc.createElement('html');
+  const head = doc.createElement('head');
+  const body = doc.createElement('body');
+  const style = doc.createElement('style');
+  // The page's styles must not reach in through inheritance (createShadowRootUi's reset).
+  style.textContent = `:host{all:initial !important;}\n${toggleCss}`;
+  head.append(style);
+  html.append(head, body);
+  shadow.append(html);
+  // Gmail's keyboard shortcuts must not fire while the switch has focus.
+  for (const type of ['keydown', 'keyup', 'keypress']) body.addEventListener(type, (event) => event.stopPropagation());
+  const mount = () => {
+    // Looked up again at every mount: the site may have rebuilt its send bar.
+    const anchor = anchorFor();
+    if (anchor === root) anchor.append(host);
+    else anchor.after(host);
+    render(h(Fragment, null, h(TrackToggle, { state, site, onToggle }), h(ReminderMenu, { choice: reminderChoiceFor(root) })), body);
+  };
+  mount();
   // A site re-rendering its send bar drops the switch with it: put it back.
   const observer = new MutationObserver(() => {
-    if (!ui.shadowHost.isConnected && root.isConnected) ui.mount();
+    if (!host.isConnected && root.isConnected) mount();
   });
   observer.observe(root, { childList: true, subtree: true });
-  signal.addEventListener('abort', () => observer.disconnect(), { once: true });
+  signal.addEventListener(
+    'abort',
+    () => {
+      observer.disconnect();
+      render(null, body);
+      host.remove();
+    },
+    { once: true },
+  );
 }
 
 function watchSelfViews(root: ParentNode, env: PageEnv): void {

@@ -7,6 +7,7 @@ import { browser } from 'wxt/browser';
 import type { HealthWarning } from './api';
 import type { ReminderCondition } from './reminders';
 import type { Reply } from './replies';
+import type { SetupProblem } from './setup';
 import type { MessageIds, Recipient, Webmail } from './webmail/types';
 
 /** What a content script reports when a tracked message is sent. */
@@ -48,6 +49,12 @@ export interface ComposeIdentity {
   trackByDefault: boolean;
   /** "Allow a local server (for testing)": a local or http pixel URL is used (SPEC §6). */
   allowLocalServer: boolean;
+  /**
+   * Why no pixel may go out (no account, a pixel URL recipients cannot reach), worked out here in
+   * the background (lib/setup.ts pixelBaseProblem): the rule and its sentences would otherwise cost
+   * every content script ~1.5 KB gzipped of its 25 KB (issues 16, 17). null: tracking can work.
+   */
+  setupProblem: SetupProblem | null;
 }
 
 export type ContentToBackground =

@@ -4,11 +4,12 @@
  * contract any webmail adapter relies on. The background is WXT's fakeBrowser
  * with a message listener that records what the content side asked.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing';
 import { ContentScriptContext } from 'wxt/utils/content-script-context';
 import { startComposeTracking } from '../../lib/compose';
 import type { ComposeIdentity, ContentToBackground } from '../../lib/messages';
+import { pixelBaseProblem } from '../../lib/setup';
 import { SelectorError, type ComposeHandle, type Recipient, type SendEvent, type WebmailAdapter } from '../../lib/webmail/types';
 
 const BASE = 'https://track.example/p/acct0123456789abcdef/';
@@ -92,7 +93,8 @@ function fakeSite(options: { broken?: 'anchor' | 'send' | 'body' } = {}) {
 }
 
 let messages: ContentToBackground[];
-let identity: ComposeIdentity;
+/** What the background knows; it answers with its setup verdict, as lib/background.ts identity does. */
+let identity: Omit<ComposeIdentity, 'setupProblem'>;
 let ctx: ContentScriptContext;
 
 const flush = async () => {
@@ -111,7 +113,11 @@ beforeEach(() => {
   fakeBrowser.runtime.onMessage.addListener((message: unknown) => {
     const m = message as ContentToBackground;
     messages.push(m);
-    return Promise.resolve(m.type === 'identity' ? { ...identity } : { queued: true });
+    return Promise.resolve(
+      m.type === 'identity'
+        ? { ...identity, setupProblem: pixelBaseProblem(identity.pixelBase, identity.allowLocalServer) }
+        : { queued: true },
+    );
   });
   ctx = new ContentScriptContext('gmail');
 });
@@ -122,6 +128,28 @@ afterEach(() => {
 });
 
 describe('compose controller', () => {
+  it("keeps key presses on the switch from the page's keyboard shortcuts, and takes its host away on invalidation", async () => {
+    const site = fakeSite();
+    startComposeTracking(site.adapter, ctx);
+    const compose = site.open();
+    await flush();
+    const toggle = toggleOf(compose.root)!;
+    const reached: string[] = [];
+    const listening = new AbortController();
+    onTestFinished(() => listening.abort());
+    const { signal } = listening;
+    for (const type of ['keydown', 'keyup', 'keypress']) document.addEventListener(type, () => reached.push(type), { signal });
+    for (const type of ['keydown', 'keyup', 'keypress']) toggle.dispatchEvent(new KeyboardEvent(type, { key: 'c', bubbles: true, composed: true }));
+    expect(reached).toEqual([]);
+    // A click still goes to the page's own listeners (only keys are held back).
+    let clicked = false;
+    document.addEventListener('click', () => (clicked = true), { signal });
+    toggle.click();
+    expect(clicked).toBe(true);
+    ctx.abort();
+    expect(compose.root.querySelector('openping-toggle')).toBeNull();
+  });
+
   it('mounts one switch next to Send, on by default, and arms one pixel at the end of the body', async () => {
     const site = fakeSite();
     startComposeTracking(site.adapter, ctx);

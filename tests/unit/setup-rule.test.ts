@@ -64,26 +64,33 @@ describe('pixelBaseProblem', () => {
 describe('switchStatus (SPEC §6 data-status)', () => {
   const PUBLIC = 'https://track.example.com/p/acct0123456789abcdef/';
   const LOCAL = 'http://localhost:8787/p/acct0123456789abcdef/';
-  const base = { broken: false, pixelBase: PUBLIC, allowLocalServer: false, offline: false };
+  // The background answers the content script with pixelBaseProblem's verdict (lib/background.ts identity).
+  const status = (input: { broken?: boolean; pixelBase: string | null; allowLocalServer?: boolean; offline?: boolean }) =>
+    switchStatus({
+      broken: input.broken ?? false,
+      setupProblem: pixelBaseProblem(input.pixelBase, input.allowLocalServer ?? false),
+      offline: input.offline ?? false,
+    });
+  const base = { pixelBase: PUBLIC };
 
   it('ready with a public https pixel URL', () => {
-    expect(switchStatus(base)).toBe('ready');
+    expect(status(base)).toBe('ready');
   });
   it('offline when the server cannot be reached now (the pixel still goes)', () => {
-    expect(switchStatus({ ...base, offline: true })).toBe('offline');
+    expect(status({ ...base, offline: true })).toBe('offline');
   });
   it('setup without an account, offline or not', () => {
-    expect(switchStatus({ ...base, pixelBase: null })).toBe('setup');
-    expect(switchStatus({ ...base, pixelBase: null, offline: true })).toBe('setup');
+    expect(status({ ...base, pixelBase: null })).toBe('setup');
+    expect(status({ ...base, pixelBase: null, offline: true })).toBe('setup');
   });
   it('setup with a local or http pixel URL unless local servers are allowed', () => {
-    expect(switchStatus({ ...base, pixelBase: LOCAL })).toBe('setup');
-    expect(switchStatus({ ...base, pixelBase: LOCAL, allowLocalServer: true })).toBe('ready');
-    expect(switchStatus({ ...base, pixelBase: LOCAL, allowLocalServer: true, offline: true })).toBe('offline');
+    expect(status({ ...base, pixelBase: LOCAL })).toBe('setup');
+    expect(status({ ...base, pixelBase: LOCAL, allowLocalServer: true })).toBe('ready');
+    expect(status({ ...base, pixelBase: LOCAL, allowLocalServer: true, offline: true })).toBe('offline');
   });
   it('broken wins over everything', () => {
-    expect(switchStatus({ ...base, broken: true })).toBe('broken');
-    expect(switchStatus({ ...base, broken: true, pixelBase: null })).toBe('broken');
+    expect(status({ ...base, broken: true })).toBe('broken');
+    expect(status({ ...base, broken: true, pixelBase: null })).toBe('broken');
   });
 });
 

@@ -79,7 +79,7 @@ describe('with the real server', () => {
     expect(identity?.pixelBase).toBe(`https://track.example/p/${identity?.account}/`);
     expect(await loadIdentity()).toEqual(identity);
     const answer = await handlers.identity({ type: 'identity' }, {});
-    expect(answer).toEqual({ pixelBase: identity?.pixelBase, trackByDefault: true });
+    expect(answer).toEqual({ pixelBase: identity?.pixelBase, trackByDefault: true, allowLocalServer: false, setupProblem: null });
     expect((await loadStatus()).state).toBe('ok');
     expect(dnr.rules()).toEqual([
       {
