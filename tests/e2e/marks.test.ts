@@ -7,6 +7,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TIMING } from '../../backend/classify/data/timing';
 import { E2E_SERVER_URL } from './env';
 import { launchExtension, localEmail, removeServerData, startServer, type ExtensionSession, type TestServer } from './harness';
 import { GOOGLE_PROXY_IP, GOOGLE_PROXY_UA, GmailPage, routeGmail } from './pages/gmail';
@@ -57,7 +58,7 @@ describe('list marks and thread status lines', () => {
    * takes a fetch within 5 s of the send for an automatic check (backend/classify/data/timing.ts
    * `tooFast`), so the open comes after that, as any reader's would.
    */
-  async function gmailProxyOpen(tracker: string): Promise<void> {
+  async function gmailProxyOpen(tracker: string): Promise<number> {
     const sentAt = (await localEmail(session.worker, tracker))?.sentAt as number;
     const early = sentAt + 6_000 - Date.now();
     if (early > 0) await new Promise((r) => setTimeout(r, early));
@@ -65,6 +66,17 @@ describe('list marks and thread status lines', () => {
       headers: { 'user-agent': GOOGLE_PROXY_UA, 'x-forwarded-for': GOOGLE_PROXY_IP },
     });
     expect(res.status).toBe(200);
+    return Date.now();
+  }
+
+  /**
+   * Opening the thread is the sender's own view: the extension reports it, and the server re-labels as
+   * `self` every fetch from TIMING.selfBefore before it (backend/classify/index.ts). An open just before the
+   * view would rightly turn into the sender's own — so the thread is opened once that window has passed.
+   */
+  async function pastOwnViewWindow(openedAt: number): Promise<void> {
+    const wait = openedAt + TIMING.selfBefore.ms + 1_000 - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
 
   /** Keyboard: focus reaches the mark, its card shows; Tab reaches Details; Enter opens the detail view of `tracker`. */
@@ -109,13 +121,14 @@ describe('list marks and thread status lines', () => {
     expect(await mark.getAttribute('data-opens')).toBe('0');
     expect(await markIn(gmail.page.locator('tr.zA', { hasText: untitled })).count()).toBe(0);
 
-    await gmailProxyOpen(tracker);
+    const openedAt = await gmailProxyOpen(tracker);
     await expect.poll(() => mark.getAttribute('data-state'), { timeout: 10_000, interval: 100 }).toBe('opened');
     expect(await mark.getAttribute('data-opens')).toBe('1');
     expect(await markIn(gmail.page.locator('tr.zA')).count()).toBe(1);
     await detailsByKeyboard(gmail.page, mark, tracker);
 
     // The open thread: a status line on the tracked message.
+    await pastOwnViewWindow(openedAt);
     await row.locator('.xS').click();
     const line = gmail.page.locator('.adn [data-openping="mark"]');
     await expect.poll(() => line.getAttribute('data-state'), { timeout: 10_000 }).toBe('opened');
