@@ -69,8 +69,11 @@ const DIGEST_PREFIX = 'digest:';
 /** One email's opens since the last digest. */
 export interface DigestEntry {
   tracker: string;
-  /** The title its own notification would have had ("Opened: Q3 budget"). */
-  title: string;
+  /**
+   * The email's subject (lib/state/format emailTitle), the digest line's name. Not its notification's
+   * title: since issue 17 that says who opened it ("Opened by Ada Lovelace") and the subject is in the message.
+   */
+  subject: string;
   /** Open events (collapsed re-opens count once) since the last digest. */
   events: number;
   lastAt: number;
@@ -81,10 +84,10 @@ export function digestKey(tracker: string): string {
 }
 
 /** Adds one notification's worth of opens to an email's digest entry. */
-export function addToDigest(previous: DigestEntry | undefined, notification: PendingNotification): DigestEntry {
+export function addToDigest(previous: DigestEntry | undefined, notification: PendingNotification, subject: string): DigestEntry {
   return {
     tracker: notification.tracker,
-    title: previous?.title ?? notification.title,
+    subject,
     events: (previous?.events ?? 0) + 1,
     lastAt: notification.createdAt,
   };
@@ -94,7 +97,7 @@ export function addToDigest(previous: DigestEntry | undefined, notification: Pen
 export function digestNotification(entries: readonly DigestEntry[], now: number): PendingNotification | null {
   if (entries.length === 0) return null;
   const sorted = [...entries].sort((a, b) => b.lastAt - a.lastAt);
-  const lines = sorted.slice(0, 5).map((e) => (e.events > 1 ? `${e.title} (${e.events}×)` : e.title));
+  const lines = sorted.slice(0, 5).map((e) => (e.events > 1 ? `${e.subject} (${e.events}×)` : e.subject));
   if (sorted.length > 5) lines.push(`+${sorted.length - 5} more`);
   return {
     id: DIGEST_NOTIFICATION_ID,

@@ -19,7 +19,7 @@ import { decideNotification, deliverPending, pendingKey, updateBadge, type Pendi
 import { addToDigest, digestKey, type DigestEntry } from './notify-rules';
 import { backoffDelay, clearOutbox, flushOutbox } from './outbox';
 import { applyBlobChanges, loadBlobCursor, loggedOutOfShared, pushPendingBlobs } from './sealed-sync';
-import { MACHINE_KINDS, readerPlace } from './state/format';
+import { emailTitle, MACHINE_KINDS, readerPlace } from './state/format';
 import {
   loadIdentity,
   loadSettings,
@@ -258,7 +258,7 @@ async function applyInTransaction(page: EventsPage, settings: Settings, now: num
       if (settings.notifyDigest) {
         // The daily digest instead of one notification per open (lib/notify-rules).
         const key = digestKey(tracker);
-        await meta.put(addToDigest((await meta.get(key)) as DigestEntry | undefined, notification), key);
+        await meta.put(addToDigest((await meta.get(key)) as DigestEntry | undefined, notification, emailTitle(after)), key);
       } else {
         await meta.put(notification, pendingKey(tracker));
         result.notifications.push(notification);

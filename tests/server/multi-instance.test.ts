@@ -252,5 +252,7 @@ describe('kill -9 of one instance under load', () => {
     } finally {
       await victim.kill9();
     }
-  }, 60_000);
+    // 4000 registrations and 4000 pixels against one PostgreSQL: 47 s alone on the 2-core machine, and it ran
+    // out of a 60 s budget with the whole server project running beside it. The budget is a hang guard, not a measure.
+  }, 240_000);
 });

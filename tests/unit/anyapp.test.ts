@@ -116,7 +116,9 @@ describe('the feed applied to a pasted pixel', () => {
 
     const open = await applyPage({ events: [hit('o1', 'open', NOW, AWAY)], cursor: 'c2' }, defaultSettings, NOW + 1_000);
     expect(await (await db()).get('emails', T)).toMatchObject({ tracking: 'sent', sentAt: NOW, sentBy: 'first-fetch', opens: 1 });
-    expect(open.notifications.map((n) => n.title)).toEqual(['Opened: Offer for Ada']);
+    // SPEC §6 (wording of the i18n branch): the title says "Opened" (a pasted pixel knows no recipient), the message holds the label.
+    expect(open.notifications.map((n) => n.title)).toEqual(['Opened']);
+    expect(open.notifications[0]?.message).toContain('Offer for Ada');
 
     const own = await applyPage({ events: [hit('o2', 'open', NOW + 120_000)], cursor: 'c3' }, defaultSettings, NOW + 130_000);
     expect(own.notifications).toEqual([]);

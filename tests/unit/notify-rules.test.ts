@@ -80,7 +80,9 @@ describe('the 3-minute collapse', () => {
     // A real re-open, more than 3 minutes after the last one, notifies.
     vi.setSystemTime(NOW + REOPEN_THROTTLE_MS + 60_000 + COLLAPSE_MS);
     const later = await feed([open('a4', A, Date.now())]);
-    expect(later.notifications.map((n) => n.title)).toEqual(['Opened again — 4th time']);
+    // SPEC §6 (wording of the i18n branch): the title says "Opened" and, with one recipient, by whom; the message holds the subject.
+    expect(later.notifications.map((n) => n.title)).toEqual(['Opened again by Ada Lovelace — 4th time']);
+    expect(later.notifications[0]?.message).toContain('Q3 budget');
   });
 
   it('chains: steps under 3 minutes stay one event however long the reading lasts', () => {
