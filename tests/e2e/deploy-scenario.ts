@@ -48,6 +48,7 @@ import {
 import type { Page } from 'playwright-core';
 import { axeViolations } from './axe';
 import { GOOGLE_PROXY_UA, GmailPage, imageSources, routeGmail } from './pages/gmail';
+import { waitForChecklist } from './pages/checklist';
 
 interface Identity {
   account: string;
@@ -146,7 +147,7 @@ export function describeDeployment(name: 'caddy' | 'nginx', startProxy: (upstrea
       const answer = (await setupPage.evaluate(() => chrome.runtime.sendMessage({ type: 'identity' }))) as { allowLocalServer: boolean };
       expect(answer.allowLocalServer).toBe(false);
       // The checklist's stable attributes: components/onboarding/Checklist.tsx.
-      await setupPage.locator('[data-openping="checklist"][data-running="false"]').waitFor({ timeout: 60_000 });
+      await waitForChecklist(setupPage);
       const results = await setupPage
         .locator('[data-openping="check"]')
         .evaluateAll((items) => items.map((li) => [li.getAttribute('data-check'), li.getAttribute('data-result')]));

@@ -16,6 +16,7 @@ import { axeViolations } from './axe';
 import { E2E_OUT_DIR, E2E_SERVER_URL } from './env';
 import { launchExtension, removeServerData, startServer, type ExtensionSession, type TestServer } from './harness';
 import { GmailPage, imageSources, routeGmail } from './pages/gmail';
+import { waitForChecklist } from './pages/checklist';
 
 const OUT_DIR = `${E2E_OUT_DIR}-setup`;
 
@@ -53,7 +54,7 @@ afterAll(async () => {
 
 describe('first run against a localhost server', () => {
   it('the setup page opens on install and its checklist fails the pixel URL as public-url-local', async () => {
-    await setupPage.locator('[data-openping="checklist"][data-running="false"]').waitFor({ timeout: 60_000 });
+    await waitForChecklist(setupPage);
     const results = await setupPage
       .locator('[data-openping="check"]')
       .evaluateAll((items) => items.map((li) => [li.getAttribute('data-check'), li.getAttribute('data-result')]));

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { E2E_SERVER_URL } from './env';
 import { launchExtension, removeServerData, startServer, type ExtensionSession, type TestServer } from './harness';
 import { PopupPage, waitForIdentity } from './pages/popup';
+import { waitForChecklist } from './pages/checklist';
 
 let server: TestServer;
 let session: ExtensionSession;
@@ -41,7 +42,7 @@ describe('the options page', () => {
   it('the setup check passes every step against the https test deployment', async () => {
     // Pixels are under https://track.openping.test, routed to the test server (harness.ts): public and https.
     await page.locator('[data-action="check"]').click();
-    await page.locator('[data-openping="checklist"][data-running="false"]').waitFor({ timeout: 60_000 });
+    await waitForChecklist(page);
     const results = await page
       .locator('[data-openping="check"]')
       .evaluateAll((items) => items.map((li) => [li.getAttribute('data-check'), li.getAttribute('data-result')]));
