@@ -22,9 +22,11 @@ import {
   cancelIfAnswered,
   dropReminder,
   fireReminder,
+  getReminder,
   onSent,
   setReminder,
   snoozeReminder,
+  syncedOf,
   trackerOfReminderAlarm,
 } from './reminders';
 import { DIGEST_ALARM, deliverDigest, ensureDigestAlarm } from './notify-rules';
@@ -146,12 +148,14 @@ export const handlers: Handlers = {
       messageId: cleanIds(email.ids).message ?? existing?.messageId ?? null,
     });
     await tx.done;
-    // Issue 21: sealed, to the account's other browsers.
-    void queueBlob(email.tracker).catch((e) => console.warn('[openping] sealed blob not queued', e));
     // The server takes sentAt at most 5 minutes ahead (SPEC §3): a message scheduled for later stays
     // `armed` there until shortly before it leaves, so fetches before then count as presend.
     await enqueue({ op: 'put', tracker: email.tracker, state: 'sent', sentAt }, Date.now(), sentAt - SCHEDULE_LEAD_MS);
     await onSent(email.tracker, sentAt);
+    // Issue 21: sealed, to the account's other browsers, with the reminder chosen at send.
+    void getReminder(email.tracker)
+      .then((reminder) => queueBlob(email.tracker, syncedOf(reminder)))
+      .catch((e) => console.warn('[openping] sealed blob not queued', e));
     await touchData();
     await markActive();
     kickOutbox();
@@ -185,7 +189,10 @@ export const handlers: Handlers = {
       afterDays: typeof afterDays === 'number' ? afterDays : null,
       at: typeof at === 'number' ? at : null,
     });
-    if (reminder) await touchData();
+    if (reminder) {
+      await touchData();
+      void queueBlob(tracker, syncedOf(reminder)).catch((e) => console.warn('[openping] sealed reminder not queued', e));
+    }
     return { ok: reminder !== null, dueAt: reminder?.dueAt ?? null };
   },
 
@@ -193,6 +200,7 @@ export const handlers: Handlers = {
     if (!validTracker(tracker)) return { ok: false };
     await dropReminder(tracker);
     await touchData();
+    void queueBlob(tracker, null).catch((e) => console.warn('[openping] sealed reminder not queued', e));
     return { ok: true };
   },
 
@@ -415,7 +423,10 @@ export const handlers: Handlers = {
   async snoozeReminder({ tracker, days }, sender) {
     if (!fromOwnPage(sender) || !validTracker(tracker)) return { ok: false, dueAt: null };
     const next = await snoozeReminder(tracker, days);
-    if (next) await touchData();
+    if (next) {
+      await touchData();
+      void queueBlob(tracker, syncedOf(next)).catch((e) => console.warn('[openping] sealed reminder not queued', e));
+    }
     return { ok: next !== null, dueAt: next?.dueAt ?? null };
   },
 
