@@ -16,6 +16,7 @@ import { marksFor, saveIds } from './marks/data';
 import { on, type Handlers } from './messages';
 import { joinAccount, listDevices, revokeDevice, startPairing } from './pairing';
 import { queueBlob, queueBlobDelete } from './sealed-sync';
+import { loadPolicy, savePolicy } from './notify-policy';
 import { deliverPending, markSeen, muteEmail, openThread, trackerOfNotification, updateBadge } from './notify';
 import { recordReply } from './reply-store';
 import {
@@ -490,6 +491,24 @@ export const handlers: Handlers = {
       return { ok: true, error: null, devices: await listDevices(identity) };
     } catch (error) {
       return { ok: false, error: errorText(error), devices: [] };
+    }
+  },
+
+  async notifyPolicy(_message, sender) {
+    if (!fromOwnPage(sender)) return { ...notFromPage, policy: null };
+    const identity = await loadIdentity();
+    if (!identity) return { ok: true, error: null, policy: null };
+    return { ok: true, error: null, policy: await loadPolicy(identity) };
+  },
+
+  async setNotifyPolicy({ mode, device }, sender) {
+    if (!fromOwnPage(sender) || !['every', 'one', 'once'].includes(mode)) return { ...notFromPage, policy: null };
+    const identity = await loadIdentity();
+    if (!identity) return { ok: false, error: 'No account.', policy: null };
+    try {
+      return { ok: true, error: null, policy: await savePolicy(identity, mode, typeof device === 'string' ? device : null) };
+    } catch (error) {
+      return { ok: false, error: errorText(error), policy: null };
     }
   },
 
