@@ -18,7 +18,8 @@ function valueOf(policy: Pick<NotifyPolicy, 'mode' | 'device'>): string {
 export function NotifyChoice({ devices }: { devices: readonly DeviceView[] }) {
   const policy = useSignal<NotifyPolicy | null>(null);
   const notice = useSignal<{ kind: 'ok' | 'error'; text: string } | null>(null);
-  const busy = useSignal(false);
+  /** The choice being saved: shown as chosen until the server answers (then the policy it stored). */
+  const saving = useSignal<string | null>(null);
   // Read again when the list changes: a revoked chosen browser reads as "every browser" from then on.
   useEffect(() => {
     void send({ type: 'notifyPolicy' }).then((res) => {
@@ -27,18 +28,18 @@ export function NotifyChoice({ devices }: { devices: readonly DeviceView[] }) {
   }, [devices.map((d) => d.id).join()]);
 
   const choose = async (value: string) => {
-    busy.value = true;
+    saving.value = value;
     try {
       const [mode, device] = value.startsWith('one:') ? (['one', value.slice(4)] as const) : ([value as 'every' | 'once', null] as const);
       const res = await send({ type: 'setNotifyPolicy', mode, device });
       if (res.ok) policy.value = res.policy;
       notice.value = res.ok ? { kind: 'ok', text: t('notifyChoice.saved') } : { kind: 'error', text: t('devices.failed', { error: res.error ?? '' }) };
     } finally {
-      busy.value = false;
+      saving.value = null;
     }
   };
 
-  const current = policy.value ? valueOf(policy.value) : null;
+  const current = saving.value ?? (policy.value ? valueOf(policy.value) : null);
   const options: { value: string; label: string }[] = [
     { value: 'every', label: t('notifyChoice.every') },
     ...devices.map((d) => ({
@@ -53,7 +54,7 @@ export function NotifyChoice({ devices }: { devices: readonly DeviceView[] }) {
       <p class="hint">{t('notifyChoice.hint')}</p>
       {options.map((o) => (
         <label key={o.value} class="row">
-          <input type="radio" name="notify-browser" value={o.value} checked={current === o.value} disabled={busy.value || policy.value === null} onChange={() => void choose(o.value)} />
+          <input type="radio" name="notify-browser" value={o.value} checked={current === o.value} disabled={saving.value !== null || policy.value === null} onChange={() => void choose(o.value)} />
           {o.label}
         </label>
       ))}
