@@ -78,6 +78,40 @@ async function open(tracker: string): Promise<void> {
   expect(res.status).toBe(200);
 }
 
+/** The email's reminder as this browser keeps it (lib/reminders.ts), or null. */
+function reminderOf(worker: Worker, tracker: string): Promise<{ dueAt: number } | null> {
+  return worker.evaluate(
+    (key) =>
+      new Promise<{ dueAt: number } | null>((resolve, reject) => {
+        const req = indexedDB.open('openping');
+        req.onerror = () => reject(req.error);
+        req.onsuccess = () => {
+          const get = req.result.transaction('meta').objectStore('meta').get(key);
+          get.onsuccess = () => {
+            req.result.close();
+            resolve((get.result as { dueAt: number } | undefined) ?? null);
+          };
+          get.onerror = () => reject(get.error);
+        };
+      }),
+    `reminder:${tracker}`,
+  );
+}
+
+async function alarmOf(worker: Worker, tracker: string): Promise<number | null> {
+  const alarm = (await worker.evaluate((name) => chrome.alarms.get(name), `openping:remind:${tracker}`)) as { scheduledTime: number } | undefined;
+  return alarm?.scheduledTime ?? null;
+}
+
+async function toA<T>(message: unknown): Promise<T> {
+  const popup = await PopupPage.open(a.context, a.extensionId);
+  try {
+    return await popup.sendToBackground<T>(message);
+  } finally {
+    await popup.close();
+  }
+}
+
 /** Whether a notification of this email is still waiting in the browser (decided, not yet shown or dropped). */
 function waiting(worker: Worker, tracker: string): Promise<boolean> {
   return worker.evaluate(
@@ -149,5 +183,32 @@ describe('which browser notifies, on two paired browsers', () => {
       shown.push(onA ? 'A' : 'B');
     }
     console.log(`[pairing-notify e2e] under "whichever is open" the notifications showed on: ${shown.join(', ')}`);
+  }, 180_000);
+
+  it('a reminder set on A reaches B and fires once, on one of them, even under every browser; dropped on B, it is gone on A', async () => {
+    await choose(optionsA, 'every', 'every');
+    const tracker = await sentFromA('Remind me once, on one browser');
+    const set = await toA<{ ok: boolean; dueAt: number }>({ type: 'setReminder', tracker, condition: 'no-reply', afterDays: null, at: Date.now() + 6_000 });
+    expect(set.ok).toBe(true);
+    await expect.poll(async () => (await reminderOf(b.worker, tracker))?.dueAt ?? null, { timeout: 30_000 }).toBe(set.dueAt);
+    expect(await alarmOf(b.worker, tracker)).toBe(set.dueAt);
+    // Both alarms fire (an alarm that fired is gone); one browser wins the claim and shows the reminder.
+    const shownOn = () => Promise.all([a, b].map(async (session) => `openping:${tracker}` in (await notifications(session.worker))));
+    await expect.poll(async () => (await shownOn()).filter(Boolean).length, { timeout: 60_000 }).toBeGreaterThan(0);
+    for (const session of [a, b]) await expect.poll(() => alarmOf(session.worker, tracker), { timeout: 60_000 }).toBeNull();
+    // The other browser's alarm handler asks the server after its alarm is gone: give it time to (wrongly) show.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const shown = await shownOn();
+    expect(shown.filter(Boolean)).toHaveLength(1);
+    console.log(`[pairing-notify e2e] the reminder showed on ${shown[0] ? 'A' : 'B'}`);
+
+    const later = await sentFromA('Reminder dropped on the other browser');
+    const next = await toA<{ ok: boolean; dueAt: number }>({ type: 'setReminder', tracker: later, condition: 'no-reply', afterDays: 3, at: null });
+    await expect.poll(async () => (await reminderOf(b.worker, later))?.dueAt ?? null, { timeout: 30_000 }).toBe(next.dueAt);
+    const popupB = await PopupPage.open(b.context, b.extensionId);
+    expect(await popupB.sendToBackground({ type: 'dropReminder', tracker: later })).toEqual({ ok: true });
+    await popupB.close();
+    await expect.poll(() => reminderOf(a.worker, later), { timeout: 30_000 }).toBeNull();
+    expect(await alarmOf(a.worker, later)).toBeNull();
   }, 180_000);
 });
