@@ -1,8 +1,8 @@
 /**
  * Which browser of an account notifies (issue 21). The choice is the account's, kept by the server
  * (README "Which browser notifies"): `every` browser, only `one` chosen browser, or `once` — whichever is
- * open, the first to claim the notification at the server. An open's claim key is its hit id; a
- * reminder's is its tracker and due time, so a snoozed reminder is claimed anew.
+ * open, the first to claim the notification at the server. An open's claim keys are the ids of the hits
+ * it tells of; a reminder's is its tracker and due time, so a snoozed reminder is claimed anew.
  *
  * The decision is a pure function (tests/unit/notify-policy.test.ts); the rest asks the server and keeps
  * its last answer for when it cannot be reached.
@@ -84,12 +84,21 @@ export async function claim(identity: Identity, key: string): Promise<'won' | 'l
 
 /**
  * Whether this browser shows one notification now: `show`, `skip` (for good), or `later` (keep it and
- * ask again at the next sync).
+ * ask again at the next sync). Under a claim the keys are claimed one by one in one order (hit ids
+ * begin with their time), so two browsers with the same batch race for the same first key: the loser
+ * stops there and the winner takes the rest. A browser that read the feed in other pages may win a later
+ * key alone — a notification for an open the other did not tell of.
  */
-export async function mayShow(identity: Identity | null, kind: 'open' | 'reminder', key: string | null, policy: NotifyPolicy | null, shared: boolean): Promise<'show' | 'skip' | 'later'> {
+export async function mayShow(identity: Identity | null, kind: 'open' | 'reminder', keys: readonly string[], policy: NotifyPolicy | null, shared: boolean): Promise<'show' | 'skip' | 'later'> {
   const delivery = deliveryOf(kind, policy, shared);
   if (delivery !== 'claim') return delivery;
-  if (!identity || key === null) return 'show';
-  const outcome = await claim(identity, key);
-  return outcome === 'won' ? 'show' : outcome === 'lost' ? 'skip' : 'later';
+  // Nothing to claim (a notification decided before claims existed): shown, as before.
+  if (!identity || keys.length === 0) return 'show';
+  let won = false;
+  for (const key of [...keys].sort()) {
+    const outcome = await claim(identity, key);
+    if (outcome === 'won') won = true;
+    else return won ? 'show' : outcome === 'lost' ? 'skip' : 'later';
+  }
+  return 'show';
 }

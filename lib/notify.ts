@@ -20,6 +20,8 @@ export const REOPEN_THROTTLE_MS = 60 * 60_000;
 /** Opens older than this when they reach us (a browser offline for days) update counts silently. */
 export const STALE_OPEN_MS = 24 * 60 * 60_000;
 const PENDING_PREFIX = 'notify:';
+/** Opens of one batch claimed at most (a browser back from days offline may bring hundreds). */
+export const CLAIM_HITS = 20;
 
 export interface PendingNotification {
   /** `openping:<tracker>`: one notification per email; a newer one replaces the older. */
@@ -28,8 +30,12 @@ export interface PendingNotification {
   title: string;
   message: string;
   createdAt: number;
-  /** The open it tells of (its hit id): the claim key when only one browser of the account may show it (lib/notify-policy). */
-  hit?: string;
+  /**
+   * The opens it tells of (their hit ids, at most CLAIM_HITS): the claim keys when only one browser of the
+   * account may show it (lib/notify-policy). All of them, not only the latest: two browsers may read the
+   * feed in differently cut pages, and a hit both saw is still claimed by one only.
+   */
+  hits?: string[];
 }
 
 export function notificationId(tracker: string): string {
@@ -93,7 +99,7 @@ export function decideNotification({ before, after, newOpens, settings, now }: N
     tracker: after.tracker,
     ...notificationText(after, latest, first),
     createdAt: now,
-    hit: latest.id,
+    hits: newOpens.slice(-CLAIM_HITS).map((h) => h.id),
   };
 }
 
@@ -142,7 +148,7 @@ export async function deliverPending(): Promise<number> {
   for (const key of keys) {
     const pending = (await database.get('meta', key)) as PendingNotification | undefined;
     if (!pending) continue;
-    const verdict = await mayShow(identity, 'open', pending.hit ?? null, policy, shared);
+    const verdict = await mayShow(identity, 'open', pending.hits ?? [], policy, shared);
     if (verdict === 'later') continue;
     if (verdict === 'show') {
       try {

@@ -191,7 +191,7 @@ export async function fireReminder(tracker: string, now = Date.now()): Promise<b
   const identity = await loadIdentity();
   const shared = await isShared();
   const policy = shared && identity ? await loadPolicy(identity) : null;
-  const verdict = await mayShow(identity, 'reminder', reminderClaimKey(tracker, reminder.dueAt), policy, shared);
+  const verdict = await mayShow(identity, 'reminder', [reminderClaimKey(tracker, reminder.dueAt)], policy, shared);
   if (verdict === 'later') await browser.alarms.create(`${REMINDER_ALARM_PREFIX}${tracker}`, { when: now + 60_000 });
   if (verdict !== 'show') return false;
   const text = reminderText(email, reminder, now);

@@ -94,8 +94,8 @@ describe('the decision', () => {
   });
 });
 
-async function pendingFor(tracker: string, hit: string): Promise<void> {
-  const pending: PendingNotification = { id: `openping:${tracker}`, tracker, title: 'Opened', message: `“${tracker}”`, createdAt: NOW, hit };
+async function pendingFor(tracker: string, ...hits: string[]): Promise<void> {
+  const pending: PendingNotification = { id: `openping:${tracker}`, tracker, title: 'Opened', message: `“${tracker}”`, createdAt: NOW, hits };
   await (await db()).put('meta', pending, pendingKey(tracker));
 }
 const shown = async () => Object.keys(await fakeBrowser.notifications.getAll()).sort();
@@ -135,6 +135,19 @@ describe('delivering an open', () => {
     expect(await deliverPending()).toBe(1);
     expect(await shown()).toEqual([`openping:${T1}`, 'openping:tracker-policy-0000003']);
     expect(await stillPending()).toEqual([]);
+  });
+
+  it('several opens in one batch: claimed in id order; the first lost stops there (silent), a first won shows', async () => {
+    policy = { mode: 'once', device: null };
+    claims = { '0000000a-lost': 409, '0000000c-lost': 409 };
+    // Listed out of order: the claims go oldest first, and stop at the first lost.
+    await pendingFor(T1, '0000000b-free', '0000000a-lost');
+    expect(await deliverPending()).toBe(0);
+    expect(claimed).toEqual(['0000000a-lost']);
+    await pendingFor(T2, '0000000c-lost', '0000000b-free');
+    expect(await deliverPending()).toBe(1);
+    expect(claimed).toEqual(['0000000a-lost', '0000000b-free', '0000000c-lost']);
+    expect(await shown()).toEqual([`openping:${T2}`]);
   });
 
   it('an account on one browser shows without asking the server', async () => {
