@@ -9,6 +9,7 @@ import { fakeBrowser } from 'wxt/testing';
 import { closeDb, db, newEmailRecord } from '../../lib/db';
 import { deliverPending, pendingKey, type PendingNotification } from '../../lib/notify';
 import { deliveryOf, reminderClaimKey, type NotifyPolicy } from '../../lib/notify-policy';
+import { deliverDigest, digestKey, type DigestEntry } from '../../lib/notify-rules';
 import { applySyncedReminder, fireReminder, listReminders, REMINDER_ALARM_PREFIX, reminderKey } from '../../lib/reminders';
 import { seal } from '../../lib/seal';
 import { applyBlobChanges, docOf, loadKeyring, markShared, parseDoc, type SealedDoc, type SyncedReminder } from '../../lib/sealed-sync';
@@ -156,6 +157,37 @@ describe('delivering an open', () => {
     await pendingFor(T1, 'hit-alone-0001');
     expect(await deliverPending()).toBe(1);
     expect(await shown()).toEqual([`openping:${T1}`]);
+  });
+});
+
+describe('the daily digest', () => {
+  const entry = (tracker: string): DigestEntry => ({ tracker, subject: 'Q3 budget', events: 2, lastAt: NOW - 1000 });
+  const noQuiet = { quietFrom: null, quietTo: null };
+  async function digestOf(tracker: string): Promise<void> {
+    await (await db()).put('meta', entry(tracker), digestKey(tracker));
+  }
+
+  it('only another browser: no digest here, and its entries go', async () => {
+    policy = { mode: 'one', device: OTHER };
+    await digestOf(T1);
+    expect(await deliverDigest(noQuiet, NOW)).toBe(false);
+    expect(await shown()).toEqual([]);
+    expect(await (await db()).get('meta', digestKey(T1))).toBeUndefined();
+  });
+
+  it("whichever is open: the browser that claims the day's digest shows it, another one does not", async () => {
+    policy = { mode: 'once', device: null };
+    await digestOf(T1);
+    expect(await deliverDigest(noQuiet, NOW)).toBe(true);
+    expect(claimed).toHaveLength(1);
+    expect(claimed[0]).toMatch(/^openping-digest@\d+$/);
+    expect((await shown()).length).toBe(1);
+
+    await fakeBrowser.notifications.clear((await shown())[0]!);
+    claims = { [claimed[0]!]: 409 };
+    await digestOf(T2);
+    expect(await deliverDigest(noQuiet, NOW + 60_000)).toBe(false);
+    expect(await shown()).toEqual([]);
   });
 });
 
