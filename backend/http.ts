@@ -32,6 +32,7 @@ import {
 import { health, type ForwardingWatch } from './health.ts';
 import { relabelNear, relabelTracker } from './relabel.ts';
 import { blobPage, parseBlobsAfter, SYNC_ROUTES } from './sync-routes.ts';
+import { NOTIFY_ROUTES } from './notify-routes.ts';
 import { InvalidCursorError, LimitError, MAX_SELF_VIEWS_PER_TRACKER, StoreBehindError, StoreUnavailableError, TRACKER_PAGE_LIMIT, type Store, type TrackerRecord } from './store/types.ts';
 
 export interface App {
@@ -447,6 +448,7 @@ function routes(): Array<[Method[], string, string, Handler]> {
     [['POST'], '/v1/trackers/:tracker/self-views', 'self-views', addSelfView],
     [['GET'], '/v1/events', 'events', events],
     ...SYNC_ROUTES,
+    ...NOTIFY_ROUTES,
     // Every path under /p/ answers the GIF, also ones the router cannot decode (see dispatch).
     [['GET', 'HEAD'], '/p/*', 'pixel', pixel],
   ];

@@ -219,7 +219,7 @@ const getBlob: Handler = async (ctx) => {
 };
 
 /** The account (and this token's device) for calls that need to know which browser asks. */
-async function authenticateDevice(ctx: Ctx): Promise<{ account: string; device: string }> {
+export async function authenticateDevice(ctx: Ctx): Promise<{ account: string; device: string }> {
   const account = await authenticate(ctx);
   const match = /^Bearer ([A-Za-z0-9_-]{43})$/.exec(String(ctx.req.headers.authorization).trim());
   const device = match ? await ctx.app.store.deviceByTokenHash(hashToken(match[1]!)) : null;

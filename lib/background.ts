@@ -16,15 +16,18 @@ import { marksFor, saveIds } from './marks/data';
 import { on, type Handlers } from './messages';
 import { joinAccount, listDevices, revokeDevice, startPairing } from './pairing';
 import { queueBlob, queueBlobDelete } from './sealed-sync';
+import { loadPolicy, savePolicy } from './notify-policy';
 import { deliverPending, markSeen, muteEmail, openThread, trackerOfNotification, updateBadge } from './notify';
 import { recordReply } from './reply-store';
 import {
   cancelIfAnswered,
   dropReminder,
   fireReminder,
+  getReminder,
   onSent,
   setReminder,
   snoozeReminder,
+  syncedOf,
   trackerOfReminderAlarm,
 } from './reminders';
 import { DIGEST_ALARM, deliverDigest, ensureDigestAlarm } from './notify-rules';
@@ -146,12 +149,14 @@ export const handlers: Handlers = {
       messageId: cleanIds(email.ids).message ?? existing?.messageId ?? null,
     });
     await tx.done;
-    // Issue 21: sealed, to the account's other browsers.
-    void queueBlob(email.tracker).catch((e) => console.warn('[openping] sealed blob not queued', e));
     // The server takes sentAt at most 5 minutes ahead (SPEC §3): a message scheduled for later stays
     // `armed` there until shortly before it leaves, so fetches before then count as presend.
     await enqueue({ op: 'put', tracker: email.tracker, state: 'sent', sentAt }, Date.now(), sentAt - SCHEDULE_LEAD_MS);
     await onSent(email.tracker, sentAt);
+    // Issue 21: sealed, to the account's other browsers, with the reminder chosen at send.
+    void getReminder(email.tracker)
+      .then((reminder) => queueBlob(email.tracker, syncedOf(reminder)))
+      .catch((e) => console.warn('[openping] sealed blob not queued', e));
     await touchData();
     await markActive();
     kickOutbox();
@@ -185,7 +190,10 @@ export const handlers: Handlers = {
       afterDays: typeof afterDays === 'number' ? afterDays : null,
       at: typeof at === 'number' ? at : null,
     });
-    if (reminder) await touchData();
+    if (reminder) {
+      await touchData();
+      void queueBlob(tracker, syncedOf(reminder)).catch((e) => console.warn('[openping] sealed reminder not queued', e));
+    }
     return { ok: reminder !== null, dueAt: reminder?.dueAt ?? null };
   },
 
@@ -193,6 +201,7 @@ export const handlers: Handlers = {
     if (!validTracker(tracker)) return { ok: false };
     await dropReminder(tracker);
     await touchData();
+    void queueBlob(tracker, null).catch((e) => console.warn('[openping] sealed reminder not queued', e));
     return { ok: true };
   },
 
@@ -415,7 +424,10 @@ export const handlers: Handlers = {
   async snoozeReminder({ tracker, days }, sender) {
     if (!fromOwnPage(sender) || !validTracker(tracker)) return { ok: false, dueAt: null };
     const next = await snoozeReminder(tracker, days);
-    if (next) await touchData();
+    if (next) {
+      await touchData();
+      void queueBlob(tracker, syncedOf(next)).catch((e) => console.warn('[openping] sealed reminder not queued', e));
+    }
     return { ok: next !== null, dueAt: next?.dueAt ?? null };
   },
 
@@ -479,6 +491,24 @@ export const handlers: Handlers = {
       return { ok: true, error: null, devices: await listDevices(identity) };
     } catch (error) {
       return { ok: false, error: errorText(error), devices: [] };
+    }
+  },
+
+  async notifyPolicy(_message, sender) {
+    if (!fromOwnPage(sender)) return { ...notFromPage, policy: null };
+    const identity = await loadIdentity();
+    if (!identity) return { ok: true, error: null, policy: null };
+    return { ok: true, error: null, policy: await loadPolicy(identity) };
+  },
+
+  async setNotifyPolicy({ mode, device }, sender) {
+    if (!fromOwnPage(sender) || !['every', 'one', 'once'].includes(mode)) return { ...notFromPage, policy: null };
+    const identity = await loadIdentity();
+    if (!identity) return { ok: false, error: 'No account.', policy: null };
+    try {
+      return { ok: true, error: null, policy: await savePolicy(identity, mode, typeof device === 'string' ? device : null) };
+    } catch (error) {
+      return { ok: false, error: errorText(error), policy: null };
     }
   },
 

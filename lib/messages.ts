@@ -5,6 +5,7 @@
  */
 import { browser } from 'wxt/browser';
 import type { HealthWarning } from './api';
+import type { NotifyMode, NotifyPolicy } from './notify-policy';
 import type { ReminderCondition } from './reminders';
 import type { Reply } from './replies';
 import type { SetupProblem } from './setup';
@@ -105,6 +106,8 @@ export type PopupToBackground =
   | { type: 'pairJoin'; code: string }
   | { type: 'devices' }
   | { type: 'revokeDevice'; device: string }
+  | { type: 'notifyPolicy' }
+  | { type: 'setNotifyPolicy'; mode: NotifyMode; device: string | null }
   // The setup checklist (lib/state/setup-check.ts): the account, then a test pixel's round trip.
   | { type: 'setupAccount' }
   | { type: 'probePixel' }
@@ -130,6 +133,9 @@ export interface PopupToBackgroundResponse {
   devices: { ok: boolean; error: string | null; devices: { id: string; name: string | null; createdAt: number; current: boolean; publicKey: string | null }[] };
   /** leftOut: browsers the rotated key could not reach (they must be paired again). */
   revokeDevice: { ok: boolean; error: string | null; leftOut: string[] };
+  /** Which browser of the account notifies (lib/notify-policy.ts); `you` is this browser's device id. */
+  notifyPolicy: { ok: boolean; error: string | null; policy: NotifyPolicy | null };
+  setNotifyPolicy: { ok: boolean; error: string | null; policy: NotifyPolicy | null };
   /** The account on the configured server, created now if missing; `fingerprint` stands for its id on screen. */
   setupAccount: { ok: boolean; error: string | null; server: string; pixelBase: string | null; fingerprint: string | null };
   /** A throwaway tracker registered as sent, with a self-view at this moment: `url` is its pixel, for the page to load. */

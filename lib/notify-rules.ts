@@ -11,7 +11,9 @@
 import { browser } from 'wxt/browser';
 import { db, type EmailRecord, type HitRecord } from './db';
 import { inQuietHours, type PendingNotification } from './notify';
-import type { Settings } from './settings';
+import { loadPolicy, mayShow } from './notify-policy';
+import { isShared } from './sealed-sync';
+import { loadIdentity, type Settings } from './settings';
 
 /**
  * A re-open this soon after the previous open of the same message is the same
@@ -145,19 +147,30 @@ export async function deliverDigest(settings: Pick<Settings, 'quietFrom' | 'quie
   const entries = (await database.getAll('meta', range)) as DigestEntry[];
   const notification = digestNotification(entries, now);
   if (!notification) return false;
-  await browser.notifications.create(notification.id, {
-    type: 'basic',
-    iconUrl: browser.runtime.getURL('/icon/notification.png'),
-    title: notification.title,
-    message: notification.message,
-    priority: 0,
-  });
-  // Only the entries shown: opens that arrived meanwhile wait for the next digest.
+  // Which browser of the account notifies (lib/notify-policy) holds for the digest too; under
+  // "whichever is open" the first browser to claim this day's digest shows it.
+  const identity = await loadIdentity();
+  const shared = await isShared();
+  const policy = shared && identity ? await loadPolicy(identity) : null;
+  const day = new Date(now);
+  day.setHours(0, 0, 0, 0);
+  const verdict = await mayShow(identity, 'open', [`openping-digest@${day.getTime()}`], policy, shared);
+  if (verdict === 'later') return false;
+  if (verdict === 'show') {
+    await browser.notifications.create(notification.id, {
+      type: 'basic',
+      iconUrl: browser.runtime.getURL('/icon/notification.png'),
+      title: notification.title,
+      message: notification.message,
+      priority: 0,
+    });
+  }
+  // Only the entries shown (or another browser's to show): opens that arrived meanwhile wait for the next digest.
   const tx = database.transaction('meta', 'readwrite');
   for (const shown of entries) {
     const current = (await tx.store.get(digestKey(shown.tracker))) as DigestEntry | undefined;
     if (current && current.lastAt === shown.lastAt) await tx.store.delete(digestKey(shown.tracker));
   }
   await tx.done;
-  return true;
+  return verdict === 'show';
 }

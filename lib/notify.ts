@@ -7,6 +7,9 @@
 import { browser } from 'wxt/browser';
 import { db, type EmailRecord, type HitRecord } from './db';
 import { silenced } from './notify-rules';
+import { loadPolicy, mayShow, type NotifyPolicy } from './notify-policy';
+import { isShared } from './sealed-sync';
+import { loadIdentity } from './settings';
 import type { Settings } from './settings';
 import { ordinal, t } from './i18n';
 import { emailTitle, originLabel, recipientLabel } from './state/format';
@@ -17,6 +20,8 @@ export const REOPEN_THROTTLE_MS = 60 * 60_000;
 /** Opens older than this when they reach us (a browser offline for days) update counts silently. */
 export const STALE_OPEN_MS = 24 * 60 * 60_000;
 const PENDING_PREFIX = 'notify:';
+/** Opens of one batch claimed at most (a browser back from days offline may bring hundreds). */
+export const CLAIM_HITS = 20;
 
 export interface PendingNotification {
   /** `openping:<tracker>`: one notification per email; a newer one replaces the older. */
@@ -25,6 +30,12 @@ export interface PendingNotification {
   title: string;
   message: string;
   createdAt: number;
+  /**
+   * The opens it tells of (their hit ids, at most CLAIM_HITS): the claim keys when only one browser of the
+   * account may show it (lib/notify-policy). All of them, not only the latest: two browsers may read the
+   * feed in differently cut pages, and a hit both saw is still claimed by one only.
+   */
+  hits?: string[];
 }
 
 export function notificationId(tracker: string): string {
@@ -88,6 +99,7 @@ export function decideNotification({ before, after, newOpens, settings, now }: N
     tracker: after.tracker,
     ...notificationText(after, latest, first),
     createdAt: now,
+    hits: newOpens.slice(-CLAIM_HITS).map((h) => h.id),
   };
 }
 
@@ -119,28 +131,40 @@ export function pendingKey(tracker: string): string {
   return `${PENDING_PREFIX}${tracker}`;
 }
 
-/** Shows every notification the sync decided on and has not shown yet. */
+/**
+ * Shows every notification the sync decided on and has not shown yet — on this browser only if the
+ * account's choice of which browser notifies lets it (lib/notify-policy): one it may not show is dropped;
+ * one whose claim could not be asked stays for the next sync.
+ */
 export async function deliverPending(): Promise<number> {
   const database = await db();
   const range = IDBKeyRange.bound(PENDING_PREFIX, `${PENDING_PREFIX}\uffff`);
   const keys = await database.getAllKeys('meta', range);
+  if (keys.length === 0) return 0;
+  const identity = await loadIdentity();
+  const shared = await isShared();
+  const policy: NotifyPolicy | null = shared && identity ? await loadPolicy(identity) : null;
   let shown = 0;
   for (const key of keys) {
     const pending = (await database.get('meta', key)) as PendingNotification | undefined;
     if (!pending) continue;
-    try {
-      await browser.notifications.create(pending.id, {
-        type: 'basic',
-        iconUrl: browser.runtime.getURL('/icon/notification.png'), // rendered by `npm run icons`
-        title: pending.title,
-        message: pending.message,
-        priority: 1,
-      });
-      shown++;
-    } catch (error) {
-      console.warn('[openping] notification failed:', error);
+    const verdict = await mayShow(identity, 'open', pending.hits ?? [], policy, shared);
+    if (verdict === 'later') continue;
+    if (verdict === 'show') {
+      try {
+        await browser.notifications.create(pending.id, {
+          type: 'basic',
+          iconUrl: browser.runtime.getURL('/icon/notification.png'), // rendered by `npm run icons`
+          title: pending.title,
+          message: pending.message,
+          priority: 1,
+        });
+        shown++;
+      } catch (error) {
+        console.warn('[openping] notification failed:', error);
+      }
     }
-    // Remove only what was shown: a newer one written meanwhile for the same email stays.
+    // Remove only what was shown (or is not this browser's to show): a newer one written meanwhile for the same email stays.
     const tx = database.transaction('meta', 'readwrite');
     const current = (await tx.store.get(key)) as PendingNotification | undefined;
     if (current && current.createdAt === pending.createdAt) await tx.store.delete(key);

@@ -6,11 +6,18 @@
  * (developer.chrome.com/docs/extensions/reference/api/alarms: alarms persist
  * across restarts; IndexedDB holds the rest). A reply, or an open when chosen,
  * cancels it; whichever comes first, the alarm re-checks before notifying.
+ *
+ * On an account shared by several browsers (issue 21) a reminder travels in the email's sealed blob
+ * (lib/sealed-sync.ts): set, snoozed or dropped on one browser, it is on the others at their next sync,
+ * and when it is due it fires on one of them only (lib/notify-policy.ts: claimed at the server).
  */
 import { browser } from 'wxt/browser';
 import { db, type EmailRecord } from './db';
 import { t } from './i18n';
 import { notificationId } from './notify';
+import { loadPolicy, mayShow, reminderClaimKey } from './notify-policy';
+import { isShared, type SyncedReminder } from './sealed-sync';
+import { loadIdentity } from './settings';
 import { emailTitle, recipientLabel, timeAgo } from './state/format';
 
 export type ReminderCondition = 'no-reply' | 'not-opened';
@@ -125,6 +132,26 @@ export async function snoozeReminder(tracker: string, days: number, now = Date.n
   return next;
 }
 
+export async function getReminder(tracker: string): Promise<Reminder | null> {
+  return ((await (await db()).get('meta', reminderKey(tracker))) as Reminder | undefined) ?? null;
+}
+
+/** What travels in the sealed blob: the reminder less its tracker (the blob is the tracker's). */
+export function syncedOf(reminder: Reminder | null): SyncedReminder | null {
+  return reminder && { condition: reminder.condition, afterDays: reminder.afterDays, dueAt: reminder.dueAt, createdAt: reminder.createdAt };
+}
+
+/** Another browser set, snoozed (null: dropped) this email's reminder: the same here, alarm included. */
+export async function applySyncedReminder(tracker: string, synced: SyncedReminder | null): Promise<void> {
+  if (!synced) {
+    await dropReminder(tracker);
+    return;
+  }
+  const reminder: Reminder = { tracker, ...synced };
+  await (await db()).put('meta', reminder, reminderKey(tracker));
+  await arm(reminder);
+}
+
 /** Every stored reminder, soonest first (the popup lists due and upcoming ones). */
 export async function listReminders(): Promise<Reminder[]> {
   const range = IDBKeyRange.bound(REMINDER_PREFIX, `${REMINDER_PREFIX}\uffff`);
@@ -159,6 +186,14 @@ export async function fireReminder(tracker: string, now = Date.now()): Promise<b
     await arm(reminder); // Snoozed after this alarm was set: wait for the new time.
     return false;
   }
+  // One browser of the account shows it (README "Which browser notifies"); a claim the server could not
+  // answer is asked again in a minute, so it fires late rather than twice.
+  const identity = await loadIdentity();
+  const shared = await isShared();
+  const policy = shared && identity ? await loadPolicy(identity) : null;
+  const verdict = await mayShow(identity, 'reminder', [reminderClaimKey(tracker, reminder.dueAt)], policy, shared);
+  if (verdict === 'later') await browser.alarms.create(`${REMINDER_ALARM_PREFIX}${tracker}`, { when: now + 60_000 });
+  if (verdict !== 'show') return false;
   const text = reminderText(email, reminder, now);
   await browser.notifications.create(notificationId(tracker), {
     type: 'basic',

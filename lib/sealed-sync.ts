@@ -32,15 +32,28 @@ const TOMBSTONE_PREFIX = 'deleted:';
 
 // ---------------------------------------------------------------- the blob's contents
 
+/** An email's follow-up reminder as it travels between browsers (lib/reminders.ts Reminder, less its tracker). */
+export interface SyncedReminder {
+  condition: 'no-reply' | 'not-opened';
+  afterDays: number | null;
+  dueAt: number;
+  createdAt: number;
+}
+
 export interface SealedFields {
   subject: string | null;
   recipients: Recipient[];
   threadUrl: string | null;
   sentAt: number | null;
   webmail: Webmail | null;
+  /** Null once dropped; a snooze is a new dueAt. Kept in `meta` beside the email, not in its record. */
+  reminder: SyncedReminder | null;
 }
 export type FieldName = keyof SealedFields;
-const FIELDS: readonly FieldName[] = ['subject', 'recipients', 'threadUrl', 'sentAt', 'webmail'];
+/** The fields an email record holds. */
+type RecordField = Exclude<FieldName, 'reminder'>;
+const RECORD_FIELDS: readonly RecordField[] = ['subject', 'recipients', 'threadUrl', 'sentAt', 'webmail'];
+const FIELDS: readonly FieldName[] = [...RECORD_FIELDS, 'reminder'];
 
 /** Each field with the time (epoch ms) it was last written: its version for last-writer-wins. */
 export interface SealedDoc {
@@ -63,10 +76,19 @@ export function mergeDocs(a: SealedDoc, b: SealedDoc): SealedDoc {
   return { v: 1, fields };
 }
 
-/** A doc for what the record holds now: fields unchanged since `previous` keep their version. */
-export function docOf(record: EmailRecord, previous: SealedDoc | null, now: number): SealedDoc {
+/**
+ * A doc for what the record (and the email's reminder) holds now: fields unchanged since `previous` keep
+ * their version. `reminder` undefined: the reminder is not being changed, its field stays as it was.
+ */
+export function docOf(record: EmailRecord, previous: SealedDoc | null, now: number, reminder?: SyncedReminder | null): SealedDoc {
   const fields: SealedDoc['fields'] = {};
-  for (const name of FIELDS) {
+  if (reminder === undefined) {
+    if (previous?.fields.reminder) fields.reminder = previous.fields.reminder;
+  } else {
+    const before = previous?.fields.reminder;
+    fields.reminder = before && JSON.stringify(before.value) === JSON.stringify(reminder) ? before : { value: reminder, t: now };
+  }
+  for (const name of RECORD_FIELDS) {
     const value = record[name];
     const before = previous?.fields[name];
     (fields as Record<string, unknown>)[name] =
@@ -106,7 +128,23 @@ function validField(name: FieldName, value: unknown): boolean {
       return value === null || value === 'gmail' || value === 'outlook';
     case 'recipients':
       return Array.isArray(value) && value.every((r) => r && typeof r === 'object' && typeof (r as Recipient).address === 'string');
+    case 'reminder':
+      return value === null || validReminder(value);
   }
+}
+
+function validReminder(value: unknown): value is SyncedReminder {
+  const r = value as Partial<SyncedReminder> | null;
+  return (
+    !!r &&
+    typeof r === 'object' &&
+    (r.condition === 'no-reply' || r.condition === 'not-opened') &&
+    (r.afterDays === null || (typeof r.afterDays === 'number' && Number.isInteger(r.afterDays))) &&
+    typeof r.dueAt === 'number' &&
+    Number.isFinite(r.dueAt) &&
+    typeof r.createdAt === 'number' &&
+    Number.isFinite(r.createdAt)
+  );
 }
 
 // ---------------------------------------------------------------- the keyring
@@ -256,13 +294,16 @@ async function setPending(list: string[]): Promise<void> {
   await browser.storage.local.set({ [PENDING_KEY]: [...new Set(list)] });
 }
 
-/** After a local save of an email: its blob goes to the server now, or at the next sync if it cannot. */
-export async function queueBlob(tracker: string): Promise<void> {
+/**
+ * After a local save of an email: its blob goes to the server now, or at the next sync if it cannot.
+ * With `reminder` (null: dropped) the email's reminder changes too; without it the reminder stays.
+ */
+export async function queueBlob(tracker: string, reminder?: SyncedReminder | null): Promise<void> {
   const database = await db();
   const record = await database.get('emails', tracker);
   if (!record) return;
   const previous = ((await database.get('meta', `${DOC_PREFIX}${tracker}`)) as SealedDoc | undefined) ?? null;
-  await database.put('meta', docOf(record, previous, Date.now()), `${DOC_PREFIX}${tracker}`);
+  await database.put('meta', docOf(record, previous, Date.now(), reminder), `${DOC_PREFIX}${tracker}`);
   await setPending([...(await pending()), tracker]);
   await pushPendingBlobs().catch((e) => console.warn('[openping] sealed blob not sent yet', e));
 }
@@ -318,7 +359,13 @@ export async function loadBlobCursor(): Promise<string> {
  * many changes it applied. A blob this browser cannot open (tampered on the server, another key) shows as
  * "could not be read", never as what its bytes would decode to.
  */
-export async function applyBlobChanges(blobs: readonly BlobChange[] | undefined, cursor: string | undefined, forget: (tracker: string) => Promise<void>): Promise<number> {
+export async function applyBlobChanges(
+  blobs: readonly BlobChange[] | undefined,
+  cursor: string | undefined,
+  forget: (tracker: string) => Promise<void>,
+  /** Called after an email's reminder was set, snoozed (a new one) or dropped (null) on another browser. */
+  onReminder: (tracker: string, reminder: SyncedReminder | null) => Promise<void> = async () => {},
+): Promise<number> {
   if (!blobs || cursor === undefined) return 0;
   const identity = await loadIdentity();
   if (!identity) return 0;
@@ -338,6 +385,7 @@ export async function applyBlobChanges(blobs: readonly BlobChange[] | undefined,
     }
     if ((await database.get('meta', `${TOMBSTONE_PREFIX}${tracker}`)) !== undefined) continue;
     let incoming: SealedDoc | null = null;
+    let reminderChanged: { value: SyncedReminder | null } | null = null;
     try {
       // A version this browser lacks: a rotation happened; its wrap is fetched once and kept.
       ring = await ringWith(identity, ring, sealedVersion(change.sealed), lacking);
@@ -354,8 +402,10 @@ export async function applyBlobChanges(blobs: readonly BlobChange[] | undefined,
       const local = ((await tx.objectStore('meta').get(`${DOC_PREFIX}${tracker}`)) as SealedDoc | undefined) ?? null;
       const merged = local ? mergeDocs(local, incoming) : incoming;
       await tx.objectStore('meta').put(merged, `${DOC_PREFIX}${tracker}`);
+      const reminder = merged.fields.reminder;
+      if (reminder && JSON.stringify(reminder) !== JSON.stringify(local?.fields.reminder)) reminderChanged = { value: reminder.value };
       const record = { ...(existing ?? newEmailRecord(tracker)) };
-      for (const name of FIELDS) {
+      for (const name of RECORD_FIELDS) {
         const field = merged.fields[name];
         if (field) (record as Record<string, unknown>)[name] = field.value;
       }
@@ -363,6 +413,7 @@ export async function applyBlobChanges(blobs: readonly BlobChange[] | undefined,
       await tx.objectStore('emails').put(record);
     }
     await tx.done;
+    if (reminderChanged) await onReminder(tracker, reminderChanged.value);
     applied++;
   }
   await database.put('meta', cursor, BLOB_CURSOR_KEY);

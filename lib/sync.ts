@@ -19,6 +19,7 @@ import { decideNotification, deliverPending, pendingKey, updateBadge, type Pendi
 import { addToDigest, digestKey, type DigestEntry } from './notify-rules';
 import { backoffDelay, clearOutbox, flushOutbox } from './outbox';
 import { applyBlobChanges, loadBlobCursor, loggedOutOfShared, pushPendingBlobs } from './sealed-sync';
+import { applySyncedReminder } from './reminders';
 import { emailTitle, MACHINE_KINDS, readerPlace } from './state/format';
 import {
   loadIdentity,
@@ -317,7 +318,7 @@ async function runSync(wait: number, signal?: AbortSignal): Promise<SyncResult> 
       if (i === 0) await pushPendingBlobs().catch((e) => console.warn('[openping] sealed blobs not sent yet', e));
       const page = await getEvents(identity, cursor, i === 0 ? wait : 0, signal, blobCursor);
       // Issue 21: the account's other browsers' emails (sealed; lib/sealed-sync.ts).
-      const blobs = await applyBlobChanges(page.blobs, page.blobCursor, forgetEmail);
+      const blobs = await applyBlobChanges(page.blobs, page.blobCursor, forgetEmail, applySyncedReminder);
       if (page.events.length === 0 && page.cursor === cursor && blobs === 0) break;
       const settings = await loadSettings();
       const applied = await applyPage(page, settings);

@@ -33,6 +33,7 @@ import { codedReason } from '../../contract/reasons.ts';
 import type { HitKind, HitSignals, PriorHit } from '../classify/types.ts';
 import { scrubSignals } from '../sanitize.ts';
 import { KEYS_MIGRATION_POSTGRES, postgresSync, SYNC_MIGRATION_POSTGRES } from './sync-postgres.ts';
+import { NOTIFY_MIGRATION_POSTGRES, postgresNotify } from './notify-postgres.ts';
 import { deviceIdOf } from './sync-types.ts';
 import {
   DEFAULT_ACCOUNT_HITS_PER_HOUR,
@@ -322,6 +323,8 @@ const MIGRATIONS: ReadonlyArray<string | ((client: pg.PoolClient) => Promise<voi
   `,
   // Key rotation (issue 21): devices' public keys and the rotated keys wrapped for them.
   KEYS_MIGRATION_POSTGRES,
+  // Which browser notifies (issue 21): the account's choice and the claims of "whichever is open".
+  NOTIFY_MIGRATION_POSTGRES,
 ];
 
 /** Rewrites, a thousand rows at a time, the signals that today's sanitiser would not have kept as they are. */
@@ -916,6 +919,7 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
       emit(new Set([account]));
       notifier.send([account]);
     }),
+    ...postgresNotify(query),
 
     async createAccount({ id, tokenHash, createdAt }) {
       await query(SQL.createAccount, [id, tokenHash, createdAt, deviceIdOf(tokenHash)]);

@@ -59,6 +59,7 @@ import { comparePositions, deleteSetAsideBefore, encodeHitRecord, HitLog, HitLog
 import { createIngester, IngestWorker } from './sqlite-ingest.ts';
 import { isStorageError, StoreFailures, withFailures } from './failing.ts';
 import { KEYS_MIGRATION_SQLITE, sqliteSync, SYNC_MIGRATION_SQLITE } from './sync-sqlite.ts';
+import { NOTIFY_MIGRATION_SQLITE, sqliteNotify } from './notify-sqlite.ts';
 import { deviceIdOf } from './sync-types.ts';
 
 const HOUR = 3_600_000;
@@ -145,6 +146,8 @@ const MIGRATIONS: ReadonlyArray<string | ((db: BetterSqlite3.Database) => void)>
   anySendSchema,
   // Key rotation (issue 21): devices' public keys and the rotated keys wrapped for them.
   KEYS_MIGRATION_SQLITE,
+  // Which browser notifies (issue 21): the account's choice and the claims of "whichever is open".
+  NOTIFY_MIGRATION_SQLITE,
 ];
 
 function anySendSchema(db: BetterSqlite3.Database): void {
@@ -654,6 +657,7 @@ export async function openSqliteStore(path: string, options: StoreOptions = {}):
   const store: Store = {
     kind: 'sqlite',
     ...sqliteSync(db, guard, (account) => notify(new Set([account]))),
+    ...sqliteNotify(db, guard),
 
     async createAccount({ id, tokenHash, createdAt }) {
       guard();

@@ -12,6 +12,7 @@ import { TIMING } from '../classify/data/timing.ts';
 import type { Geo, Hit } from '../../contract/index.ts';
 import type { Classification, HitKind, HitSignals, PriorHit, SentBy, TrackerContext } from '../classify/types.ts';
 import type { SyncStore } from './sync-types.ts';
+import type { NotifyStore } from './notify-types.ts';
 
 export type { Classification, Geo, Hit, HitKind, HitSignals, PriorHit, SentBy, TrackerContext };
 
@@ -207,8 +208,8 @@ export function decodeHitCursor(cursor: string): { at: number; id: string } {
 /** Called after a commit that appended to the events feed of these accounts. */
 export type FeedListener = (accounts: ReadonlySet<string>) => void;
 
-/** Devices, pairings and sealed blobs (issue 21) are in SyncStore (./sync-types.ts). */
-export interface Store extends SyncStore {
+/** Devices, pairings and sealed blobs (issue 21) are in SyncStore (./sync-types.ts); which browser notifies in NotifyStore (./notify-types.ts). */
+export interface Store extends SyncStore, NotifyStore {
   /** 'sqlite' or 'postgres'; 'postgres' may be shared by several server instances. */
   readonly kind: 'sqlite' | 'postgres';
 

@@ -10,6 +10,7 @@ import { useEffect } from 'preact/hooks';
 import { toString as qrSvg } from 'qrcode';
 import { t } from '../../lib/i18n';
 import { send } from '../../lib/messages';
+import { NotifyChoice } from './NotifyChoice';
 
 type DeviceView = { id: string; name: string | null; createdAt: number; current: boolean; publicKey: string | null };
 
@@ -66,6 +67,7 @@ export function Devices() {
           </li>
         ))}
       </ul>
+      {devices.value.length > 1 && <NotifyChoice devices={devices.value} />}
       <div class="row">
         <button
           type="button"

@@ -27,7 +27,7 @@ storeContract(
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      await client.query('TRUNCATE accounts, trackers, self_views, flood_windows, account_windows, account_networks, hits, rate_counters, devices, wrapped_keys, pairings, blobs');
+      await client.query('TRUNCATE accounts, trackers, self_views, flood_windows, account_windows, account_networks, hits, rate_counters, devices, wrapped_keys, pairings, blobs, notify_claims');
     } finally {
       await client.end();
     }
@@ -83,7 +83,7 @@ describe('PostgreSQL store shared by several instances', () => {
       await client.connect();
       const { rows } = await client.query<{ version: number }>('SELECT version FROM openping_schema ORDER BY version');
       await client.end();
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
       await Promise.all(started.map((s) => s.ping()));
       await Promise.all(started.map((s) => s.close()));
     } finally {

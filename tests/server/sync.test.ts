@@ -327,17 +327,23 @@ describe('join rate limit per client network', () => {
 
 /** Undoes the sync migration (the newest) on a database, as a server from before issue 21 left it. */
 /** Undoes the sync migration and the two after it (any-app sending, which re-runs cleanly, and key rotation). */
+/**
+ * Migrations from the sync one to the latest: sync, any-send, keys, notify (the later ones run again on a
+ * schema that has them, so only the sync one's tables need undoing).
+ */
+const SINCE_SYNC = 4;
+
 async function undoSyncMigration(kind: 'sqlite' | 'postgres', where: string): Promise<void> {
   const undo = 'DROP TABLE wrapped_keys; DROP TABLE blobs; DROP TABLE pairings; DROP TABLE devices; ALTER TABLE accounts DROP COLUMN blob_seq;';
   if (kind === 'sqlite') {
     const direct = new Database(where);
     direct.exec(undo);
-    direct.pragma(`user_version = ${(direct.pragma('user_version', { simple: true }) as number) - 3}`);
+    direct.pragma(`user_version = ${(direct.pragma('user_version', { simple: true }) as number) - SINCE_SYNC}`);
     direct.close();
   } else {
     const client = new pg.Client({ connectionString: where });
     await client.connect();
-    await client.query(`${undo} DELETE FROM openping_schema WHERE version >= (SELECT max(version) - 2 FROM openping_schema);`);
+    await client.query(`${undo} DELETE FROM openping_schema WHERE version > (SELECT max(version) - ${SINCE_SYNC} FROM openping_schema);`);
     await client.end();
   }
 }
