@@ -3,16 +3,22 @@
  * site's reader, and hands each reply to the background, which keeps it (lib/reply-store.ts).
  */
 import { send } from '../../messages';
-import type { Webmail } from '../types';
-import { watchGmailReplies } from './replies-gmail';
+import type { ReportReply } from './replies-watch';
 
-export async function startReplyDetection(site: Webmail, doc: Document, signal: AbortSignal): Promise<void> {
+/**
+ * `watch`: the site's open-thread reader (replies-gmail.ts or replies-outlook.ts), passed by each
+ * entrypoint so a content script carries only its own site's reader.
+ */
+export async function startReplyDetection(
+  watch: (doc: Document, pixelBase: string, report: ReportReply, signal: AbortSignal) => void,
+  doc: Document,
+  signal: AbortSignal,
+): Promise<void> {
   const { pixelBase } = await send({ type: 'identity' }).catch(() => ({ pixelBase: null }));
   if (!pixelBase || signal.aborted) return;
-  const report = (tracker: string, reply: Parameters<Parameters<typeof watchGmailReplies>[2]>[1], own: string[]) =>
+  const report: ReportReply = (tracker, reply, own) =>
     void send({ type: 'replied', tracker, reply, own }).catch(() => {
       // "Extension context invalidated" after an update: expected (STYLE §4).
     });
-  // Outlook's reader is not written yet (its conversation items need the fixture's reading pane).
-  if (site === 'gmail') watchGmailReplies(doc, pixelBase, report, signal);
+  watch(doc, pixelBase, report, signal);
 }
