@@ -47,7 +47,8 @@ function senderOf(item: HTMLElement, body: HTMLElement): Recipient | null {
     // "From: Ada Lovelace <ada@…>": the name between the prefix and the address, when the label gives one.
     const named = label.slice(label.indexOf(':') + 1).replace(address, '').replace(/[<>]/g, '').trim();
     const text = el.textContent?.trim() ?? '';
-    const name = named || (text && text !== address ? text : null);
+    // Shown text that is an address (the real templates show one) is no name.
+    const name = named || (text && !EMAIL.test(text) ? text : null);
     return { name, address };
   }
   return null;
