@@ -94,7 +94,7 @@ describe('replies seen from the page', () => {
     await gmail.toggleReady(compose);
     await gmail.write(compose, { to: GRACE.address, subject: title, body: 'Tracked, with a reminder.' });
     await gmail.sendButton(compose).click();
-    const [sent] = (await gmail.waitSent(1)) as Array<{ body: string; thread: string }>;
+    const [sent] = await gmail.waitSent(1);
     const tracker = pixelsIn(sent!.body, pixelBase)[0]!.tracker;
     // The "Message sent" notice's ids reach the background: the inbox row is matched by its thread id.
     await expect.poll(async () => (await localEmail(session.worker, tracker))?.threadId, { timeout: 10_000 }).toBe(sent!.thread);
@@ -105,7 +105,7 @@ describe('replies seen from the page', () => {
 
     // Grace answers: the thread lands in the inbox ("me, Grace Hopper (2)"), the thread itself stays closed.
     await gmail.page.evaluate(({ thread, from }) => (window as unknown as { __sim: { receiveReply(t: string, f: unknown): void } }).__sim.receiveReply(thread, from), {
-      thread: sent!.thread,
+      thread: sent!.thread!,
       from: GRACE,
     });
     const row = gmail.page.locator('tr.zA', { hasText: title });
@@ -130,7 +130,7 @@ describe('replies seen from the page', () => {
     await compose.write({ to: GRACE.address, subject: title, text: 'Tracked, with a reminder.' });
     await compose.clickSend();
     await expect.poll(async () => (await outlook.sent()).length).toBe(1);
-    const [sent] = (await outlook.sent()) as Array<{ html: string; convid: string; at: number }>;
+    const [sent] = await outlook.sent();
     const tracker = pixelsIn(sent!.html, pixelBase)[0]!.tracker;
 
     const popup = await PopupPage.open(session.context, session.extensionId);
