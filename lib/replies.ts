@@ -120,16 +120,20 @@ export function trackedReplies(messages: readonly ReadMessage[], own: readonly s
 /**
  * What a list row tells without opening the thread: a count of messages and the participants'
  * names. A row proves a reply only when it shows more messages than at send and a participant who
- * is not the user; which one and when need the open thread, so the reply is dated by the row's time.
+ * is not the user; it names every such participant (the first shown first) and is dated by the
+ * row's last message — the open thread tells more exactly who wrote when.
  */
 export function replyFromRow(
   row: { count: number; participants: readonly Recipient[]; lastAt: number | null },
   sent: { count: number; at: number },
   own: readonly string[],
 ): Reply | null {
+  if (own.length === 0) return null; // Not knowing who "someone else" is, nothing is guessed.
   if (row.count <= sent.count || row.lastAt === null || row.lastAt <= sent.at) return null;
-  const other = row.participants.find((p) => p.address.trim() !== '' && !isOwn(p.address, own));
-  return other ? { by: other, at: row.lastAt, others: [] } : null;
+  const others = row.participants.filter((p) => p.address.trim() !== '' && !isOwn(p.address, own));
+  const unique = others.filter((p, i) => others.findIndex((q) => same(q.address, p.address)) === i);
+  // Several people replied (a message to several, a colleague in Cc): the first shown, and the rest.
+  return unique[0] ? { by: unique[0], at: row.lastAt, others: unique.slice(1) } : null;
 }
 
 /** Who replied, in a few words: "Ada Lovelace" / "Ada Lovelace +2". */
