@@ -100,3 +100,20 @@ describe('Gmail list rows', () => {
     expect(replyOfRow(views, row([ME, grace], 2, SENT), mark(), OWN)).toBeNull();
   });
 });
+
+describe('Outlook list rows', () => {
+  it('are not read: no real row layout is known, so an answered conversation’s row guesses no reply', async () => {
+    const { outlook } = await import('../../lib/webmail/outlook');
+    const { rowReplies } = await import('../../lib/webmail/features/replies');
+    const { createMarksSource } = await import('../../lib/marks/client');
+    const views = outlook.views!;
+    // The ribbon fixture's inbox row of a conversation Grace answered.
+    document.body.innerHTML = `<div id="MailList"><div role="listbox"><div role="option" aria-selected="false" data-convid="AQQkADAwATMwMAItYjBiZi0abc">
+      <div class="hcptT"><div><span class="OZZZK" title="grace@example.org">Grace Hopper; Ada Sender</span></div><div><span class="TtcXM">Q3 budget</span><span class="_rWRU">10:42</span></div></div></div></div></div>`;
+    const row = document.querySelector<HTMLElement>('[role="option"]')!;
+    expect(views.readRow(row)?.ids.thread).toBe('AQQkADAwATMwMAItYjBiZi0abc');
+    expect(views.rowActivity?.(row) ?? null).toBeNull();
+    expect(replyOfRow(views, row, mark({ threadId: 'AQQkADAwATMwMAItYjBiZi0abc', messageId: null }), ['ada.sender@outlook.com'])).toBeNull();
+    expect(rowReplies(views, document, createMarksSource('outlook', new AbortController().signal))).toBeUndefined();
+  });
+});

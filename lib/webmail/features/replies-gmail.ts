@@ -3,10 +3,8 @@
  * view feature per file). The thread is recognised by the tracked message in
  * it — the user's own message carrying their pixel — not by its subject,
  * which a recipient may change; every later message from someone else is a
- * reply (lib/replies.ts decides). What is read stays in the browser.
- *
- * Not covered yet: list rows (message count and participants, lib/replies.ts
- * `replyFromRow`) need the row marks' thread ids (issue 16's list marks).
+ * reply (lib/replies.ts decides). What is read stays in the browser. List
+ * rows are read by gmail.ts `gmailRowActivity` (features/replies.ts `replyOfRow`).
  */
 import { trackerFromSrc } from '../../pixel';
 import { trackedReplies, type ReadMessage, type Reply } from '../../replies';
