@@ -7,7 +7,7 @@
  * rows are read by gmail.ts `gmailRowActivity` (features/replies.ts `replyOfRow`).
  */
 import { trackerFromSrc } from '../../pixel';
-import { trackedReplies, type ReadMessage, type Reply } from '../../replies';
+import { parseShownTime, trackedReplies, type ReadMessage, type Reply } from '../../replies';
 import * as S from '../gmail-selectors';
 import { watchReplies, type ReportReply } from './replies-watch';
 
@@ -42,24 +42,24 @@ export function timeOfMessageId(id: string | null): number | null {
 export type GmailThreadMessage = ReadMessage;
 
 /** The messages an open thread shows, in page order; [] when the page shows no thread this reader knows. */
-export function readGmailThread(root: ParentNode, pixelBase: string): GmailThreadMessage[] {
+export function readGmailThread(root: ParentNode, pixelBase: string, lang = ''): GmailThreadMessage[] {
   return all(root, S.threadMessage).map((node) => {
     const sender = first(node, S.messageSender);
     const address = sender?.getAttribute('email')?.trim() ?? '';
     const name = sender?.getAttribute('name')?.trim() || sender?.textContent?.trim() || null;
     const byId = timeOfMessageId(node.getAttribute('data-legacy-message-id'));
-    const titled = first(node, S.messageDate)?.getAttribute('title');
-    const parsed = titled ? Date.parse(titled) : NaN;
+    // The shown date is the fallback, read only where it cannot be misread (day and month order).
+    const parsed = parseShownTime(first(node, S.messageDate)?.getAttribute('title'), lang);
     const trackers = [...node.querySelectorAll('img')]
       .map((img) => trackerFromSrc(img.getAttribute('src') ?? '', pixelBase))
       .filter((t): t is string => t !== null);
-    return { from: { name, address }, at: byId ?? (Number.isFinite(parsed) ? parsed : null), trackers };
+    return { from: { name, address }, at: byId ?? parsed, trackers };
   });
 }
 
 /** Every tracked message of the thread that has a reply, with the reply. */
-export function repliesInGmailThread(root: ParentNode, pixelBase: string, own: readonly string[]): { tracker: string; reply: Reply }[] {
-  return trackedReplies(readGmailThread(root, pixelBase), own);
+export function repliesInGmailThread(root: ParentNode, pixelBase: string, own: readonly string[], lang = ''): { tracker: string; reply: Reply }[] {
+  return trackedReplies(readGmailThread(root, pixelBase, lang), own);
 }
 
 /** The signed-in address Gmail puts in the tab title ("Inbox - ada@example.com - Gmail"). */
@@ -69,5 +69,6 @@ export function gmailOwnAddresses(doc: Document): string[] {
 
 /** Watches the page for open threads and reports each reply once per page load; stops when `signal` aborts. */
 export function watchGmailReplies(doc: Document, pixelBase: string, report: ReportReply, signal: AbortSignal): void {
-  watchReplies(doc, gmailOwnAddresses, (own) => repliesInGmailThread(doc, pixelBase, own), report, signal);
+  const lang = doc.documentElement.lang || navigator.language || '';
+  watchReplies(doc, gmailOwnAddresses, (own) => repliesInGmailThread(doc, pixelBase, own, lang), report, signal);
 }
