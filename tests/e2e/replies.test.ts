@@ -103,13 +103,23 @@ describe('replies seen from the page', () => {
     await remindIfNoReply(popup, tracker, title);
     expect(await popup.stateOf(title)).not.toBe('replied');
 
-    // Grace answers: the thread lands in the inbox ("me, Grace Hopper (2)"), the thread itself stays closed.
-    await gmail.page.evaluate(({ thread, from }) => (window as unknown as { __sim: { receiveReply(t: string, f: unknown): void } }).__sim.receiveReply(thread, from), {
-      thread: sent!.thread!,
-      from: GRACE,
-    });
+    const receive = (from: { address: string; name: string }) =>
+      gmail.page.evaluate(({ thread, from }) => (window as unknown as { __sim: { receiveReply(t: string, f: unknown): void } }).__sim.receiveReply(thread, from), {
+        thread: sent!.thread!,
+        from,
+      });
     const row = gmail.page.locator('tr.zA', { hasText: title });
+    // The user's own follow-up from another device lands in the thread first: "me (2)" is no reply.
+    await receive({ address: 'ada.lovelace@example.com', name: 'me' });
     expect(await row.locator('span.bx0').textContent()).toBe('2');
+    await expect.poll(() => markIn(row).getAttribute('data-state'), { timeout: 10_000 }).toBe('sent');
+    await new Promise((r) => setTimeout(r, 1_500)); // the background's answer, had it taken it for a reply
+    expect(await markIn(row).getAttribute('data-state')).toBe('sent');
+    expect((await localEmail(session.worker, tracker))?.repliedAt ?? null).toBeNull();
+
+    // Grace answers: "me, me, Grace Hopper (3)"; the thread itself stays closed.
+    await receive(GRACE);
+    expect(await row.locator('span.bx0').textContent()).toBe('3');
     await expect.poll(() => markIn(row).getAttribute('data-state'), { timeout: 10_000 }).toBe('replied');
     expect(await gmail.page.locator('.adn').count()).toBe(0); // seen from the list alone
     await repliedInPopup(popup, tracker, title);
