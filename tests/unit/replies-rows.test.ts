@@ -8,7 +8,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MarkInfo } from '../../lib/messages';
 import { replyFromRow } from '../../lib/replies';
-import { replyOfRow } from '../../lib/webmail/features/replies';
+import type { MarksSource } from '../../lib/marks/client';
+import { MarkIndex } from '../../lib/marks/index';
+import { renderRows } from '../../lib/webmail/features/list-marks';
+import { replyOfRow, rowReplies } from '../../lib/webmail/features/replies';
 import { gmail } from '../../lib/webmail/gmail';
 
 const views = gmail.views!;
@@ -98,6 +101,37 @@ describe('Gmail list rows', () => {
   it('a row already replied, or a reply no later than the send, is left alone', () => {
     expect(replyOfRow(views, row([ME, grace], 2, LATER), mark({ state: 'replied' }), OWN)).toBeNull();
     expect(replyOfRow(views, row([ME, grace], 2, SENT), mark(), OWN)).toBeNull();
+  });
+});
+
+describe('the list marks report replies seen in rows', () => {
+  function render(marks: MarkInfo[], title = 'Me - ada.lovelace@example.com - Gmail') {
+    document.title = title;
+    const requests: unknown[] = [];
+    const index = new MarkIndex(marks);
+    const source: MarksSource = { marks: () => marks, index: () => index, subscribe: () => () => undefined, request: async (m) => (requests.push(m), null) };
+    const options = { webmail: 'gmail' as const, views, doc: document, source, signal: new AbortController().signal, onMatch: rowReplies(views, document, source) };
+    const run = () => renderRows(options, document.body, document.querySelectorAll<HTMLElement>(views.rowSelector), new Set(), () => undefined);
+    return { requests, run };
+  }
+
+  it('a row matched by its thread id reports the reply once, with the user’s address', () => {
+    row([ME, grace], 2, LATER);
+    const { requests, run } = render([mark()]);
+    run();
+    run();
+    expect(requests).toEqual([{ type: 'replied', tracker: 'trackerRowReply000001', reply: { by: { name: grace.name, address: grace.email }, at: LATER, others: [] }, own: OWN }]);
+  });
+
+  it('a row matched only by its subject, or a page that names no user, reports nothing', () => {
+    row([ME, grace], 2, LATER);
+    const bySubject = render([mark({ threadId: null, messageId: null })]);
+    bySubject.run();
+    expect(document.querySelectorAll('[data-openping="mark"]')).toHaveLength(1); // marked, yet no reply guessed
+    expect(bySubject.requests.filter((m) => (m as { type: string }).type === 'replied')).toEqual([]);
+    const anonymous = render([mark()], 'Gmail');
+    anonymous.run();
+    expect(anonymous.requests).toEqual([]);
   });
 });
 
