@@ -1,5 +1,7 @@
 import { defineContentScript } from 'wxt/utils/define-content-script';
 import { startWebmailFeatures } from '../lib/webmail/features';
+import { startReplyDetection } from '../lib/webmail/features/replies';
+import { watchOutlookReplies } from '../lib/webmail/features/replies-outlook';
 import { outlook } from '../lib/webmail/outlook';
 
 export default defineContentScript({
@@ -8,5 +10,6 @@ export default defineContentScript({
   runAt: 'document_idle',
   main(ctx) {
     startWebmailFeatures(outlook, ctx);
+    void startReplyDetection(watchOutlookReplies, document, ctx.signal);
   },
 });

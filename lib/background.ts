@@ -147,6 +147,8 @@ export const handlers: Handlers = {
       // Ids the page told at send; ids learnt earlier (a resend of the same draft) stay unless replaced.
       threadId: cleanIds(email.ids).thread ?? existing?.threadId ?? null,
       messageId: cleanIds(email.ids).message ?? existing?.messageId ?? null,
+      // Issue 19: a webmail message sent with no thread of its own yet began one (a list row's count then tells replies).
+      startedThread: email.webmail ? !cleanIds(email.ids).thread : undefined,
     });
     await tx.done;
     // The server takes sentAt at most 5 minutes ahead (SPEC §3): a message scheduled for later stays

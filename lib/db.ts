@@ -58,6 +58,11 @@ export interface EmailRecord {
   repliedAt?: number | null;
   repliedBy?: Recipient | null;
   repliedOthers?: Recipient[];
+  /**
+   * Issue 19: the message began its thread (the page told no thread at send), so the thread held one
+   * message then and a list row's count can tell a later one. Absent in records from before: not known.
+   */
+  startedThread?: boolean;
 }
 
 /**

@@ -42,6 +42,8 @@ export interface MarkInfo {
   lastOpenPlace: string | null;
   /** The last open's intermediary in words ("Gmail's image proxy"), null when none. */
   lastOpenVia: string | null;
+  /** Issue 19: the message began its thread, so a list row's message count can show a reply. */
+  startedThread?: boolean;
 }
 
 export interface ComposeIdentity {

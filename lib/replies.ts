@@ -73,19 +73,67 @@ export function findReply(sentAt: number, messages: readonly ThreadMessage[], ow
   return { by: first.from, at: first.at, others };
 }
 
+const MONTH = /\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b/i;
+
+/**
+ * A date as a page shows it in the user's language, when it can be read without guessing: ISO, an
+ * English month name ("Mon, Dec 7, 2026 10:42 AM"), day-first dotted dates ("Mo 07.12.2026 10:42",
+ * German and others that write them) and slashed dates only where the page's language orders them
+ * month-first (en-US). "07/12/2026" elsewhere may be either — null, and no reply is guessed from it.
+ * A time without a year ("Mon 10:42", "Yesterday") is null too.
+ */
+export function parseShownTime(text: string | null | undefined, lang: string): number | null {
+  const shown = text?.replace(/[\u200e\u200f\u202a-\u202e]/g, '').trim();
+  if (!shown) return null;
+  const dotted = /\b(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})(?:\D+(\d{1,2}):(\d{2}))?/.exec(shown);
+  if (dotted) {
+    const [, d, m, y, h = '0', min = '0'] = dotted;
+    const at = new Date(Number(y), Number(m) - 1, Number(d), Number(h), Number(min)).getTime();
+    return Number(d) <= 31 && Number(m) <= 12 ? at : null;
+  }
+  const iso = /^\d{4}-\d{2}-\d{2}T/.test(shown);
+  const slashed = /\d{1,2}\/\d{1,2}\/\d{4}/.test(shown);
+  if (!iso && !MONTH.test(shown) && !(slashed && /^en-us$/i.test(lang.trim()))) return null;
+  if (!/\d{4}/.test(shown)) return null;
+  const at = Date.parse(shown);
+  return Number.isFinite(at) ? at : null;
+}
+
+/** A thread message as a page reader gives it: with the OpenPing trackers whose pixel it carries (the user's sent message). */
+export interface ReadMessage extends ThreadMessage {
+  trackers: string[];
+}
+
+/** Every tracked message of an open thread that has a reply, with the reply (found by its pixel, never its subject). */
+export function trackedReplies(messages: readonly ReadMessage[], own: readonly string[]): { tracker: string; reply: Reply }[] {
+  const found: { tracker: string; reply: Reply }[] = [];
+  for (const message of messages) {
+    if (message.at === null) continue;
+    for (const tracker of message.trackers) {
+      const reply = findReply(message.at, messages, own);
+      if (reply) found.push({ tracker, reply });
+    }
+  }
+  return found;
+}
+
 /**
  * What a list row tells without opening the thread: a count of messages and the participants'
  * names. A row proves a reply only when it shows more messages than at send and a participant who
- * is not the user; which one and when need the open thread, so the reply is dated by the row's time.
+ * is not the user; it names every such participant (the first shown first) and is dated by the
+ * row's last message — the open thread tells more exactly who wrote when.
  */
 export function replyFromRow(
   row: { count: number; participants: readonly Recipient[]; lastAt: number | null },
   sent: { count: number; at: number },
   own: readonly string[],
 ): Reply | null {
+  if (own.length === 0) return null; // Not knowing who "someone else" is, nothing is guessed.
   if (row.count <= sent.count || row.lastAt === null || row.lastAt <= sent.at) return null;
-  const other = row.participants.find((p) => p.address.trim() !== '' && !isOwn(p.address, own));
-  return other ? { by: other, at: row.lastAt, others: [] } : null;
+  const others = row.participants.filter((p) => p.address.trim() !== '' && !isOwn(p.address, own));
+  const unique = others.filter((p, i) => others.findIndex((q) => same(q.address, p.address)) === i);
+  // Several people replied (a message to several, a colleague in Cc): the first shown, and the rest.
+  return unique[0] ? { by: unique[0], at: row.lastAt, others: unique.slice(1) } : null;
 }
 
 /** Who replied, in a few words: "Ada Lovelace" / "Ada Lovelace +2". */

@@ -24,6 +24,7 @@ Object.assign(globalThis, { window, document: window.document, MutationObserver:
 const outlookModule = await import('../lib/webmail/outlook.ts');
 const sel = await import('../lib/webmail/outlook-selectors.ts');
 const gmailSel = await import('../lib/webmail/gmail-selectors.ts');
+const outlookReplies = await import('../lib/webmail/features/replies-outlook.ts');
 
 let failed = 0;
 function check(what: string, ok: boolean, detail = ''): void {
@@ -49,6 +50,37 @@ function load(file: string): Document {
   check('outlook 2025-11: own address without the account flyout', own === 'toberndo@outlook.com', String(own));
   check('outlook 2025-11: read-mode bodies are message views', doc.querySelectorAll(sel.messageView).length === 2);
   check('outlook 2025-11: list rows carry a conversation id', doc.querySelectorAll('[role="listbox"] > [role="option"][data-convid]').length >= 1);
+
+
+  // The reply reader (issue 19) on the real conversation: one received item, its sender from the
+  // "From:" label (not the recipient well), no date shown there — so no reply is guessed.
+  const base = 'https://track.example.net/p/acct/';
+  const items = outlookReplies.readOutlookConversation(doc, base, 'de-DE');
+  check(
+    'outlook 2025-11: the reply reader reads the conversation item and its sender',
+    items.length === 1 && items[0]!.from.address === 'sender@example.com' && items[0]!.trackers.length === 0,
+    JSON.stringify(items),
+  );
+  check('outlook 2025-11: no date shown, no reply guessed', items[0]?.at === null && outlookReplies.repliesInOutlookConversation(doc, base, ['toberndo@outlook.com'], 'de-DE').length === 0);
+  // The same real item twice, dated as Outlook's SentReceivedSavedTime would, our pixel in the first:
+  // the second's sender is the reply, told apart by the item structure alone.
+  const conversation = doc.querySelector(sel.conversation)!;
+  const item = conversation.querySelector('[aria-expanded]')!;
+  const second = item.cloneNode(true) as HTMLElement;
+  second.querySelector('[aria-label^="From:"]')!.setAttribute('aria-label', 'From: grace@example.org');
+  item.after(second);
+  for (const [el, when] of [[item, '01.12.2026 09:00'], [second, '02.12.2026 10:30']] as const) {
+    const time = doc.createElement('div');
+    time.setAttribute('data-testid', 'SentReceivedSavedTime');
+    time.textContent = when;
+    el.querySelector('.uSg02')!.append(time);
+  }
+  const pixel = doc.createElement('img');
+  pixel.setAttribute('src', `${base}trackerRealworld00001.gif`);
+  item.querySelector('[id^="UniqueMessageBody"]')!.append(pixel);
+  const replies = outlookReplies.repliesInOutlookConversation(doc, base, ['sender@example.com'], 'de-DE');
+  check('outlook 2025-11: two real items, the later one from someone else is the reply', replies.length === 1 && replies[0]!.reply.by.address === 'grace@example.org', JSON.stringify(replies));
+  second.remove();
 
   // A real 2023 compose editor put into that reading pane: the root must stay out of the ribbon.
   const editor = new window.DOMParser()

@@ -98,6 +98,17 @@ export const rowSubject: Selector = ['span.bog'];
 export const rowMarkAnchor: Selector = ['.y6', 'span.bog'];
 
 /**
+ * A row's participants and message count (issue 19): the sender cell `.yW` holds one `span[email][name]`
+ * per shown sender ("Ada, me"), inside `span.bA4`, and `span.bx0` the count ("3") when the thread has
+ * several messages (public Gmail-list readers of 2024–26 read `.yW span[email]` and `span.bx0`, e.g.
+ * a Jira-badge extension's "the name, before the count (span.bx0)" and a list reader's
+ * `extractConversationLength`). In a Sent list the cell names the recipients after a "To:" word. 2026-12
+ */
+export const rowParticipantsCell: Selector = ['.yW'];
+export const rowParticipant: Selector = ['span[email]'];
+export const rowCount: Selector = ['span.bx0'];
+
+/**
  * An open thread: its subject `h2.hP` carries `data-legacy-thread-id` (RESEARCH §7), each
  * message `.adn[data-legacy-message-id]` with the sender `span.gD[email]` (InboxSDK message
  * view; gmail.js). Gmail keeps hidden older views in the page: only visible ones count. 2026-12

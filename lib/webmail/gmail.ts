@@ -5,8 +5,9 @@
  * every watcher; no timers.
  */
 import { isAtEnd } from '../pixel';
+import { gmailOwnAddresses, timeOfMessageId } from './features/replies-gmail';
 import * as S from './gmail-selectors';
-import { SelectorError, type ComposeHandle, type ListRow, type MessageIds, type Recipient, type SendEvent, type ThreadMessage, type WebmailAdapter, type WebmailViews } from './types';
+import { SelectorError, type ComposeHandle, type ListRow, type MessageIds, type Recipient, type RowActivity, type SendEvent, type ThreadMessage, type WebmailAdapter, type WebmailViews } from './types';
 
 type Selector = S.Selector;
 
@@ -201,6 +202,32 @@ function hexOrNull(value: string | null | undefined): string | null {
   return value && HEX_ID.test(value) ? value.toLowerCase() : null;
 }
 
+/**
+ * What a list row shows of its thread (issue 19): the senders, the count, the last message's time from
+ * its id. Null for a layout not known, and for lists whose cell names recipients: the Sent and Drafts
+ * folders, or any cell with words before its first participant ("To: Ada").
+ */
+export function gmailRowActivity(row: HTMLElement): RowActivity | null {
+  const hash = row.ownerDocument.defaultView?.location.hash ?? '';
+  if (/^#(sent|drafts|scheduled)\b/.test(hash)) return null;
+  const cell = first(row, S.rowParticipantsCell);
+  const people = cell ? [...cell.querySelectorAll<HTMLElement>(S.rowParticipant.join(', '))] : [];
+  if (!cell || people.length === 0) return null;
+  // Any words before the first participant ("To:", in the user's language) make it a recipients cell.
+  const range = row.ownerDocument.createRange();
+  range.setStart(cell, 0);
+  range.setEndBefore(people[0]!);
+  if (range.toString().trim() !== '') return null;
+  const countText = first(row, S.rowCount)?.textContent?.trim() ?? '';
+  const count = countText === '' ? 1 : /^\(?(\d{1,4})\)?$/.exec(countText) ? Number(/\d+/.exec(countText)![0]) : NaN;
+  if (!Number.isFinite(count)) return null;
+  const participants: Recipient[] = people
+    .map((p) => ({ name: p.getAttribute('name')?.trim() || p.textContent?.trim() || null, address: p.getAttribute('email')?.trim() ?? '' }))
+    .filter((p) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(p.address));
+  const last = first(row, S.rowIds)?.getAttribute('data-legacy-last-message-id') ?? null;
+  return { count, participants, lastAt: timeOfMessageId(last) };
+}
+
 const gmailViews: WebmailViews = {
   listRegion: (doc) => first(doc, S.main),
   threadRegion: (doc) => first(doc, S.main),
@@ -233,6 +260,8 @@ const gmailViews: WebmailViews = {
     }));
     return { thread, messages };
   },
+  rowActivity: gmailRowActivity,
+  ownAddresses: gmailOwnAddresses,
   sentNoticeSelector: S.sentNoticeLink.join(', '),
   sentNoticeIds(link) {
     const param = link.getAttribute('param');

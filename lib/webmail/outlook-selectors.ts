@@ -158,3 +158,21 @@ export const selectedRow = '[role="option"][aria-selected="true"][data-convid]';
  * known (hashed), so rows are matched by an element whose whole text is the subject. 2026-12
  */
 export const rowTextLeaf = 'span, div';
+
+// ---------------------------------------------------------------- replies (issue 19)
+
+/**
+ * A conversation item's sender: an element of the item's header whose aria-label names the sender's
+ * address after a localized "From:" (real markup: `span[aria-label="Von: sender@example.com"]` and
+ * `span[aria-label="From: sender@example.com"]`, mailvelope/mailvelope 2025-11-17; public OWA
+ * scripts of 2025 read `[aria-label^="From:"]`). The prefix is never read, only the address. 2026-12
+ */
+export const itemSenderCandidates = '[aria-label*="@"]';
+/** The recipients well of an item (real markup: `[data-testid="RecipientWell"]`, Mailvelope 2025-11): never the sender. 2026-12 */
+export const recipientWell = '[data-testid="RecipientWell"]';
+/**
+ * A conversation item's date: `[data-testid="SentReceivedSavedTime"]`, its `title` or text the
+ * localized date (read by several public OWA scrapers and automations of 2024–26 found by the code
+ * search; absent from the Mailvelope templates). A dated guess of its place in the item. 2026-12
+ */
+export const itemTime = '[data-testid="SentReceivedSavedTime"]';

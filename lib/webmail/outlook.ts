@@ -279,6 +279,12 @@ function textLeaves(row: HTMLElement): HTMLElement[] {
   );
 }
 
+/**
+ * No `rowActivity` (issue 19): Outlook's list rows are not read for replies. No captured markup of a
+ * real row shows its senders' addresses, a message count or a date with its year (Mailvelope's 2025-11
+ * row holds a preview span only), so a row's layout is not known and no reply is guessed from it; the
+ * open conversation (features/replies-outlook.ts) tells replies instead.
+ */
 const outlookViews: WebmailViews = {
   listRegion: (doc) => doc.querySelector<HTMLElement>(sel.listRegion) ?? doc.querySelector<HTMLElement>('[role="listbox"]')?.parentElement ?? null,
   rowSelector: sel.listRow,

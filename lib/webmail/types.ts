@@ -70,6 +70,16 @@ export interface ListRow {
   markAnchor(subject: string | null): HTMLElement | null;
 }
 
+/**
+ * What a list row shows of its thread's activity (issue 19): how many messages, who wrote them, when the
+ * last one came. Read only from rows whose participants are the thread's senders (not a Sent list's "To:").
+ */
+export interface RowActivity {
+  count: number;
+  participants: Recipient[];
+  lastAt: number | null;
+}
+
 /** One message of an open thread, for the status line. */
 export interface ThreadMessage {
   el: HTMLElement;
@@ -90,6 +100,10 @@ export interface WebmailViews {
   threadRegion(doc: Document): HTMLElement | null;
   /** The open thread's id and its messages, or null when no thread is open. */
   openThread(region: ParentNode): { thread: string; messages: ThreadMessage[] } | null;
+  /** The row's thread activity, for replies seen from the list (issue 19); null (or absent) when the layout is not known. */
+  rowActivity?(row: HTMLElement): RowActivity | null;
+  /** The signed-in user's addresses as the page shows them ([] when it does not). */
+  ownAddresses?(doc: Document): string[];
   /** Ids in a "message sent" notice the page shows right after a send, when it has one. */
   readonly sentNoticeSelector?: string;
   sentNoticeIds?(el: Element): MessageIds | null;

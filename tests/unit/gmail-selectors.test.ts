@@ -49,6 +49,10 @@ const expected: Record<keyof typeof S, number[]> = {
   rowIds: [1],
   rowSubject: [0],
   rowMarkAnchor: [0, 0],
+  // Issue 19, a row's senders and count: no list here (tests/unit/replies-rows.test.ts reads the lists fixture).
+  rowParticipantsCell: [0],
+  rowParticipant: [1],
+  rowCount: [0],
   threadHeading: [1, 1],
   threadMessage: [1],
   messageSender: [1, 1],

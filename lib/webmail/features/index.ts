@@ -8,6 +8,7 @@ import { startComposeTracking } from '../../compose';
 import { createMarksSource } from '../../marks/client';
 import type { WebmailAdapter } from '../types';
 import { startListMarks } from './list-marks';
+import { rowReplies } from './replies';
 import type { startSentIds } from './sent-ids';
 import { startThreadStatus } from './thread-status';
 
@@ -24,6 +25,6 @@ export function startWebmailFeatures(adapter: WebmailAdapter, ctx: ContentScript
   const source = createMarksSource(adapter.name, ctx.signal);
   const sentIds = sentIdsFeature?.(views, document, source, ctx.signal);
   startComposeTracking(adapter, ctx, document, sentIds && ((tracker) => sentIds.sent(tracker)));
-  startListMarks({ webmail: adapter.name, views, doc: document, source, signal: ctx.signal });
+  startListMarks({ webmail: adapter.name, views, doc: document, source, signal: ctx.signal, onMatch: rowReplies(views, document, source) });
   startThreadStatus({ webmail: adapter.name, views, doc: document, source, signal: ctx.signal });
 }

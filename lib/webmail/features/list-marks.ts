@@ -18,6 +18,8 @@ export interface ListMarksOptions {
   source: MarksSource;
   signal: AbortSignal;
   log?: (message: string) => void;
+  /** Called for each row matched to a tracked email by its ids (replies seen in rows, issue 19). */
+  onMatch?: (row: HTMLElement, mark: MarkInfo) => void;
 }
 
 /** Marks every row of `rows` (all rows of `region` when omitted). Exported for the benchmark. */
@@ -52,6 +54,8 @@ export function renderRows(options: ListMarksOptions, region: ParentNode, rows: 
     const existing = row.querySelector(MARK_SELECTOR);
     if (existing && existing.parentElement !== anchor) existing.remove();
     putMark(anchor, match.mark);
+    // By ids only: a subject match may be another thread with the same subject.
+    if (!match.bySubject) options.onMatch?.(row, match.mark);
     if (match.bySubject && (read.ids.thread || read.ids.message) && !learnt.has(match.mark.tracker)) {
       // Keep the row's ids: the next time it is matched by them, whatever the subject.
       learnt.add(match.mark.tracker);

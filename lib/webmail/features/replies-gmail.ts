@@ -3,14 +3,13 @@
  * view feature per file). The thread is recognised by the tracked message in
  * it — the user's own message carrying their pixel — not by its subject,
  * which a recipient may change; every later message from someone else is a
- * reply (lib/replies.ts decides). What is read stays in the browser.
- *
- * Not covered yet: list rows (message count and participants, lib/replies.ts
- * `replyFromRow`) need the row marks' thread ids (issue 16's list marks).
+ * reply (lib/replies.ts decides). What is read stays in the browser. List
+ * rows are read by gmail.ts `gmailRowActivity` (features/replies.ts `replyOfRow`).
  */
 import { trackerFromSrc } from '../../pixel';
-import { findReply, type Reply, type ThreadMessage } from '../../replies';
+import { parseShownTime, trackedReplies, type ReadMessage, type Reply } from '../../replies';
 import * as S from '../gmail-selectors';
+import { watchReplies, type ReportReply } from './replies-watch';
 
 function first<E extends Element = HTMLElement>(root: ParentNode, selector: readonly string[]): E | null {
   for (const s of selector) {
@@ -40,77 +39,36 @@ export function timeOfMessageId(id: string | null): number | null {
   return ms > 1_072_915_200_000 && ms < 4_102_444_800_000 ? ms : null;
 }
 
-export interface GmailThreadMessage extends ThreadMessage {
-  /** OpenPing trackers whose pixel this message carries (the user's sent message). */
-  trackers: string[];
-}
+export type GmailThreadMessage = ReadMessage;
 
 /** The messages an open thread shows, in page order; [] when the page shows no thread this reader knows. */
-export function readGmailThread(root: ParentNode, pixelBase: string): GmailThreadMessage[] {
+export function readGmailThread(root: ParentNode, pixelBase: string, lang = ''): GmailThreadMessage[] {
   return all(root, S.threadMessage).map((node) => {
     const sender = first(node, S.messageSender);
     const address = sender?.getAttribute('email')?.trim() ?? '';
     const name = sender?.getAttribute('name')?.trim() || sender?.textContent?.trim() || null;
     const byId = timeOfMessageId(node.getAttribute('data-legacy-message-id'));
-    const titled = first(node, S.messageDate)?.getAttribute('title');
-    const parsed = titled ? Date.parse(titled) : NaN;
+    // The shown date is the fallback, read only where it cannot be misread (day and month order).
+    const parsed = parseShownTime(first(node, S.messageDate)?.getAttribute('title'), lang);
     const trackers = [...node.querySelectorAll('img')]
       .map((img) => trackerFromSrc(img.getAttribute('src') ?? '', pixelBase))
       .filter((t): t is string => t !== null);
-    return { from: { name, address }, at: byId ?? (Number.isFinite(parsed) ? parsed : null), trackers };
+    return { from: { name, address }, at: byId ?? parsed, trackers };
   });
 }
 
 /** Every tracked message of the thread that has a reply, with the reply. */
-export function repliesInGmailThread(root: ParentNode, pixelBase: string, own: readonly string[]): { tracker: string; reply: Reply }[] {
-  const messages = readGmailThread(root, pixelBase);
-  const found: { tracker: string; reply: Reply }[] = [];
-  for (const message of messages) {
-    if (message.at === null) continue;
-    for (const tracker of message.trackers) {
-      const reply = findReply(message.at, messages, own);
-      if (reply) found.push({ tracker, reply });
-    }
-  }
-  return found;
+export function repliesInGmailThread(root: ParentNode, pixelBase: string, own: readonly string[], lang = ''): { tracker: string; reply: Reply }[] {
+  return trackedReplies(readGmailThread(root, pixelBase, lang), own);
 }
 
 /** The signed-in address Gmail puts in the tab title ("Inbox - ada@example.com - Gmail"). */
-function ownAddresses(doc: Document): string[] {
+export function gmailOwnAddresses(doc: Document): string[] {
   return doc.title.match(/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g) ?? [];
 }
 
-/**
- * Watches the page for open threads and reports each reply once per page load. A MutationObserver on
- * the page, not a timer (STYLE §4); stops when `signal` aborts.
- */
-export function watchGmailReplies(
-  doc: Document,
-  pixelBase: string,
-  report: (tracker: string, reply: Reply, own: string[]) => void,
-  signal: AbortSignal,
-): void {
-  const reported = new Set<string>();
-  let queued = false;
-  const scan = () => {
-    queued = false;
-    if (signal.aborted) return;
-    const own = ownAddresses(doc);
-    if (own.length === 0) return; // Not knowing the user, nothing is guessed.
-    for (const { tracker, reply } of repliesInGmailThread(doc, pixelBase, own)) {
-      const key = `${tracker}|${reply.by.address}|${reply.at}|${reply.others.length}`;
-      if (reported.has(key)) continue;
-      reported.add(key);
-      report(tracker, reply, own);
-    }
-  };
-  const observer = new MutationObserver(() => {
-    if (!queued) {
-      queued = true;
-      queueMicrotask(scan);
-    }
-  });
-  observer.observe(doc.body, { childList: true, subtree: true });
-  signal.addEventListener('abort', () => observer.disconnect(), { once: true });
-  scan();
+/** Watches the page for open threads and reports each reply once per page load; stops when `signal` aborts. */
+export function watchGmailReplies(doc: Document, pixelBase: string, report: ReportReply, signal: AbortSignal): void {
+  const lang = doc.documentElement.lang || navigator.language || '';
+  watchReplies(doc, gmailOwnAddresses, (own) => repliesInGmailThread(doc, pixelBase, own, lang), report, signal);
 }

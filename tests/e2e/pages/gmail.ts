@@ -22,6 +22,8 @@ export interface SentMessage {
   body: string;
   how: 'send' | 'archive' | 'keyboard' | 'scheduled';
   at: number;
+  /** The lists fixture's legacy thread id (hex) of the message. */
+  thread?: string;
 }
 
 /**

@@ -36,7 +36,7 @@ export class OutlookRibbonPage {
     return new OutlookCompose(this.page, root);
   }
 
-  async sent(): Promise<Array<{ id: string; convid: string; subject: string; html: string }>> {
+  async sent(): Promise<Array<{ id: string; convid: string; subject: string; html: string; at: number }>> {
     return this.page.evaluate(() => JSON.parse(localStorage.getItem('sim.sent') ?? '[]'));
   }
 
