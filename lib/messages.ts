@@ -41,6 +41,8 @@ export interface MarkInfo {
   lastOpenPlace: string | null;
   /** The last open's intermediary in words ("Gmail's image proxy"), null when none. */
   lastOpenVia: string | null;
+  /** The user muted this email's notifications (the card's Mute button, the popup's detail). */
+  muted: boolean;
 }
 
 export interface ComposeIdentity {

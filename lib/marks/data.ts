@@ -39,6 +39,7 @@ export function markOf(email: EmailRecord, lastOpenVia: string | null): MarkInfo
     lastOpenAt: email.lastOpenAt,
     lastOpenPlace: email.lastOpenPlace,
     lastOpenVia,
+    muted: email.muted === true,
   };
 }
 
