@@ -39,7 +39,9 @@ export function putMark(anchor: HTMLElement, mark: MarkInfo): HTMLElement {
     host = anchor.ownerDocument.createElement('span');
     host.setAttribute('data-openping', 'mark');
     host.tabIndex = 0;
-    host.setAttribute('role', 'button');
+    // A group, not a button: focus opens the card, whose Details and Mute are buttons of their own, and
+    // a button may hold no focusable descendants (axe nested-interactive, WAI-ARIA "children presentational").
+    host.setAttribute('role', 'group');
     host.style.cssText = 'display:inline-block;margin-right:4px;font:bold 12px/1 sans-serif;letter-spacing:-3px;cursor:default;position:relative;vertical-align:baseline';
     anchor.prepend(host);
   }
