@@ -166,7 +166,7 @@ async function seedMarks(popup: PopupPage): Promise<void> {
         tracker: `a11yMark${i}xxxxxxxxxxxxxx`.slice(0, 22),
         webmail: 'gmail', subject, recipients: [{ name: 'Grace Hopper', address: 'grace@example.org' }], sentAt, threadUrl: null,
         tracking: 'sent', opens: 0, firstOpenAt: null, lastOpenAt: null, machineHits: 0, appleMppHits: 0, unseenOpens: 0,
-        notifiedAt: null, sortAt: sentAt, lastOpenPlace: null, threadId: `18c92589a0a0000${i}`, messageId: null, ...fields,
+        notifiedAt: null, sortAt: sentAt, lastOpenPlace: null, threadId: `18c92589a0a0000${i}`, messageId: `18c92589a0a0000${i}`, ...fields,
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -178,7 +178,7 @@ async function seedMarks(popup: PopupPage): Promise<void> {
 }
 
 describe('accessibility of the list marks and their card (axe-core, light and dark)', () => {
-  it('every mark, and a mark with its card open, in Gmail’s Sent list', async () => {
+  it('every mark, and a mark with its card open, in Gmail’s Sent list; the status line in a thread', async () => {
     const popup = await PopupPage.open(session.context, session.extensionId);
     await seedMarks(popup);
     await popup.close();
@@ -219,6 +219,13 @@ describe('accessibility of the list marks and their card (axe-core, light and da
     await opened.focus();
     await expect.poll(() => cardIn(opened).isVisible()).toBe(true);
     expect(await violationsInBothSchemes(gmail.page, ours)).toEqual(NONE);
+
+    // The opened one's thread: the status line on its message.
+    await gmail.page.evaluate(() => (location.hash = '#thread/18c92589a0a00003'));
+    const line = gmail.page.locator('.adn [data-openping="mark"]');
+    await expect.poll(() => line.getAttribute('data-state'), { timeout: 10_000 }).toBe('opened');
+
+    expect(await violationsInBothSchemes(gmail.page, ['.adn [data-openping="mark"]'])).toEqual(NONE);
     await gmail.page.close();
   });
 });
