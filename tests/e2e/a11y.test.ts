@@ -224,7 +224,6 @@ describe('accessibility of the list marks and their card (axe-core, light and da
     await gmail.page.evaluate(() => (location.hash = '#thread/18c92589a0a00003'));
     const line = gmail.page.locator('.adn [data-openping="mark"]');
     await expect.poll(() => line.getAttribute('data-state'), { timeout: 10_000 }).toBe('opened');
-
     expect(await violationsInBothSchemes(gmail.page, ['.adn [data-openping="mark"]'])).toEqual(NONE);
     await gmail.page.close();
   });
