@@ -251,7 +251,12 @@ export type HealthWarning = ContractHealthWarning<string>;
 
 function isHealthWarning(value: unknown): value is HealthWarning {
   const w = value as Partial<HealthWarning> | null;
-  return typeof w === 'object' && w !== null && typeof w.code === 'string' && typeof w.message === 'string';
+  if (typeof w !== 'object' || w === null || typeof w.code !== 'string' || typeof w.message !== 'string') return false;
+  // Parameters of another shape are dropped, the warning kept: it is then shown in the server's words.
+  if (w.params !== undefined && (typeof w.params !== 'object' || w.params === null || !Object.values(w.params).every((v) => typeof v === 'string'))) {
+    delete (w as { params?: unknown }).params;
+  }
+  return true;
 }
 
 /**

@@ -7,7 +7,8 @@
  */
 import { publicUrlProblems, type LocalWhy } from '../backend/public-url';
 // Sentences in locales/*.yml (`setup.*`); a local host's reason travels as a code (backend/public-url.ts) and is worded here.
-import { t } from './i18n';
+import { healthText, t } from './i18n';
+import type { HealthWarning } from '../contract';
 
 export type SetupProblemCode = 'no-account' | 'public-url-local' | 'public-url-http' | 'bad-url';
 
@@ -33,6 +34,27 @@ const LOCAL_WHY: Record<LocalWhy, () => string> = {
   home: () => t('setup.whyHome'),
   dotless: () => t('setup.whyDotless'),
 };
+
+function isLocalWhy(code: string): code is LocalWhy {
+  return Object.hasOwn(LOCAL_WHY, code);
+}
+
+/**
+ * A /healthz warning in the user's language: its meaning, then what to change. The public-URL
+ * warnings are worded here from their code and parameters (the server's English sentence stays
+ * in its log and /healthz); any other warning, or one without parameters (an older server), is
+ * the meaning followed by the server's own sentence (lib/i18n.ts healthText).
+ */
+export function healthWarningText(warning: HealthWarning<string>): string {
+  const { url, host, why } = warning.params ?? {};
+  let sentence: string | null = null;
+  if (warning.code === 'public-url-local' && url && host && why && isLocalWhy(why)) {
+    sentence = t('health.publicUrlLocalSays', { url, host, why: LOCAL_WHY[why]() });
+  } else if (warning.code === 'public-url-http' && url) {
+    sentence = t('health.publicUrlHttpSays', { url });
+  }
+  return healthText(sentence === null ? warning : { code: warning.code, message: sentence });
+}
 
 /** Why no pixel may go out under `pixelBase` (null: none; tracking can work). */
 export function pixelBaseProblem(pixelBase: string | null, allowLocalServer: boolean): SetupProblem | null {
