@@ -33,8 +33,9 @@ type HealthCheck = (app: App) => Finding | null | Promise<Finding | null>;
 /** The warnings about OPENPING_PUBLIC_URL (already validated by config.ts), in a fixed order. */
 export function publicUrlWarnings(publicUrl: string): HealthWarning[] {
   const host = new URL(publicUrl).hostname;
-  return publicUrlProblems(publicUrl).map(({ code, why }) => ({
+  return publicUrlProblems(publicUrl).map(({ code, why, whyCode }) => ({
     code,
+    params: { url: publicUrl, host, ...(whyCode ? { why: whyCode } : {}) },
     message:
       code === 'public-url-local'
         ? `OPENPING_PUBLIC_URL (${publicUrl}) points at ${host}, ${why}, so recipients' mail clients cannot fetch the pixel: set it to this server's public https address, such as https://track.example.com.`
@@ -122,5 +123,5 @@ const HEALTH_CHECKS: readonly HealthCheck[] = [...publicUrl, forwardedUntrusted,
 export async function health(app: App): Promise<{ status: number; body: { ok: boolean; warnings: HealthWarning[] } }> {
   const findings = (await Promise.all(HEALTH_CHECKS.map((check) => check(app)))).filter((f): f is Finding => f !== null);
   const ok = !findings.some((f) => f.failing);
-  return { status: ok ? 200 : 503, body: { ok, warnings: findings.map(({ code, message }) => ({ code, message })) } };
+  return { status: ok ? 200 : 503, body: { ok, warnings: findings.map(({ code, message, params }) => ({ code, message, ...(params ? { params } : {}) })) } };
 }

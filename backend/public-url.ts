@@ -51,29 +51,49 @@ function inCidr(cidr: HostCidr, ip: HostIp): boolean {
 }
 
 /**
+ * Why a host is local, as a stable code: the extension words it in the user's
+ * language (lib/setup.ts, locales `setup.why*`, STYLE §14); `what` beside each
+ * code is the server's English for its log and /healthz.
+ */
+export type LocalWhy =
+  | 'unspecified'
+  | 'private'
+  | 'cgnat'
+  | 'loopback'
+  | 'link-local'
+  | 'unique-local'
+  | 'site-local'
+  | 'localhost'
+  | 'mdns'
+  | 'internal'
+  | 'lan'
+  | 'home'
+  | 'dotless';
+
+/**
  * Address blocks no recipient can reach a server in, with their source (IANA's
  * special-purpose address registries collect them). The documentation and
  * benchmarking blocks are left out on purpose: nobody configures them by
  * accident, and tests use them as stand-ins for public addresses.
  */
-export const LOCAL_RANGES: ReadonlyArray<{ cidr: string; what: string; source: string }> = [
-  { cidr: '0.0.0.0/8', what: 'an unspecified address', source: 'RFC 1122 §3.2.1.3 ("this network")' },
-  { cidr: '10.0.0.0/8', what: 'a private address', source: 'RFC 1918 §3' },
-  { cidr: '100.64.0.0/10', what: 'a carrier-grade NAT address', source: 'RFC 6598 (shared address space)' },
-  { cidr: '127.0.0.0/8', what: 'a loopback address', source: 'RFC 1122 §3.2.1.3' },
-  { cidr: '169.254.0.0/16', what: 'a link-local address', source: 'RFC 3927' },
-  { cidr: '172.16.0.0/12', what: 'a private address', source: 'RFC 1918 §3' },
-  { cidr: '192.168.0.0/16', what: 'a private address', source: 'RFC 1918 §3' },
-  { cidr: '::/128', what: 'an unspecified address', source: 'RFC 4291 §2.5.2' },
-  { cidr: '::1/128', what: 'a loopback address', source: 'RFC 4291 §2.5.3' },
-  { cidr: 'fc00::/7', what: 'a unique local (private) address', source: 'RFC 4193' },
-  { cidr: 'fe80::/10', what: 'a link-local address', source: 'RFC 4291 §2.5.6' },
-  { cidr: 'fec0::/10', what: 'a site-local address', source: 'RFC 3879 (deprecated, still private)' },
+export const LOCAL_RANGES: ReadonlyArray<{ cidr: string; code: LocalWhy; what: string; source: string }> = [
+  { cidr: '0.0.0.0/8', code: 'unspecified', what: 'an unspecified address', source: 'RFC 1122 §3.2.1.3 ("this network")' },
+  { cidr: '10.0.0.0/8', code: 'private', what: 'a private address', source: 'RFC 1918 §3' },
+  { cidr: '100.64.0.0/10', code: 'cgnat', what: 'a carrier-grade NAT address', source: 'RFC 6598 (shared address space)' },
+  { cidr: '127.0.0.0/8', code: 'loopback', what: 'a loopback address', source: 'RFC 1122 §3.2.1.3' },
+  { cidr: '169.254.0.0/16', code: 'link-local', what: 'a link-local address', source: 'RFC 3927' },
+  { cidr: '172.16.0.0/12', code: 'private', what: 'a private address', source: 'RFC 1918 §3' },
+  { cidr: '192.168.0.0/16', code: 'private', what: 'a private address', source: 'RFC 1918 §3' },
+  { cidr: '::/128', code: 'unspecified', what: 'an unspecified address', source: 'RFC 4291 §2.5.2' },
+  { cidr: '::1/128', code: 'loopback', what: 'a loopback address', source: 'RFC 4291 §2.5.3' },
+  { cidr: 'fc00::/7', code: 'unique-local', what: 'a unique local (private) address', source: 'RFC 4193' },
+  { cidr: 'fe80::/10', code: 'link-local', what: 'a link-local address', source: 'RFC 4291 §2.5.6' },
+  { cidr: 'fec0::/10', code: 'site-local', what: 'a site-local address', source: 'RFC 3879 (deprecated, still private)' },
 ];
 
-const LOCAL_CIDRS: ReadonlyArray<{ cidr: HostCidr; what: string }> = LOCAL_RANGES.map(({ cidr, what }) => {
+const LOCAL_CIDRS: ReadonlyArray<{ cidr: HostCidr; code: LocalWhy; what: string }> = LOCAL_RANGES.map(({ cidr, code, what }) => {
   const [addr, bits] = cidr.split('/');
-  return { cidr: { ip: hostAddress(addr!)!, bits: Number(bits) }, what };
+  return { cidr: { ip: hostAddress(addr!)!, bits: Number(bits) }, code, what };
 });
 
 /**
@@ -83,51 +103,58 @@ const LOCAL_CIDRS: ReadonlyArray<{ cidr: HostCidr; what: string }> = LOCAL_RANGE
  * August 2013 after SSAC's SAC053), so only a local search domain or a hosts
  * file resolves one.
  */
-export const LOCAL_SUFFIXES: ReadonlyArray<{ suffix: string; what: string; source: string }> = [
-  { suffix: 'localhost', what: 'a name that always means the machine itself', source: 'RFC 6761 §6.3' },
-  { suffix: 'local', what: 'a multicast DNS name that only the local network resolves', source: 'RFC 6762' },
+export const LOCAL_SUFFIXES: ReadonlyArray<{ suffix: string; code: LocalWhy; what: string; source: string }> = [
+  { suffix: 'localhost', code: 'localhost', what: 'a name that always means the machine itself', source: 'RFC 6761 §6.3' },
+  { suffix: 'local', code: 'mdns', what: 'a multicast DNS name that only the local network resolves', source: 'RFC 6762' },
   {
     suffix: 'internal',
+    code: 'internal',
     what: 'a name reserved for private networks',
     source: 'ICANN board resolution of 2024-07-29 reserving .internal for private use (SAC113)',
   },
   {
     suffix: 'lan',
+    code: 'lan',
     what: 'a name used only inside private networks',
     source: 'RFC 6762 Appendix G: among the names used privately (.intranet, .internal, .private, .corp, .home, .lan)',
   },
-  { suffix: 'home.arpa', what: 'a name for home networks only', source: 'RFC 8375' },
+  { suffix: 'home.arpa', code: 'home', what: 'a name for home networks only', source: 'RFC 8375' },
 ];
 
-/** Why recipients cannot reach `host` (a WHATWG URL hostname), or null when it is public as far as can be told. */
-export function localHost(host: string): string | null {
+/** Why recipients cannot reach `host` (a WHATWG URL hostname): a code and its English; null when it is public as far as can be told. */
+export function localReason(host: string): { code: LocalWhy; what: string } | null {
   let name = host.toLowerCase();
   if (name.startsWith('[') && name.endsWith(']')) name = name.slice(1, -1);
   // "localhost." is the same name as "localhost" (the root label, RFC 1034 §3.1).
   if (name.endsWith('.')) name = name.slice(0, -1);
   const ip = hostAddress(name);
   if (ip) {
-    for (const { cidr, what } of LOCAL_CIDRS) if (inCidr(cidr, ip)) return what;
+    for (const { cidr, code, what } of LOCAL_CIDRS) if (inCidr(cidr, ip)) return { code, what };
     return null;
   }
-  for (const { suffix, what } of LOCAL_SUFFIXES) if (name === suffix || name.endsWith(`.${suffix}`)) return what;
-  if (!name.includes('.')) return 'a name without a dot, which only your own network resolves';
+  for (const { suffix, code, what } of LOCAL_SUFFIXES) if (name === suffix || name.endsWith(`.${suffix}`)) return { code, what };
+  if (!name.includes('.')) return { code: 'dotless', what: 'a name without a dot, which only your own network resolves' };
   return null;
+}
+
+/** Why recipients cannot reach `host`, in the server's English, or null when it is public as far as can be told. */
+export function localHost(host: string): string | null {
+  return localReason(host)?.what ?? null;
 }
 
 export type PublicUrlProblem = 'public-url-local' | 'public-url-http';
 
 /**
  * What stops recipients fetching a pixel under `url`, in the order /healthz
- * gives them: `public-url-local` with the reason (a sentence fragment), then
+ * gives them: `public-url-local` with the reason (a sentence fragment in English, and its code), then
  * `public-url-http`. Empty when the URL is public and https as far as can be
  * told without resolving it. Throws on a string that is not a URL.
  */
-export function publicUrlProblems(url: string): Array<{ code: PublicUrlProblem; why: string | null }> {
+export function publicUrlProblems(url: string): Array<{ code: PublicUrlProblem; why: string | null; whyCode: LocalWhy | null }> {
   const parsed = new URL(url);
-  const problems: Array<{ code: PublicUrlProblem; why: string | null }> = [];
-  const why = localHost(parsed.hostname);
-  if (why !== null) problems.push({ code: 'public-url-local', why });
-  if (parsed.protocol !== 'https:') problems.push({ code: 'public-url-http', why: null });
+  const problems: Array<{ code: PublicUrlProblem; why: string | null; whyCode: LocalWhy | null }> = [];
+  const local = localReason(parsed.hostname);
+  if (local !== null) problems.push({ code: 'public-url-local', why: local.what, whyCode: local.code });
+  if (parsed.protocol !== 'https:') problems.push({ code: 'public-url-http', why: null, whyCode: null });
   return problems;
 }

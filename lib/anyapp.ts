@@ -10,6 +10,7 @@
  * "I sent it" (a PUT `sent`). Whichever came first wins, as on the server.
  */
 import type { EmailRecord, HitRecord } from './db';
+import { t, uiLocale } from './i18n';
 import { pixelUrl } from './pixel';
 
 export type EmailSource = NonNullable<EmailRecord['source']>;
@@ -32,14 +33,14 @@ function escapeAttribute(text: string): string {
  * message deletes it rather than sends it (pasted as text, an image does nothing).
  */
 export function pixelPlainText(pixelBase: string, tracker: string): string {
-  return `[OpenPing tracking pixel: it works only when pasted into a rich-text (HTML) message; delete this line — ${pixelUrl(pixelBase, tracker)}]`;
+  return t('anyApp.plainText', { url: pixelUrl(pixelBase, tracker) });
 }
 
 /** "Untitled message 14:05" for a label left empty; labels are cut to 200 characters. */
 export function labelOrDefault(label: string, now: Date): string {
   const text = label.trim().slice(0, 200);
   if (text) return text;
-  return `Untitled message ${now.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}`;
+  return t('anyApp.untitled', { time: now.toLocaleTimeString(uiLocale(), { hour: '2-digit', minute: '2-digit' }) });
 }
 
 /** The record of a pixel just copied, before it is sent. */

@@ -17,6 +17,13 @@ export type ApiFailure =
   /** Any other 4xx: the request itself is wrong; retrying will not help. */
   | 'rejected';
 
+/**
+ * What went wrong, for the words a user reads (lib/api-words.ts, STYLE §14): the
+ * error's `message` stays English, for the console and the worker's log.
+ * `answered`: the server answered with an error status (its `code`, if any, says which).
+ */
+export type ApiProblem = 'unreachable' | 'answered' | 'not-json' | 'incomplete' | 'endless' | 'not-openping' | 'scheme';
+
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
@@ -25,6 +32,9 @@ export class ApiError extends Error {
     message: string,
     /** The server's `error` code when it sent one. */
     readonly code: string | null = null,
+    readonly problem: ApiProblem = 'answered',
+    /** Values for the words: `server`, `scheme`, or `says` (the server's own sentence, English). */
+    readonly params: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }
@@ -64,7 +74,9 @@ export interface TrackerState {
 export function normalizeServer(server: string): string {
   const url = new URL(server.trim());
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ApiError('rejected', null, `The server URL must start with http:// or https:// (got ${url.protocol}).`);
+    throw new ApiError('rejected', null, `The server URL must start with http:// or https:// (got ${url.protocol}).`, null, 'scheme', {
+      scheme: url.protocol,
+    });
   }
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }
@@ -98,7 +110,9 @@ export async function request<T>(server: string, path: string, options: RequestO
     });
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    throw new ApiError('network', null, `Cannot reach the tracking server at ${server}: ${(error as Error).message}`);
+    throw new ApiError('network', null, `Cannot reach the tracking server at ${server}: ${(error as Error).message}`, null, 'unreachable', {
+      server,
+    });
   }
   if (res.status === 204) return undefined as T;
   const text = await res.text().catch(() => '');
@@ -115,16 +129,16 @@ export async function request<T>(server: string, path: string, options: RequestO
       typeof body.message === 'string' ? body.message : `The tracking server answered ${res.status} ${res.statusText}`.trim();
     const failure: ApiFailure =
       res.status === 401 ? 'unauthorized' : res.status >= 500 || res.status === 429 ? 'server' : 'rejected';
-    throw new ApiError(failure, res.status, message, code);
+    throw new ApiError(failure, res.status, message, code, 'answered', typeof body.message === 'string' ? { says: body.message } : {});
   }
-  if (json === null) throw new ApiError('server', res.status, 'The tracking server sent a reply that is not JSON.');
+  if (json === null) throw new ApiError('server', res.status, 'The tracking server sent a reply that is not JSON.', null, 'not-json');
   return json as T;
 }
 
 export async function createAccount(server: string): Promise<NewAccount> {
   const body = await request<Partial<NewAccount>>(server, '/v1/accounts', { method: 'POST', body: {} });
   if (typeof body.account !== 'string' || typeof body.token !== 'string' || typeof body.pixelBase !== 'string') {
-    throw new ApiError('server', 201, 'The tracking server created an account but its reply lacks account, token or pixelBase.');
+    throw new ApiError('server', 201, 'The tracking server created an account but its reply lacks account, token or pixelBase.', null, 'incomplete');
   }
   return { account: body.account, token: body.token, pixelBase: body.pixelBase };
 }
@@ -185,7 +199,7 @@ export async function getTracker(creds: Credentials, tracker: string, signal?: A
       `/v1/trackers/${encodeURIComponent(tracker)}${query}`,
       { token: creds.token, signal },
     );
-    if (!Array.isArray(page.hits)) throw new ApiError('server', 200, 'The tracking server sent a tracker without hits.');
+    if (!Array.isArray(page.hits)) throw new ApiError('server', 200, 'The tracking server sent a tracker without hits.', null, 'incomplete');
     hits.push(...page.hits);
     const next = page.next ?? null;
     if (next === null) {
@@ -199,7 +213,7 @@ export async function getTracker(creds: Credentials, tracker: string, signal?: A
     }
     // A server that never says null must not keep the worker busy forever.
     if (typeof next !== 'string' || next === after || pages >= MAX_TRACKER_PAGES) {
-      throw new ApiError('server', 200, `The tracking server's pages of tracker ${tracker} do not come to an end.`);
+      throw new ApiError('server', 200, `The tracking server's pages of tracker ${tracker} do not come to an end.`, null, 'endless');
     }
     after = next;
   }
@@ -222,7 +236,7 @@ export async function getEvents(
     signal,
     timeoutMs: (wait + 15) * 1000,
   });
-  if (!Array.isArray(page.events)) throw new ApiError('server', 200, 'The tracking server sent an events page without events.');
+  if (!Array.isArray(page.events)) throw new ApiError('server', 200, 'The tracking server sent an events page without events.', null, 'incomplete');
   const next = page.cursor as unknown;
   // SPEC §3 does not fix the cursor's JSON type; keep it opaque as a string either way.
   const blobs = Array.isArray(page.blobs) && typeof page.blobCursor === 'string' ? { blobs: page.blobs, blobCursor: page.blobCursor } : {};
@@ -237,7 +251,12 @@ export type HealthWarning = ContractHealthWarning<string>;
 
 function isHealthWarning(value: unknown): value is HealthWarning {
   const w = value as Partial<HealthWarning> | null;
-  return typeof w === 'object' && w !== null && typeof w.code === 'string' && typeof w.message === 'string';
+  if (typeof w !== 'object' || w === null || typeof w.code !== 'string' || typeof w.message !== 'string') return false;
+  // Parameters of another shape are dropped, the warning kept: it is then shown in the server's words.
+  if (w.params !== undefined && (typeof w.params !== 'object' || w.params === null || !Object.values(w.params).every((v) => typeof v === 'string'))) {
+    delete (w as { params?: unknown }).params;
+  }
+  return true;
 }
 
 /**
@@ -246,7 +265,7 @@ function isHealthWarning(value: unknown): value is HealthWarning {
  */
 export async function checkHealth(server: string): Promise<HealthWarning[]> {
   const body = await request<{ ok?: unknown; warnings?: unknown }>(server, '/healthz', { timeoutMs: 8_000 });
-  if (body.ok !== true) throw new ApiError('server', 200, 'The server answered, but not like an OpenPing tracking server.');
+  if (body.ok !== true) throw new ApiError('server', 200, 'The server answered, but not like an OpenPing tracking server.', null, 'not-openping');
   // A server from before the warnings sends no list; an entry of another shape is skipped, not shown.
   return Array.isArray(body.warnings) ? body.warnings.filter(isHealthWarning) : [];
 }

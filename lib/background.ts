@@ -7,6 +7,7 @@
 import { browser } from 'wxt/browser';
 import { anyAppRecordFields, isAnyApp, labelOrDefault, markedSent } from './anyapp';
 import { ApiError, checkHealth, deleteAccount, deleteTracker, getTracker, normalizeServer, postSelfView, putTracker } from './api';
+import { errorWords } from './api-words';
 import { openSetupOnInstall } from './config';
 import { cleanIds, clearAll, db, newEmailRecord } from './db';
 import { installSelfBlockRules } from './dnr';
@@ -74,9 +75,8 @@ function fromOwnPage(sender: { url?: string; tab?: { url?: string } }): boolean 
   return (sender.url ?? '').startsWith(own) && !(sender.tab?.url ?? own).startsWith('http');
 }
 
-function errorText(error: unknown): string {
-  return error instanceof ApiError ? error.message : error instanceof Error ? error.message : String(error);
-}
+/** What the user reads of a failure (lib/api-words.ts): an ApiError's English `message` is for logs. */
+const errorText = errorWords;
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -88,7 +88,8 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Pro
   }
 }
 
-const notFromPage = { ok: false, error: 'Only the extension’s own pages may ask for this.' };
+// Words are looked up when a page asks: the worker may start before the browser has its locale.
+const notFromPage = () => ({ ok: false, error: t('errors.notOwnPage') });
 
 export const handlers: Handlers = {
   // ------------------------------------------------------------ content scripts
@@ -209,7 +210,7 @@ export const handlers: Handlers = {
 
   // ------------------------------------------------------------ popup and options
   async syncNow(_message, sender) {
-    if (!fromOwnPage(sender)) return notFromPage;
+    if (!fromOwnPage(sender)) return notFromPage();
     await markActive();
     const identity = await ensureAccount();
     if (!identity) return { ok: false, error: t('errors.noAccount') };
@@ -284,7 +285,7 @@ export const handlers: Handlers = {
   },
 
   async testConnection({ server }, sender) {
-    if (!fromOwnPage(sender)) return { ...notFromPage, warnings: [] };
+    if (!fromOwnPage(sender)) return { ...notFromPage(), warnings: [] };
     try {
       return { ok: true, error: null, warnings: await checkHealth(server) };
     } catch (error) {
@@ -293,7 +294,7 @@ export const handlers: Handlers = {
   },
 
   async changeServer({ server }, sender) {
-    if (!fromOwnPage(sender)) return notFromPage;
+    if (!fromOwnPage(sender)) return notFromPage();
     let normalized: string;
     try {
       normalized = normalizeServer(server);
@@ -322,7 +323,7 @@ export const handlers: Handlers = {
   async setupAccount(_message, sender) {
     const server = (await loadSettings()).server;
     const none = { server, pixelBase: null, fingerprint: null };
-    if (!fromOwnPage(sender)) return { ...notFromPage, ...none };
+    if (!fromOwnPage(sender)) return { ...notFromPage(), ...none };
     if (!(await loadIdentity())) {
       // The user asks now: an earlier failure's backoff must not make them wait for the next try.
       const status = await loadStatus();
@@ -331,16 +332,16 @@ export const handlers: Handlers = {
     const identity = await ensureAccount();
     if (!identity) {
       const status = await loadStatus();
-      return { ok: false, error: status.message ?? `No account could be created on ${server}.`, ...none };
+      return { ok: false, error: status.message ?? t('errors.accountNotCreated', { server }), ...none };
     }
     return { ok: true, error: null, server, pixelBase: identity.pixelBase, fingerprint: await accountFingerprint(identity.account) };
   },
 
   async probePixel(_message, sender) {
     const none = { tracker: null, url: null };
-    if (!fromOwnPage(sender)) return { ...notFromPage, ...none };
+    if (!fromOwnPage(sender)) return { ...notFromPage(), ...none };
     const identity = await loadIdentity();
-    if (!identity) return { ok: false, error: 'No account on the tracking server yet.', ...none };
+    if (!identity) return { ok: false, error: t('errors.noAccountYet'), ...none };
     const tracker = randomId();
     // Its hit comes through the feed like any other: the tombstone keeps it out of the list of tracked mail.
     await forgetEmail(tracker);
@@ -357,9 +358,9 @@ export const handlers: Handlers = {
   },
 
   async probeResult({ tracker, waitMs }, sender) {
-    if (!fromOwnPage(sender) || !validTracker(tracker)) return { ok: false, error: 'Not a test pixel.', kind: null };
+    if (!fromOwnPage(sender) || !validTracker(tracker)) return { ok: false, error: t('errors.notTestPixel'), kind: null };
     const identity = await loadIdentity();
-    if (!identity) return { ok: false, error: 'No account on the tracking server yet.', kind: null };
+    if (!identity) return { ok: false, error: t('errors.noAccountYet'), kind: null };
     const until = Date.now() + Math.min(Math.max(Number(waitMs) || 0, 0), 30_000);
     try {
       // The server answers the pixel only after the hit is stored (SPEC §3), so it is there at once when the
@@ -380,8 +381,8 @@ export const handlers: Handlers = {
 
   // ------------------------------------------------------------ a pixel for another mail app (lib/anyapp.ts)
   async trackOtherApp({ tracker, label, autoSend }, sender) {
-    if (!fromOwnPage(sender)) return notFromPage;
-    if (!validTracker(tracker)) return { ok: false, error: 'Not a tracker id.' };
+    if (!fromOwnPage(sender)) return notFromPage();
+    if (!validTracker(tracker)) return { ok: false, error: t('errors.notTracker') };
     const now = Date.now();
     const subject = labelOrDefault(typeof label === 'string' ? label : '', new Date(now));
     const database = await db();
@@ -434,7 +435,7 @@ export const handlers: Handlers = {
   },
 
   async deleteEverything(_message, sender) {
-    if (!fromOwnPage(sender)) return notFromPage;
+    if (!fromOwnPage(sender)) return notFromPage();
     const identity = await loadIdentity();
     if (identity) {
       try {
@@ -442,7 +443,7 @@ export const handlers: Handlers = {
       } catch (error) {
         // Already gone on the server is what we want; anything else: keep local data so the user can retry.
         if (!(error instanceof ApiError && (error.status === 401 || error.status === 404))) {
-          return { ok: false, error: `Nothing was deleted: ${errorText(error)}` };
+          return { ok: false, error: t('errors.nothingDeleted', { why: errorText(error) }) };
         }
       }
     }
@@ -462,7 +463,7 @@ export const handlers: Handlers = {
 
   // ------------------------------------------------------------ one account, several browsers (issue 21)
   async pairStart(_message, sender) {
-    if (!fromOwnPage(sender)) return { ...notFromPage, code: null, expiresAt: null };
+    if (!fromOwnPage(sender)) return { ...notFromPage(), code: null, expiresAt: null };
     try {
       return { ok: true, error: null, ...(await startPairing()) };
     } catch (error) {
@@ -471,7 +472,7 @@ export const handlers: Handlers = {
   },
 
   async pairJoin({ code }, sender) {
-    if (!fromOwnPage(sender) || typeof code !== 'string') return notFromPage;
+    if (!fromOwnPage(sender) || typeof code !== 'string') return notFromPage();
     try {
       await stopLivePolling();
       await joinAccount(code, (await loadSettings()).server);
@@ -486,7 +487,7 @@ export const handlers: Handlers = {
   },
 
   async devices(_message, sender) {
-    if (!fromOwnPage(sender)) return { ...notFromPage, devices: [] };
+    if (!fromOwnPage(sender)) return { ...notFromPage(), devices: [] };
     const identity = await loadIdentity();
     if (!identity) return { ok: true, error: null, devices: [] };
     try {
@@ -515,9 +516,9 @@ export const handlers: Handlers = {
   },
 
   async revokeDevice({ device }, sender) {
-    if (!fromOwnPage(sender) || typeof device !== 'string') return { ...notFromPage, leftOut: [] };
+    if (!fromOwnPage(sender) || typeof device !== 'string') return { ...notFromPage(), leftOut: [] };
     const identity = await loadIdentity();
-    if (!identity) return { ok: false, error: 'No account.', leftOut: [] };
+    if (!identity) return { ok: false, error: t('errors.noAccountYet'), leftOut: [] };
     try {
       return { ok: true, error: null, leftOut: await revokeDevice(identity, device) };
     } catch (error) {

@@ -44,6 +44,8 @@ export interface MarkInfo {
   lastOpenVia: string | null;
   /** Issue 19: the message began its thread, so a list row's message count can show a reply. */
   startedThread?: boolean;
+  /** The user muted this email's notifications (the card's Mute button, the popup's detail). */
+  muted: boolean;
 }
 
 export interface ComposeIdentity {

@@ -10,6 +10,7 @@
  */
 import { browser } from 'wxt/browser';
 import { db, type EmailRecord, type HitRecord } from './db';
+import { t } from './i18n';
 import { inQuietHours, type PendingNotification } from './notify';
 import { loadPolicy, mayShow } from './notify-policy';
 import { isShared } from './sealed-sync';
@@ -100,11 +101,11 @@ export function digestNotification(entries: readonly DigestEntry[], now: number)
   if (entries.length === 0) return null;
   const sorted = [...entries].sort((a, b) => b.lastAt - a.lastAt);
   const lines = sorted.slice(0, 5).map((e) => (e.events > 1 ? `${e.subject} (${e.events}×)` : e.subject));
-  if (sorted.length > 5) lines.push(`+${sorted.length - 5} more`);
+  if (sorted.length > 5) lines.push(t('notify.digestMore', { n: String(sorted.length - 5) }));
   return {
     id: DIGEST_NOTIFICATION_ID,
     tracker: 'digest',
-    title: sorted.length === 1 ? 'OpenPing: 1 email opened today' : `OpenPing: ${sorted.length} emails opened today`,
+    title: t('notify.digestTitle', sorted.length),
     message: lines.join('\n'),
     createdAt: now,
   };

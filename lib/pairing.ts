@@ -4,6 +4,7 @@
  */
 import { browser } from 'wxt/browser';
 import { normalizeServer, request, type Credentials } from './api';
+import { t } from './i18n';
 import { clearAll } from './db';
 import { installSelfBlockRules } from './dnr';
 import { clearOutbox } from './outbox';
@@ -23,7 +24,7 @@ export interface DeviceView {
 /** A's side: a code for another browser, valid 10 minutes, once. */
 export async function startPairing(): Promise<{ code: string; expiresAt: number }> {
   const identity = await loadIdentity();
-  if (!identity) throw new Error('This browser has no account on the tracking server yet.');
+  if (!identity) throw new Error(t('errors.noAccountYet'));
   const ring = await loadKeyring(identity.account);
   await ensureDeviceKey(identity);
   const secret = newSecret();

@@ -5,9 +5,10 @@
  * local server for testing (SPEC §6). Pure; used by the compose switch, the
  * popup and the setup checklist.
  */
-import { publicUrlProblems } from '../backend/public-url';
-// Sentences in locales/*.yml (`setup.*`); a local host's `why` comes from backend/public-url.ts, in English.
-import { t } from './i18n';
+import { publicUrlProblems, type LocalWhy } from '../backend/public-url';
+// Sentences in locales/*.yml (`setup.*`); a local host's reason travels as a code (backend/public-url.ts) and is worded here.
+import { healthText, t } from './i18n';
+import type { HealthWarning } from '../contract';
 
 export type SetupProblemCode = 'no-account' | 'public-url-local' | 'public-url-http' | 'bad-url';
 
@@ -17,6 +18,43 @@ export interface SetupProblem {
   message: string;
 }
 
+/** Why a host is local, in the user's language (the server's English `what` stays in its log and /healthz). */
+const LOCAL_WHY: Record<LocalWhy, () => string> = {
+  unspecified: () => t('setup.whyUnspecified'),
+  private: () => t('setup.whyPrivate'),
+  cgnat: () => t('setup.whyCgnat'),
+  loopback: () => t('setup.whyLoopback'),
+  'link-local': () => t('setup.whyLinkLocal'),
+  'unique-local': () => t('setup.whyUniqueLocal'),
+  'site-local': () => t('setup.whySiteLocal'),
+  localhost: () => t('setup.whyLocalhost'),
+  mdns: () => t('setup.whyMdns'),
+  internal: () => t('setup.whyInternal'),
+  lan: () => t('setup.whyLan'),
+  home: () => t('setup.whyHome'),
+  dotless: () => t('setup.whyDotless'),
+};
+
+function isLocalWhy(code: string): code is LocalWhy {
+  return Object.hasOwn(LOCAL_WHY, code);
+}
+
+/**
+ * A /healthz warning in the user's language: its meaning, then what to change. The public-URL
+ * warnings are worded here from their code and parameters (the server's English sentence stays
+ * in its log and /healthz); any other warning, or one without parameters (an older server), is
+ * the meaning followed by the server's own sentence (lib/i18n.ts healthText).
+ */
+export function healthWarningText(warning: HealthWarning<string>): string {
+  const { url, host, why } = warning.params ?? {};
+  let sentence: string | null = null;
+  if (warning.code === 'public-url-local' && url && host && why && isLocalWhy(why)) {
+    sentence = t('health.publicUrlLocalSays', { url, host, why: LOCAL_WHY[why]() });
+  } else if (warning.code === 'public-url-http' && url) {
+    sentence = t('health.publicUrlHttpSays', { url });
+  }
+  return healthText(sentence === null ? warning : { code: warning.code, message: sentence });
+}
 
 /** Why no pixel may go out under `pixelBase` (null: none; tracking can work). */
 export function pixelBaseProblem(pixelBase: string | null, allowLocalServer: boolean): SetupProblem | null {
@@ -33,7 +71,7 @@ export function pixelBaseProblem(pixelBase: string | null, allowLocalServer: boo
   const [first] = problems;
   if (!first) return null;
   return first.code === 'public-url-local'
-    ? { code: first.code, message: t('setup.local', { host, why: first.why ?? t('setup.localWhy') }) }
+    ? { code: first.code, message: t('setup.local', { host, why: first.whyCode ? LOCAL_WHY[first.whyCode]() : t('setup.localWhy') }) }
     : { code: first.code, message: t('setup.http', { host }) };
 }
 

@@ -12,6 +12,8 @@ import { browser } from 'wxt/browser';
 import { HIT_KINDS } from '../contract';
 import { applyServerSend, countedHits } from './anyapp';
 import { ApiError, createAccount, getEvents, normalizeServer, type EventsPage } from './api';
+import { errorWords } from './api-words';
+import { t } from './i18n';
 import type { IDBPTransaction } from 'idb';
 import { db, isAppleMpp, newEmailRecord, type EmailRecord, type HitRecord, type OpenPingDB } from './db';
 import { installSelfBlockRules } from './dnr';
@@ -97,8 +99,9 @@ async function createIfMissing(): Promise<Identity | null> {
     void flushOutbox().catch(() => {});
     return identity;
   } catch (error) {
+    // Shown in the popup's banner and the setup page: in the user's language (lib/api-words.ts).
     const message =
-      error instanceof ApiError ? error.message : `Cannot create an account on ${settings.server}: ${String(error)}`;
+      error instanceof ApiError ? errorWords(error) : t('errors.accountFailed', { server: settings.server, why: String(error) });
     const failures = (await loadStatus()).failures + 1;
     const state = error instanceof ApiError && error.failure === 'rejected' ? 'error' : 'offline';
     await recordFailure(state, message, Date.now() + backoffDelay(failures, 5_000));
@@ -308,7 +311,7 @@ async function runSync(wait: number, signal?: AbortSignal): Promise<SyncResult> 
   const result: SyncResult = { ok: false, applied: 0, notified: 0, error: null };
   const identity = await loadIdentity();
   if (!identity) {
-    result.error = 'No account on the tracking server yet.';
+    result.error = t('errors.noAccountYet');
     return result;
   }
   try {
@@ -336,7 +339,7 @@ async function runSync(wait: number, signal?: AbortSignal): Promise<SyncResult> 
   } catch (error) {
     if (signal?.aborted) return { ...result, error: 'aborted' };
     const apiError = error instanceof ApiError ? error : null;
-    result.error = apiError?.message ?? String(error);
+    result.error = errorWords(error);
     if (apiError?.code === 'bad_cursor') {
       // The server no longer knows our cursor (its database was restored or replaced):
       // read the feed from the start again. Pages apply idempotently by hit id, so
@@ -349,11 +352,7 @@ async function runSync(wait: number, signal?: AbortSignal): Promise<SyncResult> 
     const failures = (await loadStatus()).failures + 1;
     const retryAt = Date.now() + backoffDelay(failures, 5_000);
     if (apiError?.failure === 'unauthorized') {
-      await recordFailure(
-        'unauthorized',
-        'The tracking server no longer knows this browser (token refused). Open the options to reconnect.',
-        retryAt,
-      );
+      await recordFailure('unauthorized', t('api.unauthorized'), retryAt);
     } else {
       await recordFailure(apiError?.failure === 'rejected' ? 'error' : 'offline', result.error, retryAt);
     }

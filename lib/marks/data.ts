@@ -40,6 +40,7 @@ export function markOf(email: EmailRecord, lastOpenVia: string | null): MarkInfo
     lastOpenPlace: email.lastOpenPlace,
     lastOpenVia,
     startedThread: email.startedThread === true,
+    muted: email.muted === true,
   };
 }
 

@@ -14,6 +14,9 @@ export const MARK_WORDS = {
   via: (name: string) => t('marks.via', { name }),
   details: () => t('marks.details'),
   label: () => t('marks.label'),
+  mute: () => t('marks.mute'),
+  unmute: () => t('marks.unmute'),
+  muted: () => t('marks.muted'),
   /** The thread status line: "Opened 2× — last 7 Dec 2026, 14:02 · via Gmail's image proxy". */
   line: (state: string, last: string | null) => (last ? t('marks.line', { state, when: last }) : state),
   unknownLayout: (site: string) => `[openping] ${site} changed: a message list OpenPing does not know is left unmarked`,

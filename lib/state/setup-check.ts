@@ -18,10 +18,10 @@
 import { signal, type Signal } from '@preact/signals';
 import type { HealthWarning } from '../api';
 import { HIT_KINDS, type HitKind } from '../../contract';
-import { healthText, t } from '../i18n';
+import { t } from '../i18n';
 import { send, type PopupToBackgroundResponse } from '../messages';
 import { loadSettings } from '../settings';
-import { pixelBaseProblem } from '../setup';
+import { healthWarningText, pixelBaseProblem } from '../setup';
 import { kindLabel } from './format';
 
 export type CheckId = 'server' | 'account' | 'pixel-url' | 'warnings' | 'test-pixel';
@@ -222,7 +222,7 @@ export function createSetupCheckModel(deps: SetupCheckDeps = browserDeps): Setup
           ? { result: 'pass', detail: CHECK_TEXT.warningsOk(), next: null }
           : {
               result: 'fail',
-              detail: warnings.map(healthText).join('\n'),
+              detail: warnings.map(healthWarningText).join('\n'),
               next: CHECK_TEXT.warningsNext(),
               codes: warnings.map((w) => w.code),
             },

@@ -26,8 +26,8 @@ export function run(n: number): { first: number; update: number; marks: number }
   const marks: MarkInfo[] = [];
   for (let i = 0; i < n; i++) {
     const id = (0x18c92589d000 + i).toString(16);
-    if (i % 2 === 0) marks.push({ tracker: `t${i}`, threadId: id, messageId: null, subject: `Subject ${i}`, sentAt: i, state: i % 4 === 0 ? 'opened' : 'sent', substate: null, opens: i % 4 === 0 ? 1 : 0, lastOpenAt: null, lastOpenPlace: null, lastOpenVia: null });
-    else if (i % 10 === 1) marks.push({ tracker: `t${i}`, threadId: null, messageId: null, subject: `Subject ${i}`, sentAt: i, state: 'delivered', substate: null, opens: 0, lastOpenAt: null, lastOpenPlace: null, lastOpenVia: null });
+    if (i % 2 === 0) marks.push({ tracker: `t${i}`, threadId: id, messageId: null, subject: `Subject ${i}`, sentAt: i, state: i % 4 === 0 ? 'opened' : 'sent', substate: null, opens: i % 4 === 0 ? 1 : 0, lastOpenAt: null, lastOpenPlace: null, lastOpenVia: null, muted: false });
+    else if (i % 10 === 1) marks.push({ tracker: `t${i}`, threadId: null, messageId: null, subject: `Subject ${i}`, sentAt: i, state: 'delivered', substate: null, opens: 0, lastOpenAt: null, lastOpenPlace: null, lastOpenVia: null, muted: false });
   }
   let index = new MarkIndex(marks);
   const source = { marks: () => marks, index: () => index, subscribe: () => () => undefined, request: async () => null };

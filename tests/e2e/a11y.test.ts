@@ -1,6 +1,7 @@
 /**
  * Accessibility of everything OpenPing draws (issue 17): axe-core finds no violation in the popup
- * (empty, list, detail, error), the options page and the compose switch, in light and in dark;
+ * (empty, list, detail, error), the options page, the compose switch and the list marks with their
+ * card, in light and in dark;
  * keyboard focus is visible on list rows and the arrow keys move between them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import type { Page } from 'playwright-core';
 import { axeViolations } from './axe';
 import { launchExtension, removeServerData, startServer, type ExtensionSession, type TestServer } from './harness';
 import { GmailPage, routeGmail } from './pages/gmail';
+import { cardIn, markIn } from './pages/marks';
 import { PopupPage, waitForIdentity } from './pages/popup';
 
 const SCHEMES = ['light', 'dark'] as const;
@@ -134,6 +136,97 @@ describe('accessibility (axe-core, light and dark)', () => {
       await server.restart();
     }
   }, 90_000);
+});
+
+/**
+ * Gmail's Sent list with one tracked message in each state a mark shows (sent, delivered, delivered to
+ * Apple Mail, opened, replied, opened and muted): the emails are seeded in the extension's IndexedDB
+ * with the thread ids of rows the lists fixture shows (its sent messages live in localStorage).
+ */
+const MARK_CASES = [
+  { subject: 'Mark sent', fields: {} },
+  { subject: 'Mark delivered', fields: { machineHits: 1 } },
+  { subject: 'Mark Apple Mail', fields: { machineHits: 1, appleMppHits: 1 } },
+  { subject: 'Mark opened', fields: { opens: 2, lastOpenAt: Date.now() - 60_000, lastOpenPlace: 'Berlin, DE' } },
+  { subject: 'Mark replied', fields: { opens: 1, lastOpenAt: Date.now() - 60_000, repliedAt: Date.now() - 30_000, repliedBy: { name: 'Ada', address: 'ada@example.com' } } },
+  { subject: 'Mark muted', fields: { opens: 1, lastOpenAt: Date.now() - 60_000, muted: true } },
+] as const;
+
+async function seedMarks(popup: PopupPage): Promise<void> {
+  await popup.page.evaluate(async (cases) => {
+    const database = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open('openping');
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    const tx = database.transaction('emails', 'readwrite');
+    cases.forEach(({ subject, fields }, i) => {
+      const sentAt = Date.now() - 3_600_000 + i;
+      tx.objectStore('emails').put({
+        tracker: `a11yMark${i}xxxxxxxxxxxxxx`.slice(0, 22),
+        webmail: 'gmail', subject, recipients: [{ name: 'Grace Hopper', address: 'grace@example.org' }], sentAt, threadUrl: null,
+        tracking: 'sent', opens: 0, firstOpenAt: null, lastOpenAt: null, machineHits: 0, appleMppHits: 0, unseenOpens: 0,
+        notifiedAt: null, sortAt: sentAt, lastOpenPlace: null, threadId: `18c92589a0a0000${i}`, messageId: `18c92589a0a0000${i}`, ...fields,
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    database.close();
+  }, MARK_CASES as unknown as { subject: string; fields: Record<string, unknown> }[]);
+}
+
+describe('accessibility of the list marks and their card (axe-core, light and dark)', () => {
+  it('every mark, and a mark with its card open, in Gmail’s Sent list; the status line in a thread', async () => {
+    const popup = await PopupPage.open(session.context, session.extensionId);
+    await seedMarks(popup);
+    await popup.close();
+    await routeGmail(session.context, 'tests/fixtures/gmail-2026-12-lists.html');
+    const gmail = await GmailPage.open(session.context, '#inbox');
+    await gmail.page.evaluate((cases) => {
+      const sent = cases.map(({ subject }, i) => {
+        const thread = `18c92589a0a0000${i}`;
+        return { compose: `c${i}`, to: ['grace@example.org'], subject, body: 'Hello.', how: 'send', at: Date.now() - 3_600_000 + i, thread, threadDec: BigInt(`0x${thread}`).toString(), message: thread, messageDec: BigInt(`0x${thread}`).toString() };
+      });
+      localStorage.setItem('sim.gmailSent', JSON.stringify(sent));
+    }, MARK_CASES as unknown as { subject: string }[]);
+    await gmail.page.reload();
+    await gmail.page.evaluate(() => (location.hash = '#sent'));
+    const marks = gmail.page.locator('tr.zA [data-openping="mark"]');
+    await expect.poll(() => marks.count(), { timeout: 10_000 }).toBe(MARK_CASES.length);
+    // Each mark's name says its state (issue 17 item 5).
+    expect(await marks.evaluateAll((els) => els.map((el) => [el.getAttribute('data-state'), el.getAttribute('aria-label')]))).toEqual([
+      ['opened', 'OpenPing status: Opened 1× · Notifications muted'],
+      ['replied', 'OpenPing status: Replied'],
+      ['opened', 'OpenPing status: Opened 2×'],
+      ['delivered', 'OpenPing status: Delivered to Apple Mail — Apple hides whether it was read'],
+      ['delivered', 'OpenPing status: Delivered — only machines so far, nobody is known to have opened it'],
+      ['sent', 'OpenPing status: Sent — no open yet'],
+    ]);
+    // Only what OpenPing adds: the saved Gmail page has violations of its own.
+    const ours = ['[data-openping="mark"]'];
+    expect(await violationsInBothSchemes(gmail.page, ours)).toEqual(NONE);
+
+    // The card of the muted one, opened by keyboard focus: its words, Details and "Notify me again".
+    const muted = markIn(gmail.page.locator('tr.zA', { hasText: 'Mark muted' }));
+    await muted.focus();
+    await expect.poll(() => cardIn(muted).isVisible()).toBe(true);
+    expect(await cardIn(muted).textContent()).toContain('Notifications muted');
+    expect(await violationsInBothSchemes(gmail.page, ours)).toEqual(NONE);
+    // And an opened one's, with its last open.
+    const opened = markIn(gmail.page.locator('tr.zA', { hasText: 'Mark opened' }));
+    await opened.focus();
+    await expect.poll(() => cardIn(opened).isVisible()).toBe(true);
+    expect(await violationsInBothSchemes(gmail.page, ours)).toEqual(NONE);
+
+    // The opened one's thread: the status line on its message.
+    await gmail.page.evaluate(() => (location.hash = '#thread/18c92589a0a00003'));
+    const line = gmail.page.locator('.adn [data-openping="mark"]');
+    await expect.poll(() => line.getAttribute('data-state'), { timeout: 10_000 }).toBe('opened');
+    expect(await violationsInBothSchemes(gmail.page, ['.adn [data-openping="mark"]'])).toEqual(NONE);
+    await gmail.page.close();
+  });
 });
 
 describe('keyboard in the popup list', () => {

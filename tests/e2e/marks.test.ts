@@ -3,7 +3,8 @@
  * extension and the real tracking server, the Gmail and Outlook fixtures with message lists.
  * A tracked message's Sent row shows `sent`; a Gmail-proxy open turns it to `opened` without a
  * reload; the card opens by keyboard and its Details opens the popup's detail view; an
- * untracked message's row has no mark.
+ * untracked message's row has no mark. Mute on the card (issue 17): the detail view shows the
+ * message muted and its first open notifies nothing, while an unmuted one sent beside it does.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,8 @@ import { TIMING } from '../../backend/classify/data/timing';
 import { E2E_SERVER_URL } from './env';
 import { launchExtension, localEmail, removeServerData, startServer, type ExtensionSession, type TestServer } from './harness';
 import { GOOGLE_PROXY_IP, GOOGLE_PROXY_UA, GmailPage, routeGmail } from './pages/gmail';
-import { cardIn, detailsIn, markIn } from './pages/marks';
+import { cardIn, detailsIn, markIn, muteIn } from './pages/marks';
+import { notificationTexts, notifications, recordNotificationTexts } from './pages/popup';
 import { pixelsIn } from './pages/outlook';
 import { OutlookRibbonPage, routeOutlookRibbon } from './pages/outlook-ribbon';
 
@@ -169,5 +171,65 @@ describe('list marks and thread status lines', () => {
     await outlook.row(title).click();
     await outlook.page.locator('[data-app-section="ConversationContainer"]').waitFor();
     await outlook.page.close();
+  });
+
+  it('Gmail: Mute on the card, by keyboard — the detail view shows it muted, and its first open notifies nothing', async () => {
+    await recordNotificationTexts(session.worker);
+    const gmail = await GmailPage.open(session.context, '#inbox');
+    const mutedTitle = subject('Muted from the card');
+    const controlTitle = subject('Not muted');
+    // The fixture keeps what earlier tests sent.
+    const before = (await gmail.sent()).length;
+    for (const [i, title] of [mutedTitle, controlTitle].entries()) {
+      const compose = await gmail.openCompose();
+      await gmail.toggleReady(compose);
+      await gmail.write(compose, { to: 'grace@example.org', subject: title, body: 'Tracked.' });
+      await gmail.sendButton(compose).click();
+      await gmail.waitSent(before + i + 1);
+    }
+    const sent = (await gmail.waitSent(before + 2)).slice(before);
+    expect(sent.map((m) => m.subject)).toEqual([mutedTitle, controlTitle]);
+    const muted = pixelsIn(sent[0]!.body, identity.pixelBase)[0]!.tracker;
+    const control = pixelsIn(sent[1]!.body, identity.pixelBase)[0]!.tracker;
+    expect(muted).not.toBe(control);
+
+    await gmail.page.reload();
+    await gmail.page.evaluate(() => (location.hash = '#sent'));
+    const mark = markIn(gmail.page.locator('tr.zA', { hasText: mutedTitle }));
+    await expect.poll(() => mark.getAttribute('data-state'), { timeout: 10_000 }).toBe('sent');
+    expect(await mark.getAttribute('aria-label')).toBe('OpenPing status: Sent — no open yet');
+
+    // Keyboard only: the mark, Tab to Details, Tab to Mute, Enter.
+    await mark.focus();
+    await expect.poll(() => cardIn(mark).isVisible()).toBe(true);
+    await gmail.page.keyboard.press('Tab');
+    await gmail.page.keyboard.press('Tab');
+    await expect.poll(() => muteIn(mark).evaluate((el) => (el.getRootNode() as ShadowRoot).activeElement === el)).toBe(true);
+    expect(await muteIn(mark).textContent()).toBe('Mute notifications');
+    await gmail.page.keyboard.press('Enter');
+    await expect.poll(() => muteIn(mark).textContent()).toBe('Notify me again');
+    expect(await cardIn(mark).textContent()).toContain('Notifications muted');
+    await expect.poll(() => mark.getAttribute('aria-label')).toBe('OpenPing status: Sent — no open yet · Notifications muted');
+    expect(await mark.getAttribute('data-muted')).toBe('');
+    expect((await localEmail(session.worker, muted))?.muted).toBe(true);
+
+    // The popup's detail view says so, and offers to notify again.
+    const detail = await session.context.newPage();
+    await detail.goto(`chrome-extension://${session.extensionId}/popup.html?tracker=${muted}`);
+    await detail.locator('[data-openping="detail"]').waitFor({ timeout: 10_000 });
+    expect(await detail.locator('[data-openping="muted"]').isVisible()).toBe(true);
+    expect(await detail.locator('[data-action="unmute"]').count()).toBe(1);
+    await detail.close();
+
+    // Both are opened; once the unmuted one's notification is up, one decided for the muted one would be too.
+    await gmailProxyOpen(muted);
+    await expect.poll(() => mark.getAttribute('data-state'), { timeout: 10_000, interval: 100 }).toBe('opened');
+    await gmailProxyOpen(control);
+    await expect
+      .poll(async () => Object.keys(await notifications(session.worker)), { timeout: 10_000, interval: 100 })
+      .toContain(`openping:${control}`);
+    expect(Object.keys(await notifications(session.worker))).not.toContain(`openping:${muted}`);
+    expect(Object.keys(await notificationTexts(session.worker))).not.toContain(`openping:${muted}`);
+    await gmail.page.close();
   });
 });

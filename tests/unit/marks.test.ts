@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MarkIndex } from '../../lib/marks/index';
 import type { MarksSource } from '../../lib/marks/client';
 import type { MarkInfo } from '../../lib/messages';
-import { renderRows } from '../../lib/webmail/features/list-marks';
+import { renderRows, startListMarks } from '../../lib/webmail/features/list-marks';
 import { gmail, legacyFromPerm } from '../../lib/webmail/gmail';
 import { outlook } from '../../lib/webmail/outlook';
 
@@ -25,6 +25,7 @@ function mark(tracker: string, fields: Partial<MarkInfo> = {}): MarkInfo {
     lastOpenAt: null,
     lastOpenPlace: null,
     lastOpenVia: null,
+    muted: false,
     ...fields,
   };
 }
@@ -140,5 +141,58 @@ describe('Outlook rows', () => {
     expect(r.marksIn(0)).toHaveLength(1);
     expect(r.marksIn(1)).toHaveLength(0);
     expect(r.src.requests).toEqual([{ type: 'ids', tracker: 't1', ids: { thread: 'AQQkADAw1', message: null } }]);
+  });
+});
+
+describe('the card’s Mute button', () => {
+  it('mutes from the card by keyboard-reachable button, shows the muted state, and unmutes', async () => {
+    document.body.innerHTML = `<div role="main"><table><tbody>${gmailRow('a1a1a1a1a1a1', 'Budget')}</tbody></table></div>`;
+    let marks = [mark('t1', { threadId: 'a1a1a1a1a1a1', state: 'opened', opens: 1 })];
+    const listeners = new Set<() => void>();
+    const requests: unknown[] = [];
+    const src: MarksSource = {
+      marks: () => marks,
+      index: () => new MarkIndex(marks),
+      subscribe: (fn) => (listeners.add(fn), () => listeners.delete(fn)),
+      request: async (message) => {
+        requests.push(message);
+        return (message.type === 'mute' ? { ok: true } : null) as never;
+      },
+    };
+    const controller = new AbortController();
+    startListMarks({ webmail: 'gmail', views: gmail.views!, doc: document, source: src, signal: controller.signal });
+    const host = document.querySelector<HTMLElement>('[data-openping="mark"]')!;
+    expect(host.getAttribute('aria-label')).toBe('OpenPing status: Opened 1×');
+    expect(host.hasAttribute('data-muted')).toBe(false);
+
+    host.dispatchEvent(new FocusEvent('focusin', { bubbles: true }));
+    const shadow = host.shadowRoot!;
+    const button = shadow.querySelector<HTMLButtonElement>('[data-openping="mark-mute"]')!;
+    // A real button in the card, after Details: Tab from the mark reaches both.
+    expect(button.tagName).toBe('BUTTON');
+    expect([...shadow.querySelectorAll('button')].map((b) => b.getAttribute('data-openping'))).toEqual(['mark-details', 'mark-mute']);
+    expect(button.textContent).toBe('Mute notifications');
+    expect(shadow.querySelector<HTMLElement>('.muted')!.hidden).toBe(true);
+
+    button.click();
+    expect(requests).toContainEqual({ type: 'mute', tracker: 't1', muted: true });
+    await expect.poll(() => button.textContent).toBe('Notify me again');
+    expect(shadow.querySelector<HTMLElement>('.muted')!.hidden).toBe(false);
+    expect(shadow.querySelector('.muted')!.textContent).toBe('Notifications muted');
+
+    // The background's data change reloads the marks: the mark's name says it is muted.
+    marks = [{ ...marks[0]!, muted: true }];
+    for (const fn of listeners) fn();
+    expect(host.hasAttribute('data-muted')).toBe(true);
+    expect(host.getAttribute('aria-label')).toBe('OpenPing status: Opened 1× · Notifications muted');
+
+    button.click();
+    expect(requests).toContainEqual({ type: 'mute', tracker: 't1', muted: false });
+    await expect.poll(() => button.textContent).toBe('Mute notifications');
+    marks = [{ ...marks[0]!, muted: false }];
+    for (const fn of listeners) fn();
+    expect(host.hasAttribute('data-muted')).toBe(false);
+    expect(shadow.querySelector<HTMLElement>('.muted')!.hidden).toBe(true);
+    controller.abort();
   });
 });

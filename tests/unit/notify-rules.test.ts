@@ -9,6 +9,7 @@ import {
   DIGEST_ALARM,
   DIGEST_NOTIFICATION_ID,
   digestKey,
+  digestNotification,
   ensureDigestAlarm,
   nextDigestAt,
   silenced,
@@ -16,6 +17,7 @@ import {
 import { defaultSettings, saveSettings, type Settings } from '../../lib/settings';
 import { applyPage } from '../../lib/sync';
 import { installFakeDnr } from './dnr-fake';
+import { useLocale } from './i18n-setup';
 
 /** A Monday at noon, local time: the faked clock starts here. */
 const NOW = new Date(2026, 10, 30, 12, 0, 0).getTime();
@@ -156,5 +158,19 @@ describe('the daily digest', () => {
     await ensureDigestAlarm({ notifyDigest: false, digestAt: '09:30' }, NOW);
     expect(await fakeBrowser.alarms.get(DIGEST_ALARM)).toBeUndefined();
     expect(nextDigestAt('nonsense', NOW)).toBe(new Date(2026, 10, 30, 18, 0).getTime());
+  });
+
+  it('is titled in the browser’s language, with the count in words and the overflow line too', async () => {
+    const entries = Array.from({ length: 7 }, (_, i) => ({ tracker: `t${i}`, subject: `Subject ${i}`, events: 1, lastAt: NOW - i }));
+    expect(digestNotification(entries.slice(0, 1), NOW)?.title).toBe('OpenPing: 1 email opened today');
+    expect(digestNotification(entries, NOW)?.message.split('\n').at(-1)).toBe('+2 more');
+    await useLocale('de');
+    try {
+      expect(digestNotification(entries.slice(0, 1), NOW)?.title).toBe('OpenPing: heute 1 E-Mail geöffnet');
+      expect(digestNotification(entries, NOW)?.title).toBe('OpenPing: heute 7 E-Mails geöffnet');
+      expect(digestNotification(entries, NOW)?.message.split('\n').at(-1)).toBe('+2 weitere');
+    } finally {
+      await useLocale('en');
+    }
   });
 });

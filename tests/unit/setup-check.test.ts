@@ -14,6 +14,8 @@ import { loadIdentity, saveSettings } from '../../lib/settings';
 import { CHECK_IDS, createSetupCheckModel, type CheckId, type SetupCheckDeps } from '../../lib/state/setup-check';
 import { stopLivePolling, syncOnce } from '../../lib/sync';
 import { startTestServer, type Running } from '../server/helpers';
+import { publicUrlWarnings } from '../../backend/health.ts';
+import { useLocale } from './i18n-setup';
 
 const OWN_PAGE = { url: 'chrome-extension://test-extension-id/onboarding.html' };
 const PUBLIC_BASE = 'https://track.example.com/p/acct0123456789abcdef/';
@@ -101,6 +103,39 @@ describe('the checklist model', () => {
       `Recipients cannot reach the server's public URL. ${warnings[0]!.message}`,
       `The server's public URL is not https. ${warnings[1]!.message}`,
     ]);
+  });
+
+  it('the public-URL warnings as the server gives them are worded from their code and parameters, in the user’s language', async () => {
+    const local = 'http://localhost:8787/p/acct0123456789abcdef/';
+    // What /healthz sends for this configuration (backend/health.ts): code, English sentence, parameters.
+    const warnings = publicUrlWarnings('http://localhost:8787');
+    expect(warnings.map((w) => w.params)).toEqual([
+      { url: 'http://localhost:8787', host: 'localhost', why: 'localhost' },
+      { url: 'http://localhost:8787', host: 'localhost' },
+    ]);
+    const run = async () => {
+      const model = createSetupCheckModel(
+        deps({
+          testConnection: async () => ({ ok: true, error: null, warnings }),
+          setupAccount: async () => ({ ok: true, error: null, server: 'http://localhost:8787', pixelBase: local, fingerprint: 'ab12-cd34' }),
+        }),
+      );
+      await model.run();
+      return model.checks.value.find((c) => c.id === 'warnings')!.detail!.split('\n');
+    };
+    try {
+      await useLocale('de');
+      const german = await run();
+      expect(german).toEqual([
+        'Empfänger können die öffentliche URL des Servers nicht erreichen. OPENPING_PUBLIC_URL (http://localhost:8787) zeigt auf localhost (ein Name, der immer den eigenen Rechner meint): Setzen Sie es auf die öffentliche https-Adresse dieses Servers, etwa https://track.example.com.',
+        expect.stringMatching(/^Die öffentliche URL des Servers .* OPENPING_PUBLIC_URL \(http:\/\/localhost:8787\) ist nicht https: /),
+      ]);
+      // None of the server's English reaches a German page.
+      for (const w of warnings) expect(german.join(' ')).not.toContain(w.message);
+      expect(german.join(' ')).not.toContain('machine itself');
+    } finally {
+      await useLocale('en');
+    }
   });
 
   it('a server that is not OpenPing fails the first step with the next step in plain words', async () => {

@@ -3,11 +3,12 @@
  * items 5 and 6): the server's public-url-local/-http rule (backend/public-url.ts,
  * shared with /healthz) and the switch's status (SPEC §6 `data-status`).
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { publicUrlWarnings } from '../../backend/health.ts';
-import { publicUrlProblems } from '../../backend/public-url.ts';
+import { LOCAL_RANGES, LOCAL_SUFFIXES, publicUrlProblems } from '../../backend/public-url.ts';
 import { switchStatus } from '../../lib/compose';
 import { accountFingerprint, pixelBaseProblem, serverUrlError } from '../../lib/setup';
+import { useLocale } from './i18n-setup';
 
 describe('the public/https rule is the server’s', () => {
   it.each([
@@ -28,8 +29,8 @@ describe('the public/https rule is the server’s', () => {
 
   it('gives the reason of a local host', () => {
     expect(publicUrlProblems('http://localhost:8787/p/a/')).toEqual([
-      { code: 'public-url-local', why: expect.stringMatching(/machine itself/) },
-      { code: 'public-url-http', why: null },
+      { code: 'public-url-local', why: expect.stringMatching(/machine itself/), whyCode: 'localhost' },
+      { code: 'public-url-http', why: null, whyCode: null },
     ]);
   });
 });
@@ -58,6 +59,25 @@ describe('pixelBaseProblem', () => {
 
   it('a pixel URL that is not a URL is a problem, allowed or not', () => {
     expect(pixelBaseProblem('not a url', true)?.code).toBe('bad-url');
+  });
+
+  describe('the local reason is worded from its code, in the user’s language', () => {
+    afterEach(() => useLocale('en'));
+    // One host per reason the server knows: the first address of each range, a name under each suffix, a dotless name.
+    const hosts = [
+      ...LOCAL_RANGES.map(({ cidr, what }) => ({ host: cidr.includes(':') ? `[${cidr.split('/')[0]}]` : cidr.split('/')[0]!, what })),
+      ...LOCAL_SUFFIXES.map(({ suffix, what }) => ({ host: `box.${suffix}`, what })),
+      { host: 'openping', what: 'a name without a dot, which only your own network resolves' },
+    ];
+
+    it.each(hosts)('$host', async ({ host, what }) => {
+      const url = `https://${host}/p/acct0123456789abcdef/`;
+      expect(pixelBaseProblem(url, false)?.message).toContain(`, ${what},`);
+      await useLocale('de');
+      const german = pixelBaseProblem(url, false)!.message;
+      expect(german).toMatch(/^Die Pixel-Adresse zeigt auf .* \((eine?|ein) [^)]+\), daher/);
+      expect(german).not.toContain(what);
+    });
   });
 });
 

@@ -5,7 +5,7 @@
  * fits. A row laid out in a way the adapter does not know is logged once and left alone.
  */
 import type { MarksSource } from '../../marks/client';
-import { MARK_SELECTOR, hideCard, putMark, removeMarks, showCard, trackerOf } from '../../marks/mark';
+import { MARK_SELECTOR, hideCard, putMark, removeMarks, showCard, trackerOf, type CardActions } from '../../marks/mark';
 import { MARK_WORDS } from '../../marks/strings';
 import type { MarkInfo } from '../../messages';
 import type { Webmail, WebmailViews } from '../types';
@@ -81,7 +81,10 @@ export function startListMarks(options: ListMarksOptions): void {
     const tracker = trackerOf(host);
     return source.marks().find((m) => m.tracker === tracker) ?? null;
   };
-  const details = (tracker: string) => void source.request({ type: 'openDetails', tracker });
+  const actions: CardActions = {
+    details: (tracker) => void source.request({ type: 'openDetails', tracker }),
+    mute: async (tracker, muted) => (await source.request({ type: 'mute', tracker, muted }))?.ok === true,
+  };
   const hostOf = (event: Event): HTMLElement | null => {
     const target = event.target as Element | null;
     return target && typeof target.closest === 'function' ? target.closest<HTMLElement>(MARK_SELECTOR) : null;
@@ -117,7 +120,7 @@ export function startListMarks(options: ListMarksOptions): void {
     found.addEventListener('mouseover', (e) => {
       const host = hostOf(e);
       const mark = host && markOf(host);
-      if (host && mark) showCard(host, mark, details);
+      if (host && mark) showCard(host, mark, actions);
     }, opts);
     found.addEventListener('mouseout', (e) => {
       const host = hostOf(e);
@@ -126,7 +129,7 @@ export function startListMarks(options: ListMarksOptions): void {
     found.addEventListener('focusin', (e) => {
       const host = hostOf(e);
       const mark = host && markOf(host);
-      if (host && mark) showCard(host, mark, details);
+      if (host && mark) showCard(host, mark, actions);
     }, opts);
     found.addEventListener('focusout', (e) => {
       const host = hostOf(e);

@@ -14,6 +14,11 @@ export function detailsIn(mark: Locator): Locator {
   return mark.locator('[data-openping="mark-details"]');
 }
 
+/** The card's Mute / Notify me again button (issue 17). */
+export function muteIn(mark: Locator): Locator {
+  return mark.locator('[data-openping="mark-mute"]');
+}
+
 export function cardIn(mark: Locator): Locator {
   return mark.locator('[data-openping="mark-card"]');
 }
