@@ -498,16 +498,16 @@ export const handlers: Handlers = {
   },
 
   async notifyPolicy(_message, sender) {
-    if (!fromOwnPage(sender)) return { ...notFromPage, policy: null };
+    if (!fromOwnPage(sender)) return { ...notFromPage(), policy: null };
     const identity = await loadIdentity();
     if (!identity) return { ok: true, error: null, policy: null };
     return { ok: true, error: null, policy: await loadPolicy(identity) };
   },
 
   async setNotifyPolicy({ mode, device }, sender) {
-    if (!fromOwnPage(sender) || !['every', 'one', 'once'].includes(mode)) return { ...notFromPage, policy: null };
+    if (!fromOwnPage(sender) || !['every', 'one', 'once'].includes(mode)) return { ...notFromPage(), policy: null };
     const identity = await loadIdentity();
-    if (!identity) return { ok: false, error: 'No account.', policy: null };
+    if (!identity) return { ok: false, error: t('errors.noAccountYet'), policy: null };
     try {
       return { ok: true, error: null, policy: await savePolicy(identity, mode, typeof device === 'string' ? device : null) };
     } catch (error) {

@@ -32,7 +32,7 @@ function row(people: { email: string; name: string }[], count: number | null, la
 function mark(overrides: Partial<MarkInfo> = {}): MarkInfo {
   return {
     tracker: 'trackerRowReply000001', threadId: idAt(SENT), messageId: idAt(SENT), subject: 'Q3 budget', sentAt: SENT, state: 'sent', substate: null,
-    opens: 0, lastOpenAt: null, lastOpenPlace: null, lastOpenVia: null, startedThread: true, ...overrides,
+    opens: 0, lastOpenAt: null, lastOpenPlace: null, lastOpenVia: null, startedThread: true, muted: false, ...overrides,
   };
 }
 
