@@ -7,7 +7,7 @@
 import { browser } from 'wxt/browser';
 import { anyAppRecordFields, isAnyApp, labelOrDefault, markedSent } from './anyapp';
 import { ApiError, checkHealth, deleteAccount, deleteTracker, getTracker, normalizeServer, postSelfView, putTracker } from './api';
-import { openSetupOnInstall } from './config';
+import { openSetupOnInstall, testHooks } from './config';
 import { cleanIds, clearAll, db, newEmailRecord } from './db';
 import { installSelfBlockRules } from './dnr';
 import { ID_PATTERN, randomId } from './ids';
@@ -521,7 +521,7 @@ export function startBackground(): Promise<void> {
   });
 
   // Returns its work's promise: Chrome ignores a listener's result, and a caller that awaits the event can await it.
-  browser.notifications.onClicked.addListener((id) => {
+  const onNotificationClicked = (id: string) => {
     const tracker = trackerOfNotification(id);
     if (!tracker) return;
     return (async () => {
@@ -529,7 +529,10 @@ export function startBackground(): Promise<void> {
       await browser.notifications.clear(id);
       await markSeen(tracker);
     })().catch((e) => console.warn('[openping] could not open the thread', e));
-  });
+  };
+  browser.notifications.onClicked.addListener(onNotificationClicked);
+  // e2e builds only (lib/config.ts): the test clicks a notification through the listener itself.
+  if (testHooks) Object.assign(globalThis, { __openpingNotificationClicked: onNotificationClicked });
 
   // The options page writes settings straight to storage: the digest alarm follows them.
   browser.storage.onChanged.addListener((changes, area) => {
