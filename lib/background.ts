@@ -516,7 +516,13 @@ export function startBackground(): Promise<void> {
     if (alarm.name === SYNC_ALARM) void tick().catch((e) => console.warn('[openping] sync tick failed', e));
     if (alarm.name === OUTBOX_ALARM) kickOutbox();
     const remind = trackerOfReminderAlarm(alarm.name);
-    if (remind) void fireReminder(remind).catch((e) => console.warn('[openping] reminder failed', e));
+    // Catch up with the server first: an open that came while the worker slept cancels "if not opened".
+    if (remind) {
+      void tick()
+        .catch((e) => console.warn('[openping] sync before a reminder failed', e))
+        .then(() => fireReminder(remind))
+        .catch((e) => console.warn('[openping] reminder failed', e));
+    }
     if (alarm.name === DIGEST_ALARM) void loadSettings().then((s) => deliverDigest(s)).catch((e) => console.warn('[openping] digest failed', e));
   });
 

@@ -2,7 +2,8 @@ import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing';
 import { handlers, startBackground } from '../../lib/background';
-import { closeDb, db, newEmailRecord } from '../../lib/db';
+import { closeDb, db, newEmailRecord, type HitRecord } from '../../lib/db';
+import { defaultSettings, saveIdentity } from '../../lib/settings';
 import { REMINDER_ALARM_PREFIX, cancelledBy, dueAtOf, listReminders, reminderText } from '../../lib/reminders';
 import { useLocale } from './i18n-setup';
 import { installFakeDnr } from './dnr-fake';
@@ -157,5 +158,37 @@ describe('reminders in the background', () => {
     await fakeBrowser.alarms.onAlarm.trigger(alarm);
     await expect.poll(() => listReminders()).toEqual([]);
     expect(await fakeBrowser.notifications.getAll()).toEqual({});
+  });
+
+  it('"if not opened": an open the server has, not yet seen here, is fetched when it comes due and cancels it', async () => {
+    await saveIdentity({ server: defaultSettings.server, account: 'acct-remind', token: 'tok', pixelBase: 'https://t.example/p/acct-remind/' });
+    const open: HitRecord = {
+      id: 'hit-open-1', tracker: A, at: NOW + DAY / 2, kind: 'open', via: 'gmail', reason: 'Gmail image proxy',
+      reasonCode: null, reasonParams: {}, network: null, geo: null, client: null,
+    };
+    let served = false;
+    vi.stubGlobal('fetch', async (url: string) => {
+      if (new URL(url).pathname !== '/v1/events') return Response.json({ error: 'not_found', message: 'no' }, { status: 404 });
+      const events = served ? [] : [open];
+      served = true;
+      return Response.json({ events, cursor: 'c1' });
+    });
+    try {
+      await startBackground();
+      await handlers.setReminder({ type: 'setReminder', tracker: A, condition: 'not-opened', afterDays: 1, at: null }, fromContent);
+      expect((await (await db()).get('emails', A))!.opens).toBe(0);
+      const alarm = (await fakeBrowser.alarms.get(`${REMINDER_ALARM_PREFIX}${A}`))!;
+      vi.setSystemTime(alarm.scheduledTime);
+      await fakeBrowser.alarms.onAlarm.trigger(alarm);
+      await expect.poll(() => listReminders()).toEqual([]);
+      expect(served).toBe(true);
+      expect((await (await db()).get('emails', A))!.opens).toBe(1);
+      // The open's own notification, if any; never the reminder's.
+      for (const n of Object.values(await fakeBrowser.notifications.getAll()) as Array<{ title?: string }>) {
+        expect(n.title).not.toMatch(/^Not opened/);
+      }
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });
