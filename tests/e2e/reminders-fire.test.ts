@@ -11,6 +11,7 @@
  */
 import type { Locator, Worker } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeViolations } from './axe';
 import { E2E_SERVER_URL } from './env';
 import { launchExtension, localEmail, removeServerData, startServer, type ExtensionSession, type TestServer } from './harness';
 import { GOOGLE_PROXY_IP, GOOGLE_PROXY_UA, GmailPage, routeGmail } from './pages/gmail';
@@ -221,5 +222,54 @@ describe.each([gmail, outlook])('reminders in $name', (webmail) => {
     expect(await reminderAlarm(sent.tracker)).toBeNull();
     expect(Object.keys(await notifications(session.worker))).not.toContain(`openping:${sent.tracker}`);
     expect(Object.keys(await notificationTexts(session.worker))).not.toContain(`openping:${sent.tracker}`);
+  });
+});
+
+describe('the date choice in the real menu', () => {
+  it('with the keyboard: "On a date…", a day typed into the native date field, sent; due at 9:00 local that day; no axe violation', async () => {
+    const page = await GmailPage.open(session.context);
+    const compose = await page.openCompose();
+    await page.toggleReady(compose);
+    const title = subject('Contract renewal');
+    await page.write(compose, { to: RECIPIENT, subject: title, body: 'See the draft.' });
+
+    const when = compose.locator('[data-openping="remind-when"]');
+    await when.focus();
+    await page.page.keyboard.press('End'); // the last choice, "On a date…"
+    const field = compose.locator('[data-openping="remind-date"]');
+    await field.waitFor();
+    expect(await field.getAttribute('aria-label')).toBe('Reminder date');
+    const today = new Date();
+    const iso = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    expect(await field.getAttribute('min')).toBe(iso(new Date(today.getFullYear(), today.getMonth(), today.getDate() + 1)));
+
+    // Today is refused: the field says so.
+    await page.page.keyboard.press('Tab');
+    await expect.poll(() => field.evaluate((el) => el === (el.getRootNode() as ShadowRoot).activeElement)).toBe(true);
+    const type = async (d: Date) => {
+      // Chromium's en-US date field: month, day, year, each segment moving on by itself.
+      await page.page.keyboard.type(`${String(d.getMonth() + 1).padStart(2, '0')}${String(d.getDate()).padStart(2, '0')}${d.getFullYear()}`);
+      await page.page.keyboard.press('Tab'); // leaving the field commits it (change)
+    };
+    await type(today);
+    await expect.poll(() => field.getAttribute('aria-invalid')).toBe('true');
+    expect(await compose.locator('[data-openping="remind-error"][role="alert"]').textContent()).toBe('Choose a day from tomorrow to a year from now');
+    expect(await axeViolations(page.page, { include: [['openping-toggle', '[data-openping="remind"]']] })).toEqual([]);
+
+    const day = new Date(today.getFullYear(), today.getMonth(), today.getDate() + 4);
+    await field.focus();
+    await type(day);
+    await expect.poll(() => field.getAttribute('aria-invalid')).toBeNull();
+    expect(await field.inputValue()).toBe(iso(day));
+    expect(await axeViolations(page.page, { include: [['openping-toggle', '[data-openping="remind"]']] })).toEqual([]);
+
+    const before = (await page.sent()).length;
+    await page.sendButton(compose).click();
+    const sent = await page.waitSent(before + 1);
+    const tracker = pixelsIn(sent[sent.length - 1]!.body, identity.pixelBase)[0]!.tracker;
+    const nine = new Date(day.getFullYear(), day.getMonth(), day.getDate(), 9).getTime();
+    await expect.poll(async () => (await storedReminder(tracker))?.dueAt).toBe(nine);
+    expect((await reminderAlarm(tracker))!.scheduledTime).toBe(nine);
+    await page.page.close();
   });
 });
