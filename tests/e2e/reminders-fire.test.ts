@@ -95,12 +95,13 @@ async function gmailProxyOpen(tracker: string): Promise<void> {
   await expect.poll(async () => (await localEmail(session.worker, tracker))?.opens).toBe(1);
   // The open's own notification carries the same id a reminder's does: wait for it and put it away.
   const id = `openping:${tracker}`;
-  await expect.poll(async () => Object.keys(await notificationTexts(session.worker))).toContain(id);
+  // (Shown, not only asked for: a clear before create() has finished would find nothing to clear.)
+  await expect.poll(async () => Object.keys(await notifications(session.worker))).toContain(id);
   await session.worker.evaluate(async (nid) => {
     await chrome.notifications.clear(nid);
     delete (globalThis as unknown as { __openpingShown: Record<string, unknown> }).__openpingShown[nid];
   }, id);
-  expect(Object.keys(await notifications(session.worker))).not.toContain(id);
+  await expect.poll(async () => Object.keys(await notifications(session.worker))).not.toContain(id);
 }
 
 /** Chooses a reminder in the real menu beside the Track switch: "Remind me in N days" and its condition. */
