@@ -14,6 +14,11 @@ function flag(name: string, fallback: boolean): boolean {
 const allowLocalServer = flag('OPENPING_ALLOW_LOCAL_SERVER', false);
 /** The setup page opens on install, except in the e2e suite's shared build (tests/e2e/global-setup.ts). */
 const openSetup = flag('OPENPING_OPEN_SETUP', true);
+/**
+ * Test-only hooks in the background (lib/config.ts testHooks): the e2e suite's build alone sets it;
+ * every other build leaves the hooks out (the constant folds away).
+ */
+const testHooks = flag('OPENPING_TEST_HOOKS', false);
 /** The README's Deploy section, linked from every failed setup step (lib/config.ts). */
 const docsUrl = process.env.OPENPING_DOCS_URL || 'https://github.com/openping/openping#deploy';
 
@@ -63,6 +68,7 @@ export default defineConfig({
       __OPENPING_ALLOW_LOCAL_SERVER__: JSON.stringify(allowLocalServer),
       __OPENPING_OPEN_SETUP__: JSON.stringify(openSetup),
       __OPENPING_DOCS_URL__: JSON.stringify(docsUrl),
+      __OPENPING_TEST_HOOKS__: JSON.stringify(testHooks),
     },
   }),
   manifest: ({ browser, manifestVersion }) => ({

@@ -8,7 +8,7 @@ import { browser } from 'wxt/browser';
 import { anyAppRecordFields, isAnyApp, labelOrDefault, markedSent } from './anyapp';
 import { ApiError, checkHealth, deleteAccount, deleteTracker, getTracker, normalizeServer, postSelfView, putTracker } from './api';
 import { errorWords } from './api-words';
-import { openSetupOnInstall } from './config';
+import { openSetupOnInstall, testHooks } from './config';
 import { cleanIds, clearAll, db, newEmailRecord } from './db';
 import { installSelfBlockRules } from './dnr';
 import { ID_PATTERN, randomId } from './ids';
@@ -549,12 +549,18 @@ export function startBackground(): Promise<void> {
     if (alarm.name === SYNC_ALARM) void tick().catch((e) => console.warn('[openping] sync tick failed', e));
     if (alarm.name === OUTBOX_ALARM) kickOutbox();
     const remind = trackerOfReminderAlarm(alarm.name);
-    if (remind) void fireReminder(remind).catch((e) => console.warn('[openping] reminder failed', e));
+    // Catch up with the server first: an open that came while the worker slept cancels "if not opened".
+    if (remind) {
+      void tick()
+        .catch((e) => console.warn('[openping] sync before a reminder failed', e))
+        .then(() => fireReminder(remind))
+        .catch((e) => console.warn('[openping] reminder failed', e));
+    }
     if (alarm.name === DIGEST_ALARM) void loadSettings().then((s) => deliverDigest(s)).catch((e) => console.warn('[openping] digest failed', e));
   });
 
   // Returns its work's promise: Chrome ignores a listener's result, and a caller that awaits the event can await it.
-  browser.notifications.onClicked.addListener((id) => {
+  const onNotificationClicked = (id: string) => {
     const tracker = trackerOfNotification(id);
     if (!tracker) return;
     return (async () => {
@@ -562,7 +568,10 @@ export function startBackground(): Promise<void> {
       await browser.notifications.clear(id);
       await markSeen(tracker);
     })().catch((e) => console.warn('[openping] could not open the thread', e));
-  });
+  };
+  browser.notifications.onClicked.addListener(onNotificationClicked);
+  // e2e builds only (lib/config.ts): the test clicks a notification through the listener itself.
+  if (testHooks) Object.assign(globalThis, { __openpingNotificationClicked: onNotificationClicked });
 
   // The options page writes settings straight to storage: the digest alarm follows them.
   browser.storage.onChanged.addListener((changes, area) => {

@@ -11,7 +11,7 @@ import { Fragment, h, render } from 'preact';
 import { browser } from 'wxt/browser';
 import type { ContentScriptContext } from 'wxt/utils/content-script-context';
 import { TrackToggle, toggleCss, type ToggleState, type ToggleStatus } from '../components/TrackToggle';
-import { ReminderMenu, reminderChoiceFor } from '../components/ReminderMenu';
+import { ReminderMenu, isComplete, reminderChoiceFor, reminderCss } from '../components/ReminderMenu';
 import { randomId } from './ids';
 import { send, type ComposeIdentity, type ContentToBackground, type ResponseOf } from './messages';
 import { createPixel, isAtEnd, ownPixels, trackerFromSrc } from './pixel';
@@ -207,7 +207,7 @@ function trackCompose(compose: ComposeHandle, env: PageEnv): void {
       if (!isAtEnd(body, img)) adapter.insertPixel(compose, img);
       // Issue 19: the follow-up chosen in the menu next to the switch (the background re-bases it on the send time).
       const remind = reminderChoiceFor(compose.root).peek();
-      if (remind) void request({ type: 'setReminder', tracker, ...remind });
+      if (isComplete(remind)) void request({ type: 'setReminder', tracker, ...remind });
       void request({
         type: 'sent',
         email: {
@@ -326,7 +326,7 @@ function mountToggle(
   const body = doc.createElement('body');
   const style = doc.createElement('style');
   // The page's styles must not reach in through inheritance (createShadowRootUi's reset).
-  style.textContent = `:host{all:initial !important;}\n${toggleCss}`;
+  style.textContent = `:host{all:initial !important;}\n${toggleCss}${reminderCss}`;
   head.append(style);
   html.append(head, body);
   shadow.append(html);

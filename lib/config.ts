@@ -25,3 +25,10 @@ export const openSetupOnInstall: boolean =
  */
 export const DEPLOY_DOCS_URL: string =
   typeof __OPENPING_DOCS_URL__ === 'string' ? __OPENPING_DOCS_URL__ : 'https://github.com/openping/openping#deploy';
+
+/**
+ * Whether the background exposes test-only hooks: only in builds made with OPENPING_TEST_HOOKS=1, the
+ * e2e suite's (tests/e2e/global-setup.ts). A test cannot click a real notification (Chrome has no API
+ * for it), so such a build lets the test call the background's click handler by hand.
+ */
+export const testHooks: boolean = typeof __OPENPING_TEST_HOOKS__ === 'boolean' ? __OPENPING_TEST_HOOKS__ : false;

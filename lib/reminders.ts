@@ -13,7 +13,7 @@
  */
 import { browser } from 'wxt/browser';
 import { db, type EmailRecord } from './db';
-import { t } from './i18n';
+import { t, uiLocale } from './i18n';
 import { notificationId } from './notify';
 import { loadPolicy, mayShow, reminderClaimKey } from './notify-policy';
 import { isShared, type SyncedReminder } from './sealed-sync';
@@ -55,7 +55,21 @@ export function cancelledBy(
   return null;
 }
 
-/** "No reply from Ada to “Q3 budget” — opened 2×, last 3 d ago" / "Not opened by Ada: “Q3 budget” — sent 3 d ago". */
+/**
+ * When the last open was, as a reminder says it: "2 h ago" the same day, the weekday within the past
+ * week ("Tuesday"), the date before that. Local days, in the user's language (Intl.DateTimeFormat).
+ */
+export function lastOpenWords(at: number, now: number): { ago: string } | { day: string } {
+  const then = new Date(at);
+  const today = new Date(now);
+  if (then.toDateString() === today.toDateString() || at > now) return { ago: timeAgo(at, now) };
+  const startOfToday = new Date(today.getFullYear(), today.getMonth(), today.getDate()).getTime();
+  const weekday = at >= startOfToday - 6 * DAY_MS;
+  const format = weekday ? { weekday: 'long' as const } : { day: 'numeric' as const, month: 'short' as const };
+  return { day: then.toLocaleDateString(uiLocale(), format) };
+}
+
+/** "No reply from Ada" / "“Q3 budget” — opened 2×, last Tuesday"; "Not opened by Ada" / "“Q3 budget” — sent 3 d ago". */
 export function reminderText(email: EmailRecord, reminder: Pick<Reminder, 'condition'>, now: number): { title: string; message: string } {
   const who = recipientLabel(email.recipients, 2) || t('reminders.theRecipient');
   const subject = emailTitle(email);
@@ -66,13 +80,17 @@ export function reminderText(email: EmailRecord, reminder: Pick<Reminder, 'condi
         : t('reminders.subject', { subject });
     return { title: t('reminders.notOpenedTitle', { who }), message };
   }
-  const count = String(email.opens);
-  const message =
-    email.opens === 0
-      ? t('reminders.subjectNoOpen', { subject })
-      : email.lastOpenAt !== null
-        ? t('reminders.subjectOpenedLast', { subject, count, ago: timeAgo(email.lastOpenAt, now) })
-        : t('reminders.subjectOpened', { subject, count });
+  const count = email.opens;
+  let message: string;
+  if (count === 0) message = t('reminders.subjectNoOpen', { subject });
+  else if (email.lastOpenAt === null) message = t('reminders.subjectOpened', count, { subject });
+  else {
+    const when = lastOpenWords(email.lastOpenAt, now);
+    message =
+      'ago' in when
+        ? t('reminders.subjectOpenedLast', count, { subject, ago: when.ago })
+        : t('reminders.subjectOpenedOn', count, { subject, day: when.day });
+  }
   return { title: t('reminders.noReplyTitle', { who }), message };
 }
 
@@ -82,7 +100,8 @@ export function dueAtOf(choice: { afterDays: number | null; at: number | null },
     if (!Number.isInteger(choice.afterDays) || choice.afterDays < 1 || choice.afterDays > 365) return null;
     return (sentAt ?? now) + choice.afterDays * DAY_MS;
   }
-  if (choice.at !== null && Number.isFinite(choice.at) && choice.at > now) return choice.at;
+  // A date: after now and within a year and a day (the menu offers tomorrow … a year ahead).
+  if (choice.at !== null && Number.isFinite(choice.at) && choice.at > now && choice.at <= now + 366 * DAY_MS) return choice.at;
   return null;
 }
 

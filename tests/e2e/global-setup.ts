@@ -26,6 +26,8 @@ export default async function setup(): Promise<() => void> {
       // No setup tab on install: it would run its checklist (and test pixel) beside every test.
       // tests/e2e/onboarding.test.ts builds its own copy with the setup page and without local servers.
       OPENPING_OPEN_SETUP: '0',
+      // The background's test-only hooks (lib/config.ts testHooks): a test clicks a notification through them.
+      OPENPING_TEST_HOOKS: '1',
     },
   });
   return () => rmSync(E2E_OUT_DIR, { recursive: true, force: true });

@@ -86,6 +86,13 @@ describe('the sources zip', () => {
 });
 
 describe('the Chrome zip', () => {
+  it('holds no test hook: no script of it names the e2e build’s notification click hook', async () => {
+    const zip = await entries(zips.chrome);
+    const scripts = Object.values(zip.files).filter((f) => !f.dir && f.name.endsWith('.js'));
+    expect(scripts.map((f) => f.name)).toContain('background.js');
+    for (const f of scripts) expect((await f.async('string')).includes('__openpingNotificationClicked'), f.name).toBe(false);
+  });
+
   it('loads in Chromium, unpacked, with its icons', async () => {
     const dir = join(out, 'chrome-unpacked');
     const zip = await entries(zips.chrome);
@@ -103,6 +110,8 @@ describe('the Chrome zip', () => {
       expect(manifest.name).toBe('OpenPing');
       const icon = await worker.evaluate(async (path) => (await fetch(chrome.runtime.getURL(path))).status, manifest.icons?.['128'] ?? '');
       expect(icon).toBe(200);
+      // The e2e build's test hook (lib/config.ts testHooks) is no part of a store build.
+      expect(await worker.evaluate(() => '__openpingNotificationClicked' in globalThis)).toBe(false);
     } finally {
       await context.close();
       rmSync(profile, { recursive: true, force: true });

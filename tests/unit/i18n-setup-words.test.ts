@@ -52,7 +52,7 @@ describe('setup, checklist, reminder and reply words', () => {
       expect(text, `sentence ${i}`).not.toMatch(/\{[A-Za-z]+\}/);
     }
     expect(german).toContain('Keine Antwort von Ada');
-    expect(german.join(' ')).toContain('„Q3 budget“ – 2× geöffnet, zuletzt vor 2 T.');
+    expect(german.join(' ')).toContain('„Q3 budget“ – 2-mal geöffnet, zuletzt am Dienstag');
     expect(german.join(' ')).toContain('localhost:8787');
     expect(german.join(' ')).toContain('https://track.example.com/healthz');
   });
