@@ -180,7 +180,10 @@ export const handlers: Handlers = {
     if (!validTracker(tracker)) return { changed: false };
     const changed = await recordReply(tracker, reply, own);
     if (changed) {
-      await cancelIfAnswered(tracker);
+      // A reply seen here drops the reminder on the account's other browsers too (issue 21).
+      if (await cancelIfAnswered(tracker)) {
+        void queueBlob(tracker, null).catch((e) => console.warn('[openping] sealed reminder not queued', e));
+      }
       await touchData();
     }
     return { changed };
