@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAIRING_MAX_WRONG, PAIRING_TTL_MS } from '../../backend/pairing.ts';
 import { JOINS_PER_NETWORK_HOUR } from '../../backend/sync-routes.ts';
 import type { Store } from '../../backend/store/types.ts';
+import type { PutBlobOutcome } from '../../backend/store/sync-types.ts';
 import { openPostgresStore } from '../../backend/store/postgres.ts';
 import { openSqliteStore } from '../../backend/store/sqlite.ts';
 import { deriveKeys, newSecret, unwrapKeyring, wrapKeyring, type PairingKeys } from '../../lib/pairing-protocol';
@@ -22,6 +23,11 @@ import { createTestDatabase, type TestDatabase } from './pg.ts';
 
 /** A token hash as the server makes them (SHA-256, hex): its first 22 characters name the device. */
 const hexHash = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex');
+
+function seqOf(outcome: PutBlobOutcome): number {
+  if (!outcome.ok) throw new Error(`put refused: ${outcome.why}`);
+  return outcome.seq;
+}
 
 /** Cheap derivations for the HTTP tests (the server never sees the count); the unit tests use the real one. */
 const FAST = 1000;
@@ -180,6 +186,75 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    const putSealed = (acc: { auth: Record<string, string> }, tracker: string, body: { sealed: string; base?: number }) =>
+      fetch(`${server.url}/v1/blobs/${tracker}`, { method: 'PUT', headers: { ...acc.auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const keyState = async (acc: { auth: Record<string, string> }) => json<{ version: number; rekey: boolean; stale: number }>(await fetch(`${server.url}/v1/keys`, { headers: acc.auth }));
+
+    it('after a rotation a blob sealed under the old key is refused (409 stale_key); GET /v1/keys and the feed tell the version, a rotation owed, and the blobs left to re-seal', async () => {
+      const { a, b, ring } = await pair(server.url);
+      const pairA = await generateDeviceKeyPair();
+      const registered = await fetch(`${server.url}/v1/device/key`, { method: 'PUT', headers: { ...a.auth, 'content-type': 'application/json' }, body: JSON.stringify({ publicKey: await exportPublicKey(pairA.publicKey) }) });
+      expect(registered.status).toBe(204);
+      const trackers = [trackerId(), trackerId(), trackerId()];
+      for (const t of trackers) expect((await putSealed(a, t, { sealed: await seal(ring, t, `${MARK_SUBJECT} ${t}`) })).status).toBe(200);
+      expect(await keyState(a)).toEqual({ version: 1, rekey: false, stale: 0 });
+
+      // Revoking B: the account owes a rotation, and says so until one is handed out.
+      expect((await fetch(`${server.url}/v1/devices/${b.device}`, { method: 'DELETE', headers: a.auth })).status).toBe(204);
+      expect(await keyState(a)).toEqual({ version: 1, rekey: true, stale: 0 });
+      const aDevice = (await json<{ devices: { id: string; current: boolean }[] }>(await fetch(`${server.url}/v1/devices`, { headers: a.auth }))).devices.find((d) => d.current)!.id;
+      const v2 = await generateAccountKey(2);
+      const postWraps = async (version: number) =>
+        fetch(`${server.url}/v1/keys`, {
+          method: 'POST',
+          headers: { ...a.auth, 'content-type': 'application/json' },
+          body: JSON.stringify({ version, wraps: [{ device: aDevice, wrapped: await wrapForDevice({ ...v2, version }, aDevice, await exportPublicKey(pairA.publicKey)) }] }),
+        });
+      expect((await postWraps(2)).status).toBe(201);
+      expect(await keyState(a)).toEqual({ version: 2, rekey: false, stale: 3 });
+
+      // Under version 1 now: refused with its code, for a new tracker and an existing one alike; nothing stored.
+      const before = await json<{ sealed: string; seq: number }>(await fetch(`${server.url}/v1/blobs/${trackers[0]}`, { headers: a.auth }));
+      for (const t of [trackers[0]!, trackerId()]) {
+        const refused = await putSealed(a, t, { sealed: await seal(ring, t, 'written under the old key') });
+        expect(refused.status).toBe(409);
+        expect((await json<{ error: string }>(refused)).error).toBe('stale_key');
+      }
+      expect(await json(await fetch(`${server.url}/v1/blobs/${trackers[0]}`, { headers: a.auth }))).toMatchObject({ sealed: before.sealed, seq: before.seq });
+
+      // The re-seal: each blob under version 2 is taken and leaves the stale count; a deletion is never refused.
+      const rotated = keyring([{ version: 1, key: ring.current.key }, v2]);
+      expect((await putSealed(a, trackers[0]!, { sealed: await reseal(rotated, trackers[0]!, before.sealed) })).status).toBe(200);
+      expect((await fetch(`${server.url}/v1/blobs/${trackers[1]}`, { method: 'DELETE', headers: a.auth })).status).toBe(204);
+      const feed = await json<EventsAnswer & { keys: unknown }>(await events(server.url, a, 'blobsAfter=0'));
+      expect(feed.keys).toEqual({ version: 2, rekey: false, stale: 1 });
+      // A rotation to a version not above the current one is refused too (another browser rotated first).
+      expect((await postWraps(2)).status).toBe(409);
+    });
+
+    it('a put naming the seq it builds on (base) is refused once the blob moved on (409 blob_changed): a browser never overwrites a change it has not merged', async () => {
+      const { a, b, ring } = await pair(server.url);
+      const t = trackerId();
+      const first = await putSealed(a, t, { sealed: await seal(ring, t, 'A wrote the subject'), base: 0 });
+      expect(first.status).toBe(200);
+      const { seq } = await json<{ seq: number }>(first);
+      // B had not seen A's write: its put on "no blob yet" is refused, and A's blob is still there.
+      const racing = await putSealed(b, t, { sealed: await seal(ring, t, 'B wrote the recipients'), base: 0 });
+      expect(racing.status).toBe(409);
+      expect((await json<{ error: string }>(racing)).error).toBe('blob_changed');
+      expect(await openSealed(ring, t, (await json<{ sealed: string }>(await fetch(`${server.url}/v1/blobs/${t}`, { headers: b.auth }))).sealed)).toBe('A wrote the subject');
+      // After reading (and merging) it, B builds on seq and is taken.
+      expect((await putSealed(b, t, { sealed: await seal(ring, t, 'both'), base: seq })).status).toBe(200);
+      // Ten writes on one base at once: exactly one is taken.
+      const { seq: now } = await json<{ seq: number }>(await fetch(`${server.url}/v1/blobs/${t}`, { headers: a.auth }));
+      const statuses = await Promise.all(Array.from({ length: 10 }, async (_, i) => (await putSealed(i % 2 ? a : b, t, { sealed: await seal(ring, t, `racer ${i}`), base: now })).status));
+      expect(statuses.filter((x) => x === 200)).toHaveLength(1);
+      expect(statuses.filter((x) => x === 409)).toHaveLength(9);
+      // Without base (a browser from before): written as before.
+      expect((await putSealed(a, t, { sealed: await seal(ring, t, 'old client') })).status).toBe(200);
+      expect((await putSealed(a, t, { sealed: await seal(ring, t, 'bad base'), base: -1 })).status).toBe(400);
+    });
+
     it('a pairing works once: the right proof a second time is refused', async () => {
       const a = await newAccount(server.url);
       const { pairing, keys } = await startPairing(server.url, a, keyring([await generateAccountKey()]));
@@ -326,18 +401,18 @@ describe('join rate limit per client network', () => {
 });
 
 /** Undoes the sync migration (the newest) on a database, as a server from before issue 21 left it. */
-/** Undoes the sync migration and the two after it (any-app sending, which re-runs cleanly, and key rotation). */
+/** Undoes the sync migration and the three after it (any-app sending, key rotation, key versions: each re-runs cleanly). */
 async function undoSyncMigration(kind: 'sqlite' | 'postgres', where: string): Promise<void> {
   const undo = 'DROP TABLE wrapped_keys; DROP TABLE blobs; DROP TABLE pairings; DROP TABLE devices; ALTER TABLE accounts DROP COLUMN blob_seq;';
   if (kind === 'sqlite') {
     const direct = new Database(where);
     direct.exec(undo);
-    direct.pragma(`user_version = ${(direct.pragma('user_version', { simple: true }) as number) - 3}`);
+    direct.pragma(`user_version = ${(direct.pragma('user_version', { simple: true }) as number) - 4}`);
     direct.close();
   } else {
     const client = new pg.Client({ connectionString: where });
     await client.connect();
-    await client.query(`${undo} DELETE FROM openping_schema WHERE version >= (SELECT max(version) - 2 FROM openping_schema);`);
+    await client.query(`${undo} DELETE FROM openping_schema WHERE version >= (SELECT max(version) - 3 FROM openping_schema);`);
     await client.end();
   }
 }
@@ -429,8 +504,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const account = toBase64url(crypto.getRandomValues(new Uint8Array(16)));
       await store.createAccount({ id: account, tokenHash: hexHash(), createdAt: Date.now() });
       const t = trackerId();
-      const s1 = await store.putBlob(account, t, '1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA', 1);
-      const s2 = await store.putBlob(account, t, null, 2);
+      const s1 = seqOf(await store.putBlob(account, t, '1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA', 1));
+      const s2 = seqOf(await store.putBlob(account, t, null, 2));
       expect(s2).toBeGreaterThan(s1);
       expect((await store.blobChanges(account, 0, 10)).blobs).toEqual([{ tracker: t, sealed: null, seq: s2, updatedAt: 2 }]);
       expect(await store.blobChanges(account, s2, 10)).toEqual({ blobs: [], cursor: s2 });
