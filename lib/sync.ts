@@ -18,7 +18,7 @@ import { installSelfBlockRules } from './dnr';
 import { decideNotification, deliverPending, pendingKey, updateBadge, type PendingNotification } from './notify';
 import { addToDigest, digestKey, type DigestEntry } from './notify-rules';
 import { backoffDelay, clearOutbox, flushOutbox } from './outbox';
-import { applyBlobChanges, loadBlobCursor, loggedOutOfShared, pushPendingBlobs } from './sealed-sync';
+import { applyBlobChanges, finishRotation, loadBlobCursor, loggedOutOfShared, pushPendingBlobs } from './sealed-sync';
 import { emailTitle, MACHINE_KINDS, readerPlace } from './state/format';
 import {
   loadIdentity,
@@ -318,6 +318,8 @@ async function runSync(wait: number, signal?: AbortSignal): Promise<SyncResult> 
       const page = await getEvents(identity, cursor, i === 0 ? wait : 0, signal, blobCursor);
       // Issue 21: the account's other browsers' emails (sealed; lib/sealed-sync.ts).
       const blobs = await applyBlobChanges(page.blobs, page.blobCursor, forgetEmail);
+      // A key rotation cut short (here or on another browser) is finished (lib/sealed-sync.ts finishRotation).
+      if (i === 0) await finishRotation(identity, page.keys).catch((e) => console.warn('[openping] key rotation not finished yet', e));
       if (page.events.length === 0 && page.cursor === cursor && blobs === 0) break;
       const settings = await loadSettings();
       const applied = await applyPage(page, settings);
