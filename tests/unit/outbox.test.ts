@@ -3,7 +3,7 @@ import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing';
 import { closeDb } from '../../lib/db';
-import { OUTBOX_ALARM, backoffDelay, enqueue, flushOutbox, nextWake, pendingEntries } from '../../lib/outbox';
+import { OUTBOX_ALARM, backoffDelay, clearOutbox, enqueue, flushOutbox, nextWake, pendingEntries } from '../../lib/outbox';
 import { loadStatus, saveIdentity } from '../../lib/settings';
 
 /** A local port with nothing listening: connections are refused, like a server that is down. */
@@ -15,8 +15,10 @@ async function deadPort(): Promise<number> {
   return port;
 }
 
-afterEach(() => {
+afterEach(async () => {
   vi.restoreAllMocks();
+  // A test's wake-up timer must not flush the next test's outbox (with this test's clock).
+  await clearOutbox();
 });
 
 beforeEach(() => {
