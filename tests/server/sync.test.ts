@@ -13,8 +13,8 @@ import { PAIRING_MAX_WRONG, PAIRING_TTL_MS } from '../../backend/pairing.ts';
 import { JOINS_PER_NETWORK_HOUR } from '../../backend/sync-routes.ts';
 import type { Store } from '../../backend/store/types.ts';
 import type { PutBlobOutcome } from '../../backend/store/sync-types.ts';
-import { openPostgresStore } from '../../backend/store/postgres.ts';
-import { openSqliteStore } from '../../backend/store/sqlite.ts';
+import { migratePostgres, openPostgresStore } from '../../backend/store/postgres.ts';
+import { migrateSqlite, openSqliteStore } from '../../backend/store/sqlite.ts';
 import { deriveKeys, newSecret, unwrapKeyring, wrapKeyring, type PairingKeys } from '../../lib/pairing-protocol';
 import { exportPublicKey, generateDeviceKeyPair, unwrapForDevice, wrapForDevice } from '../../lib/keywrap';
 import { exportKey, fromBase64url, generateAccountKey, keyring, openSealed, reseal, seal, sealedVersion, toBase64url, UnreadableError, type Keyring } from '../../lib/seal';
@@ -445,6 +445,77 @@ describe('upgrade: an account from before devices keeps working', () => {
       }
     });
   }
+});
+
+/** A database as the server before key versions left it: an account rotated to version 2, one blob still under 1, one deleted. */
+const BEFORE_KEY_VERSIONS = (account: string, device: string) => `
+  INSERT INTO accounts (id, token_hash, created_at, blob_seq) VALUES ('${account}', '${device}${'0'.repeat(42)}', 1, 3);
+  INSERT INTO devices (id, account, token_hash, name, created_at, public_key) VALUES ('${device}', '${account}', '${device}${'0'.repeat(42)}', NULL, 1, NULL);
+  INSERT INTO wrapped_keys (device, version, account, wrapped, created_at) VALUES ('${device}', 2, '${account}', 'w', 1);
+  INSERT INTO blobs (account, tracker, sealed, seq, updated_at) VALUES
+    ('${account}', 'trackerUnderTwo0000001', '2.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA', 1, 1),
+    ('${account}', 'trackerUnderOne0000001', '1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA', 2, 1),
+    ('${account}', 'trackerDeleted00000001', NULL, 3, 1);
+`;
+
+describe('upgrade: key versions are read from what the database holds', () => {
+  const account = 'account-keyversion-01';
+  const device = 'abcdef0123456789abcdef';
+  async function expectUpgraded(store: Store): Promise<void> {
+    expect(await store.keyState(account)).toEqual({ version: 2, rekey: false, stale: 1 });
+    expect(await store.putBlob(account, 'trackerUnderOne0000001', '1.AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB', 2)).toEqual({ ok: false, why: 'stale-key', version: 2 });
+    expect(await store.putBlob(account, 'trackerUnderOne0000001', '2.AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB', 2)).toMatchObject({ ok: true });
+    expect(await store.keyState(account)).toEqual({ version: 2, rekey: false, stale: 0 });
+  }
+
+  it('SQLite', async () => {
+    const dir = await startTestServer();
+    await dir.server.close();
+    try {
+      const current = new Database(join(dir.dir, 'current.db'));
+      migrateSqlite(current);
+      const latest = current.pragma('user_version', { simple: true }) as number;
+      current.close();
+      const where = join(dir.dir, 'upgrade.db');
+      const old = new Database(where);
+      migrateSqlite(old, latest - 1);
+      old.exec(BEFORE_KEY_VERSIONS(account, device));
+      old.close();
+      const store = await openSqliteStore(where);
+      try {
+        await expectUpgraded(store);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await dir.stop().catch(() => undefined);
+    }
+  });
+
+  it('PostgreSQL', async () => {
+    const probe = await createTestDatabase('keyversionlatest');
+    const pgdb = await createTestDatabase('keyversion');
+    try {
+      const pools = [new pg.Pool({ connectionString: probe.url, max: 1 }), new pg.Pool({ connectionString: pgdb.url, max: 1 })] as const;
+      try {
+        await migratePostgres(pools[0]);
+        const latest = Number((await pools[0].query<{ v: number }>('SELECT max(version) AS v FROM openping_schema')).rows[0]!.v);
+        await migratePostgres(pools[1], latest - 1);
+        await pools[1].query(BEFORE_KEY_VERSIONS(account, device));
+      } finally {
+        await Promise.all(pools.map((x) => x.end()));
+      }
+      const store = await openPostgresStore(pgdb.url);
+      try {
+        await expectUpgraded(store);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await probe.drop();
+      await pgdb.drop();
+    }
+  });
 });
 
 /** What only the store can show: time (expiry) and two joins racing. */
