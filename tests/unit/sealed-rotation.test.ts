@@ -228,6 +228,34 @@ describe('writes racing a rotation or another browser', () => {
     expect(await fakeBrowser.storage.local.get('sealedPending')).toEqual({ sealedPending: [] });
   });
 
+  it("B's write landing while A re-seals that very blob is kept: A's re-seal builds on the seq it read and does not overwrite it", async () => {
+    const { identity, subjects } = await accountWithEmails(2);
+    const b = await join(identity, 'Browser B');
+    const c = await join(identity, 'Browser C');
+    const [raced] = [...subjects.keys()];
+    const real = globalThis.fetch;
+    let bWrote = false;
+    // Just before A's first re-seal put of `raced` leaves, B (holding version 2 by then) writes a new subject to it.
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+      const url = String(input instanceof Request ? input.url : input);
+      if (!bWrote && init?.method === 'PUT' && url.endsWith(`/v1/blobs/${raced}`)) {
+        bWrote = true;
+        const v2 = await keyOf(b, 2);
+        const current = (await call<ServerBlob>(b.auth, `/v1/blobs/${raced}`)).body;
+        const doc = parseDoc(await openSealed(await loadKeyring(identity.account), raced!, current.sealed!));
+        doc.fields.subject = { value: 'Renamed on B during the rotation', t: Date.now() };
+        const put = await call(b.auth, `/v1/blobs/${raced}`, { method: 'PUT', body: { sealed: await seal(keyring([v2]), raced!, JSON.stringify(doc)), base: current.seq } });
+        expect(put.status).toBe(200);
+      }
+      return real(input, init);
+    });
+    await revokeDevice(identity, c.device);
+    vi.restoreAllMocks();
+    expect(bWrote).toBe(true);
+    subjects.set(raced!, 'Renamed on B during the rotation');
+    await expectAllReadable(await serverBlobs(b.auth), keyring([await keyOf(b, 2)]), subjects, 2);
+  });
+
   it("two browsers' writes to one email merge: A's new subject and B's recipients both end up on the server and on A", async () => {
     const { identity } = await accountWithEmails(0);
     const b = await join(identity, 'Browser B');
