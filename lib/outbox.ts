@@ -58,18 +58,31 @@ async function call(creds: Credentials, item: OutboxOp): Promise<void> {
 }
 
 let running: Promise<FlushResult> | null = null;
+let following: Promise<FlushResult> | null = null;
 let wakeTimer: ReturnType<typeof setTimeout> | null = null;
 
 /**
  * Sends what is due, oldest first, keeping each tracker's calls in order
  * (a `sent` never overtakes its `armed`, a self-view never precedes the
- * registration). One flush at a time per worker.
+ * registration). One flush at a time per worker; a call made while one runs
+ * gets one more flush after it, since the running one may have read the
+ * outbox (or the time) before the caller's change: joining it would leave a
+ * just-queued call waiting for the next wake-up.
  */
 export function flushOutbox(now: () => number = Date.now): Promise<FlushResult> {
-  running ??= flush(now).finally(() => {
-    running = null;
-  });
-  return running;
+  if (!running) {
+    running = flush(now).finally(() => {
+      running = null;
+    });
+    return running;
+  }
+  following ??= running
+    .catch(() => undefined)
+    .then(() => {
+      following = null;
+      return flushOutbox(now);
+    });
+  return following;
 }
 
 async function flush(now: () => number): Promise<FlushResult> {
