@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -104,6 +105,31 @@ describe('flushOutbox', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(wakeUps).not.toHaveBeenCalled();
     expect(await fakeBrowser.alarms.get(OUTBOX_ALARM)).toBeDefined();
+  });
+});
+
+describe('flushOutbox while a flush runs', () => {
+  it('a call queued during a flush is sent by one more flush after it, not left for the next wake-up', async () => {
+    // A server that takes 100 ms to answer, so the second call is queued while the first flush waits on it.
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      setTimeout(() => res.writeHead(204).end(), 100);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as { port: number };
+      await saveIdentity({ server: `http://127.0.0.1:${port}`, account: 'acct', token: 'tok', pixelBase: 'x' });
+      await enqueue({ op: 'put', tracker: 'tracker-aaaaaaaaaaaaaa', state: 'armed' });
+      const first = flushOutbox();
+      await new Promise((r) => setTimeout(r, 30));
+      await enqueue({ op: 'put', tracker: 'tracker-bbbbbbbbbbbbbb', state: 'armed' });
+      const second = await flushOutbox();
+      expect(await first).toMatchObject({ sent: 1 });
+      expect(second).toMatchObject({ sent: 1, remaining: 0 });
+      expect(await pendingEntries()).toEqual([]);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });
 
