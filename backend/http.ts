@@ -379,7 +379,7 @@ const events: Handler = async (ctx) => {
       const remaining = deadline - Date.now();
       // On shutdown the held request is answered with what there is (an empty page keeps the cursor).
       if (page.events.length > 0 || (blobs?.blobs.length ?? 0) > 0 || remaining <= 0 || gone || req.destroyed || app.feed.closed) {
-        sendJson(res, 200, blobs ? { ...page, blobs: blobs.blobs, blobCursor: String(blobs.cursor) } : page);
+        sendJson(res, 200, blobs ? { ...page, blobs: blobs.blobs, blobCursor: String(blobs.cursor), keys: blobs.keys } : page);
         return;
       }
       after = page.cursor;

@@ -7,11 +7,13 @@
  *   DELETE /v1/devices/{device}           revokes one: its token gets 401 from then on
  *   PUT    /v1/device/key                 {publicKey} → 204: this browser's ECDH public key, once (409 after)
  *   POST   /v1/keys                       {version, wraps: [{device, wrapped}]} → 201: a rotated key, wrapped per device
+ *   GET    /v1/keys                       → 200 {version, rekey, stale}: where the account's key rotation stands
  *   GET    /v1/keys/{version}             → 200 {version, device, wrapped}: this browser's wrap of that key
- *   GET    /v1/blobs?after=<n>            → 200 {blobs, cursor}: the sealed-blob changes after n (for re-sealing)
+ *   GET    /v1/blobs?after=<n>            → 200 {blobs, cursor, keys}: the sealed-blob changes after n (for re-sealing)
  *   POST   /v1/pairings                   {wrapped, verifier} → 201 {pairing, expiresAt}
  *   POST   /v1/pairings/{pairing}/join    {proof, name?} → 200 {account, token, pixelBase, device, wrapped} (no token needed)
- *   PUT    /v1/blobs/{tracker}            {sealed} → 200 {tracker, seq}
+ *   PUT    /v1/blobs/{tracker}            {sealed, base?} → 200 {tracker, seq}; 409 stale_key (sealed under a key older
+ *                                         than the account's), 409 blob_changed (base given and the blob moved on)
  *   GET    /v1/blobs/{tracker}            → 200 {tracker, sealed, seq, updatedAt}
  *   DELETE /v1/blobs/{tracker}            → 204; the deletion is a change in the feed (sealed: null)
  *   GET    /v1/events?…&blobsAfter=<n>    the events feed with the blob changes after n alongside (see http.ts)
@@ -22,7 +24,7 @@ import { clientAddress } from './clientip.ts';
 import { authenticate, hashToken, HttpError, readJson, sendJson, trackerId, validate, type Ctx, type Handler } from './http.ts';
 import { lookupNetwork } from './ipdata/index.ts';
 import { newPairingId, PAIRING_ID, PAIRING_MAX_WRONG, PAIRING_TTL_MS } from './pairing.ts';
-import type { BlobsPage } from './store/sync-types.ts';
+import type { BlobsPage, KeyState } from './store/sync-types.ts';
 
 const HOUR = 3_600_000;
 /** Pairings an account may start an hour: a person adds a browser now and then, not hundreds. */
@@ -42,7 +44,14 @@ const B64_32 = /^[A-Za-z0-9_-]{43}$/;
 export const BLOB_PAGE_LIMIT = 500;
 
 const Sealed = v.pipe(v.string('sealed must be a string'), v.maxLength(MAX_SEALED_CHARS, `sealed must be at most ${MAX_SEALED_CHARS} characters`), v.regex(SEALED, 'sealed must be a sealed blob (version.nonce.ciphertext)'));
-const PutBlobBody = v.object({ sealed: Sealed }, 'expected a JSON object {"sealed": "…"}');
+const PutBlobBody = v.object(
+  {
+    sealed: Sealed,
+    // The seq of the blob this write builds on (0: none): a blob that moved on since is not overwritten.
+    base: v.optional(v.pipe(v.number('base must be a number'), v.integer('base must be a whole number'), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER))),
+  },
+  'expected a JSON object {"sealed": "…", "base"?: n}',
+);
 const PairingBody = v.object(
   {
     wrapped: Sealed,
@@ -192,7 +201,12 @@ const putBlob: Handler = async (ctx) => {
   const account = await authenticate(ctx);
   const tracker = trackerId(ctx);
   const body = validate(PutBlobBody, await readJson(ctx), 'Blob');
-  sendJson(ctx.res, 200, { tracker, seq: await writeBlob(ctx, account, tracker, body.sealed) });
+  sendJson(ctx.res, 200, { tracker, seq: await writeBlob(ctx, account, tracker, body.sealed, body.base) });
+};
+
+const keyState: Handler = async (ctx) => {
+  const account = await authenticate(ctx);
+  sendJson(ctx.res, 200, await ctx.app.store.keyState(account));
 };
 
 const deleteBlob: Handler = async (ctx) => {
@@ -202,12 +216,17 @@ const deleteBlob: Handler = async (ctx) => {
   sendJson(ctx.res, 204, undefined);
 };
 
-async function writeBlob(ctx: Ctx, account: string, tracker: string, sealed: string | null): Promise<number> {
+async function writeBlob(ctx: Ctx, account: string, tracker: string, sealed: string | null, base?: number): Promise<number> {
   const now = Date.now();
   if ((await ctx.app.store.countRate(`blobs:${account}`, HOUR, now)) > BLOB_WRITES_PER_HOUR) {
     throw rateLimited(`At most ${BLOB_WRITES_PER_HOUR} sealed-blob writes an hour; try again later.`, now);
   }
-  return ctx.app.store.putBlob(account, tracker, sealed, now);
+  const outcome = await ctx.app.store.putBlob(account, tracker, sealed, now, base);
+  if (outcome.ok) return outcome.seq;
+  if (outcome.why === 'stale-key') {
+    throw new HttpError(409, 'stale_key', `The account's key was rotated to version ${outcome.version}; seal the blob under it (GET /v1/keys/${outcome.version}) and put it again.`);
+  }
+  throw new HttpError(409, 'blob_changed', `The blob changed since seq ${base} (now ${outcome.seq}); read it, merge, and put it again.`);
 }
 
 const getBlob: Handler = async (ctx) => {
@@ -234,8 +253,9 @@ export function parseBlobsAfter(value: string | undefined): number | null {
   return Number(value);
 }
 
-export function blobPage(ctx: Ctx, account: string, after: number): Promise<BlobsPage> {
-  return ctx.app.store.blobChanges(account, after, BLOB_PAGE_LIMIT);
+/** The blob changes after `after`, with where the account's key rotation stands (a browser resumes an interrupted one from it). */
+export async function blobPage(ctx: Ctx, account: string, after: number): Promise<BlobsPage & { keys: KeyState }> {
+  return { ...(await ctx.app.store.blobChanges(account, after, BLOB_PAGE_LIMIT)), keys: await ctx.app.store.keyState(account) };
 }
 
 export const SYNC_ROUTES: Array<[Array<'GET' | 'POST' | 'PUT' | 'DELETE'>, string, string, Handler]> = [
@@ -245,6 +265,7 @@ export const SYNC_ROUTES: Array<[Array<'GET' | 'POST' | 'PUT' | 'DELETE'>, strin
   [['POST'], '/v1/pairings/:pairing/join', 'pairings/join', joinPairing],
   [['PUT'], '/v1/device/key', 'device/key', putDeviceKey],
   [['POST'], '/v1/keys', 'keys', putWraps],
+  [['GET'], '/v1/keys', 'keys', keyState],
   [['GET'], '/v1/keys/:version', 'keys', getWrap],
   [['GET'], '/v1/blobs', 'blobs', listBlobs],
   [['PUT'], '/v1/blobs/:tracker', 'blobs', putBlob],

@@ -62,6 +62,8 @@ export interface EventsPage {
   /** Issue 21: the sealed-blob changes, when asked for with blobsAfter (lib/sealed-sync.ts). */
   blobs?: { tracker: string; sealed: string | null; seq: number }[];
   blobCursor?: string;
+  /** Issue 21: where the account's key rotation stands (GET /v1/keys), alongside the blobs. */
+  keys?: { version: number; rekey: boolean; stale: number };
 }
 
 export interface TrackerState {
@@ -239,7 +241,7 @@ export async function getEvents(
   if (!Array.isArray(page.events)) throw new ApiError('server', 200, 'The tracking server sent an events page without events.', null, 'incomplete');
   const next = page.cursor as unknown;
   // SPEC §3 does not fix the cursor's JSON type; keep it opaque as a string either way.
-  const blobs = Array.isArray(page.blobs) && typeof page.blobCursor === 'string' ? { blobs: page.blobs, blobCursor: page.blobCursor } : {};
+  const blobs = Array.isArray(page.blobs) && typeof page.blobCursor === 'string' ? { blobs: page.blobs, blobCursor: page.blobCursor, keys: page.keys } : {};
   return { events: page.events, cursor: typeof next === 'string' || typeof next === 'number' ? String(next) : cursor, ...blobs };
 }
 

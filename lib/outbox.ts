@@ -58,25 +58,39 @@ async function call(creds: Credentials, item: OutboxOp): Promise<void> {
 }
 
 let running: Promise<FlushResult> | null = null;
+let following: Promise<FlushResult> | null = null;
 let wakeTimer: ReturnType<typeof setTimeout> | null = null;
 
 /**
  * Sends what is due, oldest first, keeping each tracker's calls in order
  * (a `sent` never overtakes its `armed`, a self-view never precedes the
- * registration). One flush at a time per worker.
+ * registration). One flush at a time per worker; a call made while one runs
+ * gets one more flush after it, since the running one may have read the
+ * outbox (or the time) before the caller's change: joining it would leave a
+ * just-queued call waiting for the next wake-up.
  */
 export function flushOutbox(now: () => number = Date.now): Promise<FlushResult> {
-  running ??= flush(now).finally(() => {
-    running = null;
-  });
-  return running;
+  if (!running) {
+    running = flush(now).finally(() => {
+      running = null;
+    });
+    return running;
+  }
+  following ??= running
+    .catch(() => undefined)
+    .then(() => {
+      following = null;
+      return flushOutbox(now);
+    });
+  return following;
 }
 
 async function flush(now: () => number): Promise<FlushResult> {
   const identity = await loadIdentity();
   const entries = await pendingEntries();
   const result: FlushResult = { sent: 0, dropped: 0, remaining: entries.length, nextAt: null };
-  if (!identity || entries.length === 0) return finish(result, entries, now);
+  // No account yet: nothing can be sent; creating one flushes (lib/sync.ts ensureAccount), the alarm is the fallback.
+  if (!identity || entries.length === 0) return finish(result, entries, now, { timer: false });
   // One backoff for the whole server: while it is down, no call is tried before the planned retry.
   const status = await loadStatus();
   if ((status.state === 'offline' || status.state === 'unauthorized') && status.retryAt !== null && status.retryAt > now()) {
@@ -116,11 +130,27 @@ async function flush(now: () => number): Promise<FlushResult> {
   return finish(result, await pendingEntries(), now);
 }
 
-async function finish(result: FlushResult, left: OutboxEntry[], now: () => number): Promise<FlushResult> {
+async function finish(result: FlushResult, left: OutboxEntry[], now: () => number, options = { timer: true }): Promise<FlushResult> {
   result.remaining = left.length;
-  result.nextAt = left.length ? Math.min(...left.map((e) => e.nextAt)) : null;
-  await schedule(result.nextAt, now);
+  const status = await loadStatus();
+  result.nextAt = nextWake(left, status.state === 'offline' || status.state === 'unauthorized' ? status.retryAt : null);
+  await schedule(result.nextAt, now, options.timer);
   return result;
+}
+
+/**
+ * When a flush can next send something: when the first pending call of some tracker is due (a tracker's
+ * later calls wait behind its first), and not before the server-wide retry while the server is down.
+ * Planning the wake-up at a later call of a tracker, or at a call held back by the server's backoff, set
+ * a timer already past due: the worker flushed in a loop with nothing to send until the retry time came
+ * (and, in tests/unit/outbox.test.ts, those wall-clock flushes raced the test's own clock).
+ */
+export function nextWake(left: readonly OutboxEntry[], retryAt: number | null): number | null {
+  if (left.length === 0) return null;
+  const firsts = new Map<string, number>();
+  for (const entry of left) if (!firsts.has(entry.item.tracker)) firsts.set(entry.item.tracker, entry.nextAt);
+  const due = Math.min(...firsts.values());
+  return retryAt === null ? due : Math.max(due, retryAt);
 }
 
 /**
@@ -128,7 +158,7 @@ async function finish(result: FlushResult, left: OutboxEntry[], now: () => numbe
  * Both read the flush's own clock, so a retry the timer starts agrees with the flush that planned it
  * (a unit test's clock; on a loaded machine a timer on the wall clock raced the test's flushes).
  */
-async function schedule(nextAt: number | null, now: () => number = Date.now): Promise<void> {
+async function schedule(nextAt: number | null, now: () => number = Date.now, timer = true): Promise<void> {
   if (wakeTimer) clearTimeout(wakeTimer);
   wakeTimer = null;
   if (nextAt === null) {
@@ -138,7 +168,7 @@ async function schedule(nextAt: number | null, now: () => number = Date.now): Pr
   // Chrome fires alarms no sooner than 30 s (developer.chrome.com/docs/extensions/reference/api/alarms).
   await browser.alarms.create(OUTBOX_ALARM, { when: Date.now() + Math.max(nextAt - now(), 30_000) });
   const delay = nextAt - now();
-  if (delay < 30_000) {
+  if (timer && delay < 30_000) {
     wakeTimer = setTimeout(() => void flushOutbox(now).catch(() => {}), Math.max(0, delay));
   }
 }

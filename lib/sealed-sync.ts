@@ -29,6 +29,10 @@ const DOC_PREFIX = 'sealed:';
 /** This browser's ECDH pair (lib/keywrap.ts), in IndexedDB: a CryptoKey is stored as is, the private half non-extractable. */
 const DEVICE_KEY = 'deviceKey';
 const TOMBSTONE_PREFIX = 'deleted:';
+/** Per tracker, the seq of the server's blob this browser last merged or wrote: what its next put builds on. */
+const SEQ_PREFIX = 'blobSeq:';
+/** The last re-seal pass: its account, key version, and the blobs it could not open (so it is not repeated for them). */
+const RESEALED_KEY = 'resealed';
 
 // ---------------------------------------------------------------- the blob's contents
 
@@ -249,38 +253,111 @@ async function ringWith(identity: Identity, ring: Keyring, version: number | nul
   return next;
 }
 
+/** Where the account's key rotation stands (GET /v1/keys, and alongside the feed's blobs). */
+export interface KeyState {
+  version: number;
+  /** A browser was revoked and no newer key handed out since: a rotation is owed. */
+  rekey: boolean;
+  /** Blobs still sealed under an older version. */
+  stale: number;
+}
+
+function getKeyState(identity: Identity): Promise<KeyState> {
+  return request<KeyState>(identity.server, '/v1/keys', { token: identity.token });
+}
+
 /**
  * After revoking a browser: key version n+1 for the browsers that remain, wrapped for each (the server
  * and the revoked browser never see it), then every blob on the server re-sealed under it. Returns the
  * browsers left out because they registered no key (from before rotation): they must be paired again.
+ *
+ * The server records each step (KeyState), so a rotation cut short — the browser closed or crashed — is
+ * finished at the next sync of this or any other browser (finishRotation). The key goes to the server
+ * before this browser seals anything under it, so no blob is ever sealed under a key the others lack.
  */
 export async function rotateKey(identity: Identity): Promise<{ version: number; leftOut: string[] }> {
   await ensureDeviceKey(identity);
   const { devices } = await request<{ devices: { id: string; name: string | null; publicKey: string | null }[] }>(identity.server, '/v1/devices', { token: identity.token });
-  const ring = await loadKeyring(identity.account);
-  const next = await generateAccountKey(ring.current.version + 1);
+  const state = await getKeyState(identity);
+  let ring = await ringWith(identity, await loadKeyring(identity.account), state.version, new Set());
+  const next = await generateAccountKey(Math.max(ring.current.version, state.version) + 1);
   const withKey = devices.filter((d) => d.publicKey !== null);
   const wraps = await Promise.all(withKey.map(async (d) => ({ device: d.id, wrapped: await wrapForDevice(next, d.id, d.publicKey!) })));
-  await request(identity.server, '/v1/keys', { method: 'POST', token: identity.token, body: { version: next.version, wraps } });
-  const rotated = keyring([...[...ring.all].map(([version, key]) => ({ version, key })), next]);
-  await saveKeyring(identity.account, rotated);
+  try {
+    await request(identity.server, '/v1/keys', { method: 'POST', token: identity.token, body: { version: next.version, wraps } });
+    ring = keyring([...[...ring.all].map(([version, key]) => ({ version, key })), next]);
+    await saveKeyring(identity.account, ring);
+  } catch (error) {
+    // Another browser rotated first (two finishing one interrupted rotation): its key is the one to re-seal under.
+    if (!(error instanceof ApiError) || error.code !== 'key_exists') throw error;
+    const now = await getKeyState(identity);
+    ring = await ringWith(identity, ring, now.version, new Set());
+    if (ring.current.version !== now.version) throw error;
+  }
+  await resealAll(identity, ring);
+  return { version: ring.current.version, leftOut: devices.filter((d) => d.publicKey === null).map((d) => d.name ?? d.id) };
+}
+
+/**
+ * Finishes a key rotation that was cut short (KeyState from the feed): the revoking browser was closed
+ * after the revoke but before handing out the new key (`rekey`: a rotation is made now), or while
+ * re-sealing (`stale`: the blobs still under an older key are re-sealed). Any browser of the account
+ * holding the current key does it, the one that started or another; running it twice, or on two browsers
+ * at once, is safe: a key version is handed out once, and a re-seal builds on the blob's seq.
+ */
+export async function finishRotation(identity: Identity, keys: KeyState | undefined): Promise<void> {
+  if (!keys) return;
+  if (keys.rekey) {
+    await rotateKey(identity);
+    return;
+  }
+  if (keys.stale === 0) return;
+  const last = (await (await db()).get('meta', RESEALED_KEY)) as { account: string; version: number; left: number } | undefined;
+  // What is left is what this browser could not open either (damaged on the server): not tried at every sync.
+  if (last && last.account === identity.account && last.version === keys.version && last.left >= keys.stale) return;
+  const ring = await ringWith(identity, await loadKeyring(identity.account), keys.version, new Set());
+  if (ring.current.version !== keys.version) return; // not handed the new key: another browser finishes it
+  await resealAll(identity, ring);
+}
+
+/** Re-seals every blob on the server under the ring's current key; returns how many it could not open. */
+async function resealAll(identity: Identity, ring: Keyring): Promise<number> {
+  let left = 0;
   for (let after = 0; ; ) {
     const page = await request<{ blobs: BlobChange[]; cursor: number }>(identity.server, `/v1/blobs?after=${after}`, { token: identity.token });
-    for (const blob of page.blobs) {
-      if (blob.sealed === null || sealedVersion(blob.sealed) === next.version) continue;
-      let sealed: string;
-      try {
-        sealed = await reseal(rotated, blob.tracker, blob.sealed);
-      } catch (error) {
-        if (!(error instanceof UnreadableError)) throw error;
-        continue; // unreadable here too: left as it is, it shows "could not be read" everywhere
-      }
-      await putBlob(identity, blob.tracker, sealed);
-    }
+    for (const blob of page.blobs) if (!(await resealOne(identity, ring, blob))) left++;
     if (page.blobs.length === 0 || page.cursor <= after) break;
     after = page.cursor;
   }
-  return { version: next.version, leftOut: devices.filter((d) => d.publicKey === null).map((d) => d.name ?? d.id) };
+  await (await db()).put('meta', { account: identity.account, version: ring.current.version, left }, RESEALED_KEY);
+  return left;
+}
+
+/**
+ * Re-seals one blob, building on its seq: when another browser wrote it meanwhile (a write racing the
+ * rotation), that newer blob is the one re-sealed, so the write is kept. False when it cannot be opened
+ * here either: left as it is, it shows "could not be read" everywhere.
+ */
+async function resealOne(identity: Identity, ring: Keyring, blob: BlobChange): Promise<boolean> {
+  let current: BlobChange | null = blob;
+  for (let attempt = 0; current?.sealed && (sealedVersion(current.sealed) ?? 0) < ring.current.version; attempt++) {
+    let sealed: string;
+    try {
+      sealed = await reseal(ring, current.tracker, current.sealed);
+    } catch (error) {
+      if (!(error instanceof UnreadableError)) throw error;
+      return false;
+    }
+    try {
+      const { seq } = await putBlob(identity, current.tracker, sealed, current.seq);
+      await movedSeq(current.tracker, current.seq, seq);
+      return true;
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.code !== 'blob_changed' || attempt >= 4) throw error;
+      current = await getBlob(identity, current.tracker);
+    }
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------- writing
@@ -322,13 +399,14 @@ export function pushPendingBlobs(): Promise<void> {
   pushing ??= (async () => {
     const identity = await loadIdentity();
     if (!identity) return;
-    const ring = await loadKeyring(identity.account);
     const database = await db();
+    const lacking = new Set<number>();
     for (const tracker of await pending()) {
       const doc = (await database.get('meta', `${DOC_PREFIX}${tracker}`)) as SealedDoc | undefined;
       try {
-        if (doc) await putBlob(identity, tracker, await seal(ring, tracker, JSON.stringify(doc)));
-        else await deleteBlob(identity, tracker);
+        if (doc) {
+          if ((await putDoc(identity, tracker, lacking)) === 'no-key') continue; // kept for when this browser is paired again
+        } else await deleteBlob(identity, tracker);
       } catch (error) {
         if (!(error instanceof ApiError) || error.retryable) throw error;
         console.warn('[openping] sealed blob refused by the server', tracker, error.message);
@@ -339,6 +417,54 @@ export function pushPendingBlobs(): Promise<void> {
     pushing = null;
   });
   return pushing;
+}
+
+/**
+ * Puts this browser's doc of `tracker`, building on the server's blob it last merged (its seq). A blob
+ * another browser wrote since (409 blob_changed) is read and merged first — last writer wins per field —
+ * and a blob refused as sealed under an old key (409 stale_key: a rotation happened) is sealed again
+ * under the account's current key, fetched once. 'no-key': this browser was not handed the current key
+ * (it must be paired again); the write stays pending, nothing is lost.
+ */
+async function putDoc(identity: Identity, tracker: string, lacking: Set<number>): Promise<'ok' | 'no-key'> {
+  const database = await db();
+  for (let attempt = 0; ; attempt++) {
+    const doc = (await database.get('meta', `${DOC_PREFIX}${tracker}`)) as SealedDoc | undefined;
+    if (!doc) return 'ok'; // deleted here meanwhile: its delete is pending too
+    const ring = await loadKeyring(identity.account);
+    const base = await knownSeq(tracker);
+    try {
+      const { seq } = await putBlob(identity, tracker, await seal(ring, tracker, JSON.stringify(doc)), base);
+      await noteSeq(tracker, seq);
+      return 'ok';
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 409 || attempt >= 4) throw error;
+      if (error.code === 'stale_key') {
+        const { version } = await getKeyState(identity);
+        if (!(await ringWith(identity, ring, version, lacking)).all.has(version)) return 'no-key';
+      } else if (error.code === 'blob_changed') {
+        const current = await getBlob(identity, tracker);
+        // Deleted on another browser: deleted everywhere wins, the feed brings it here.
+        if (!current || current.sealed === null) return 'ok';
+        await mergeChange(identity, ring, { tracker, sealed: current.sealed, seq: current.seq }, lacking);
+      } else throw error;
+    }
+  }
+}
+
+async function knownSeq(tracker: string): Promise<number> {
+  const value = await (await db()).get('meta', `${SEQ_PREFIX}${tracker}`);
+  return typeof value === 'number' ? value : 0;
+}
+
+/** Notes the seq of a blob merged or written here; never moves back (a feed page read before a put of ours). */
+async function noteSeq(tracker: string, seq: number): Promise<void> {
+  if (seq > (await knownSeq(tracker))) await (await db()).put('meta', seq, `${SEQ_PREFIX}${tracker}`);
+}
+
+/** After a re-seal (same contents, new seq): a browser that had merged the old blob has merged the new one. */
+async function movedSeq(tracker: string, from: number, to: number): Promise<void> {
+  if ((await knownSeq(tracker)) === from) await noteSeq(tracker, to);
 }
 
 // ---------------------------------------------------------------- reading (the sync loop's hook)
@@ -364,7 +490,7 @@ export async function applyBlobChanges(
   cursor: string | undefined,
   forget: (tracker: string) => Promise<void>,
   /** Called after an email's reminder was set, snoozed (a new one) or dropped (null) on another browser. */
-  onReminder: (tracker: string, reminder: SyncedReminder | null) => Promise<void> = async () => {},
+  onReminder: (tracker: string, reminder: SyncedReminder | null) => Promise<void> = reminderHandler,
 ): Promise<number> {
   if (!blobs || cursor === undefined) return 0;
   const identity = await loadIdentity();
@@ -380,45 +506,75 @@ export async function applyBlobChanges(
     if (change.sealed === null) {
       await forget(tracker);
       await database.delete('meta', `${DOC_PREFIX}${tracker}`);
+      await noteSeq(tracker, change.seq);
       applied++;
       continue;
     }
     if ((await database.get('meta', `${TOMBSTONE_PREFIX}${tracker}`)) !== undefined) continue;
-    let incoming: SealedDoc | null = null;
-    let reminderChanged: { value: SyncedReminder | null } | null = null;
-    try {
-      // A version this browser lacks: a rotation happened; its wrap is fetched once and kept.
-      ring = await ringWith(identity, ring, sealedVersion(change.sealed), lacking);
-      incoming = parseDoc(await openSealed(ring, tracker, change.sealed));
-    } catch (error) {
-      if (!(error instanceof UnreadableError)) throw error;
-    }
-    const tx = database.transaction(['emails', 'meta'], 'readwrite');
-    const existing = await tx.objectStore('emails').get(tracker);
-    if (!incoming) {
-      const unreadable = t('devices.unreadable');
-      await tx.objectStore('emails').put({ ...(existing ?? newEmailRecord(tracker)), subject: unreadable });
-    } else {
-      const local = ((await tx.objectStore('meta').get(`${DOC_PREFIX}${tracker}`)) as SealedDoc | undefined) ?? null;
-      const merged = local ? mergeDocs(local, incoming) : incoming;
-      await tx.objectStore('meta').put(merged, `${DOC_PREFIX}${tracker}`);
-      const reminder = merged.fields.reminder;
-      if (reminder && JSON.stringify(reminder) !== JSON.stringify(local?.fields.reminder)) reminderChanged = { value: reminder.value };
-      const record = { ...(existing ?? newEmailRecord(tracker)) };
-      for (const name of RECORD_FIELDS) {
-        const field = merged.fields[name];
-        if (field) (record as Record<string, unknown>)[name] = field.value;
-      }
-      if (!existing && record.sentAt !== null) record.sortAt = record.sentAt;
-      await tx.objectStore('emails').put(record);
-    }
-    await tx.done;
-    if (reminderChanged) await onReminder(tracker, reminderChanged.value);
+    ring = await mergeChange(identity, ring, { tracker, sealed: change.sealed, seq: change.seq }, lacking, onReminder);
     applied++;
   }
   await database.put('meta', cursor, BLOB_CURSOR_KEY);
   if (applied > 0) await touchData();
   return applied;
+}
+
+/**
+ * Merges one blob of another browser into this browser's doc and email record; returns the keyring, with
+ * a rotated key added when the blob needed one this browser had not fetched yet.
+ */
+async function mergeChange(
+  identity: Identity,
+  ring: Keyring,
+  change: { tracker: string; sealed: string; seq: number },
+  lacking: Set<number>,
+  /** Called after the email's reminder was set, snoozed or dropped (null) by the other browser's write. */
+  onReminder: (tracker: string, reminder: SyncedReminder | null) => Promise<void> = reminderHandler,
+): Promise<Keyring> {
+  const { tracker } = change;
+  let incoming: SealedDoc | null = null;
+  let reminderChanged: { value: SyncedReminder | null } | null = null;
+  try {
+    // A version this browser lacks: a rotation happened; its wrap is fetched once and kept.
+    ring = await ringWith(identity, ring, sealedVersion(change.sealed), lacking);
+    incoming = parseDoc(await openSealed(ring, tracker, change.sealed));
+  } catch (error) {
+    if (!(error instanceof UnreadableError)) throw error;
+  }
+  const database = await db();
+  const tx = database.transaction(['emails', 'meta'], 'readwrite');
+  const existing = await tx.objectStore('emails').get(tracker);
+  if (!incoming) {
+    const unreadable = t('devices.unreadable');
+    await tx.objectStore('emails').put({ ...(existing ?? newEmailRecord(tracker)), subject: unreadable });
+  } else {
+    const local = ((await tx.objectStore('meta').get(`${DOC_PREFIX}${tracker}`)) as SealedDoc | undefined) ?? null;
+    const merged = local ? mergeDocs(local, incoming) : incoming;
+    await tx.objectStore('meta').put(merged, `${DOC_PREFIX}${tracker}`);
+    const reminder = merged.fields.reminder;
+    if (reminder && JSON.stringify(reminder) !== JSON.stringify(local?.fields.reminder)) reminderChanged = { value: reminder.value };
+    const record = { ...(existing ?? newEmailRecord(tracker)) };
+    for (const name of RECORD_FIELDS) {
+      const field = merged.fields[name];
+      if (field) (record as Record<string, unknown>)[name] = field.value;
+    }
+    if (!existing && record.sentAt !== null) record.sortAt = record.sentAt;
+    await tx.objectStore('emails').put(record);
+  }
+  await tx.done;
+  if (typeof change.seq === 'number') await noteSeq(tracker, change.seq);
+  if (reminderChanged) await onReminder(tracker, reminderChanged.value);
+  return ring;
+}
+
+/**
+ * What applies a reminder that arrived in another browser's write (lib/reminders.ts, set by lib/sync.ts:
+ * reminders imports this module, so it cannot be imported here). Used when a write of ours meets theirs.
+ */
+let reminderHandler: (tracker: string, reminder: SyncedReminder | null) => Promise<void> = async () => {};
+
+export function handleSyncedReminders(handler: (tracker: string, reminder: SyncedReminder | null) => Promise<void>): void {
+  reminderHandler = handler;
 }
 
 /**
@@ -438,8 +594,19 @@ export async function loggedOutOfShared(): Promise<boolean> {
 
 // ---------------------------------------------------------------- HTTP (README "One account on several browsers")
 
-function putBlob(creds: Credentials, tracker: string, sealed: string): Promise<unknown> {
-  return request(creds.server, `/v1/blobs/${encodeURIComponent(tracker)}`, { method: 'PUT', token: creds.token, body: { sealed } });
+/** `base`: the seq of the blob this write builds on (0: none); the server refuses the put if the blob moved on. */
+function putBlob(creds: Credentials, tracker: string, sealed: string, base: number): Promise<{ tracker: string; seq: number }> {
+  return request(creds.server, `/v1/blobs/${encodeURIComponent(tracker)}`, { method: 'PUT', token: creds.token, body: { sealed, base } });
+}
+
+/** The tracker's blob as the server holds it now; null when there is none (never written, or deleted). */
+async function getBlob(creds: Credentials, tracker: string): Promise<BlobChange | null> {
+  try {
+    return await request<BlobChange>(creds.server, `/v1/blobs/${encodeURIComponent(tracker)}`, { token: creds.token });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
 }
 
 function deleteBlob(creds: Credentials, tracker: string): Promise<unknown> {

@@ -20,7 +20,7 @@ import { installSelfBlockRules } from './dnr';
 import { decideNotification, deliverPending, pendingKey, updateBadge, type PendingNotification } from './notify';
 import { addToDigest, digestKey, type DigestEntry } from './notify-rules';
 import { backoffDelay, clearOutbox, flushOutbox } from './outbox';
-import { applyBlobChanges, loadBlobCursor, loggedOutOfShared, pushPendingBlobs } from './sealed-sync';
+import { applyBlobChanges, finishRotation, handleSyncedReminders, loadBlobCursor, loggedOutOfShared, pushPendingBlobs } from './sealed-sync';
 import { applySyncedReminder } from './reminders';
 import { emailTitle, MACHINE_KINDS, readerPlace } from './state/format';
 import {
@@ -54,6 +54,9 @@ const MAX_PAGES_PER_SYNC = 50;
 const CURSOR_KEY = 'cursor';
 const ACTIVITY_KEY = 'activeUntil';
 const TOMBSTONE_PREFIX = 'deleted:';
+
+// A reminder in another browser's write that meets one of ours (lib/sealed-sync.ts putDoc) is applied too.
+handleSyncedReminders(applySyncedReminder);
 
 // ---------------------------------------------------------------- account
 
@@ -322,6 +325,8 @@ async function runSync(wait: number, signal?: AbortSignal): Promise<SyncResult> 
       const page = await getEvents(identity, cursor, i === 0 ? wait : 0, signal, blobCursor);
       // Issue 21: the account's other browsers' emails (sealed; lib/sealed-sync.ts).
       const blobs = await applyBlobChanges(page.blobs, page.blobCursor, forgetEmail, applySyncedReminder);
+      // A key rotation cut short (here or on another browser) is finished (lib/sealed-sync.ts finishRotation).
+      if (i === 0) await finishRotation(identity, page.keys).catch((e) => console.warn('[openping] key rotation not finished yet', e));
       if (page.events.length === 0 && page.cursor === cursor && blobs === 0) break;
       const settings = await loadSettings();
       const applied = await applyPage(page, settings);

@@ -32,7 +32,7 @@ import pg from 'pg';
 import { codedReason } from '../../contract/reasons.ts';
 import type { HitKind, HitSignals, PriorHit } from '../classify/types.ts';
 import { scrubSignals } from '../sanitize.ts';
-import { KEYS_MIGRATION_POSTGRES, postgresSync, SYNC_MIGRATION_POSTGRES } from './sync-postgres.ts';
+import { KEY_VERSION_MIGRATION_POSTGRES, KEYS_MIGRATION_POSTGRES, postgresSync, SYNC_MIGRATION_POSTGRES } from './sync-postgres.ts';
 import { NOTIFY_MIGRATION_POSTGRES, postgresNotify } from './notify-postgres.ts';
 import { deviceIdOf } from './sync-types.ts';
 import {
@@ -325,6 +325,8 @@ const MIGRATIONS: ReadonlyArray<string | ((client: pg.PoolClient) => Promise<voi
   KEYS_MIGRATION_POSTGRES,
   // Which browser notifies (issue 21): the account's choice and the claims of "whichever is open".
   NOTIFY_MIGRATION_POSTGRES,
+  // Key rotation (issue 21): the account's key version and a rotation owed; each blob's key version.
+  KEY_VERSION_MIGRATION_POSTGRES,
 ];
 
 /** Rewrites, a thousand rows at a time, the signals that today's sanitiser would not have kept as they are. */

@@ -58,7 +58,7 @@ import {
 import { comparePositions, deleteSetAsideBefore, encodeHitRecord, HitLog, HitLogLock, type HitRecord, type LogPosition, type LogRecord } from './hitlog.ts';
 import { createIngester, IngestWorker } from './sqlite-ingest.ts';
 import { isStorageError, StoreFailures, withFailures } from './failing.ts';
-import { KEYS_MIGRATION_SQLITE, sqliteSync, SYNC_MIGRATION_SQLITE } from './sync-sqlite.ts';
+import { KEY_VERSION_MIGRATION_SQLITE, KEYS_MIGRATION_SQLITE, sqliteSync, SYNC_MIGRATION_SQLITE } from './sync-sqlite.ts';
 import { NOTIFY_MIGRATION_SQLITE, sqliteNotify } from './notify-sqlite.ts';
 import { deviceIdOf } from './sync-types.ts';
 
@@ -148,6 +148,8 @@ const MIGRATIONS: ReadonlyArray<string | ((db: BetterSqlite3.Database) => void)>
   KEYS_MIGRATION_SQLITE,
   // Which browser notifies (issue 21): the account's choice and the claims of "whichever is open".
   NOTIFY_MIGRATION_SQLITE,
+  // Key rotation (issue 21): the account's key version and a rotation owed; each blob's key version.
+  KEY_VERSION_MIGRATION_SQLITE,
 ];
 
 function anySendSchema(db: BetterSqlite3.Database): void {

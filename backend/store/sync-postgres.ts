@@ -1,7 +1,7 @@
 /** PostgreSQL half of ./sync-types.ts: named statements (STYLE §7), run through the store's pool. */
 import type pg from 'pg';
 import { judgeJoin, type PairingRecord } from '../pairing.ts';
-import { deviceIdOf, type BlobChange, type DeviceRecord, type JoinOutcome, type SyncStore } from './sync-types.ts';
+import { deviceIdOf, sealedKeyVersion, type BlobChange, type DeviceRecord, type JoinOutcome, type PutBlobOutcome, type SyncStore } from './sync-types.ts';
 
 /** The migration adding devices, pairings and blobs; every existing account's token becomes its first device. */
 export const SYNC_MIGRATION_POSTGRES = `
@@ -57,11 +57,36 @@ export const KEYS_MIGRATION_POSTGRES = `
   );
 `;
 
+/**
+ * Where key rotation stands (issue 21, sync-types.ts KeyState): the account's current key version, whether
+ * a rotation is owed (a browser was revoked), and each blob's key version, so the server can refuse a blob
+ * sealed under an older key and count the blobs a re-seal still has to do. Runs again on a schema that has it.
+ */
+export const KEY_VERSION_MIGRATION_POSTGRES = `
+  ALTER TABLE accounts
+    ADD COLUMN IF NOT EXISTS key_version integer NOT NULL DEFAULT 1,
+    ADD COLUMN IF NOT EXISTS rekey boolean NOT NULL DEFAULT false;
+  ALTER TABLE blobs ADD COLUMN IF NOT EXISTS key_version integer;
+  UPDATE blobs SET key_version = split_part(sealed, '.', 1)::integer WHERE sealed IS NOT NULL AND key_version IS NULL;
+  UPDATE accounts a SET key_version = w.version
+    FROM (SELECT account, max(version) AS version FROM wrapped_keys GROUP BY account) w
+    WHERE w.account = a.id AND w.version > a.key_version;
+  CREATE INDEX IF NOT EXISTS blobs_account_key_version ON blobs(account, key_version);
+`;
+
 const SQL = {
   insertDevice: 'INSERT INTO devices (id, account, token_hash, name, created_at) VALUES ($1, $2, $3, $4, $5)',
   deviceByHash: 'SELECT id, account, name, created_at, public_key FROM devices WHERE token_hash = $1',
   devices: 'SELECT id, account, name, created_at, public_key FROM devices WHERE account = $1 ORDER BY created_at, id',
   revoke: 'DELETE FROM devices WHERE account = $1 AND id = $2',
+  owesRekey: 'UPDATE accounts SET rekey = true WHERE id = $1',
+  keyVersion: 'SELECT key_version, rekey FROM accounts WHERE id = $1',
+  // Locks the account row: a put and a rotation (setKeyVersion) take turns, so no blob sealed under the
+  // old key commits after the new key is current.
+  lockKeyVersion: 'SELECT key_version FROM accounts WHERE id = $1 FOR UPDATE',
+  setKeyVersion: 'UPDATE accounts SET key_version = $1, rekey = false WHERE id = $2 AND key_version < $1',
+  staleBlobs: 'SELECT count(*)::integer AS n FROM blobs WHERE account = $1 AND key_version < $2',
+  blobSeq: 'SELECT seq FROM blobs WHERE account = $1 AND tracker = $2',
   forgetPairings: 'DELETE FROM pairings WHERE expires_at < $1',
   insertPairing: 'INSERT INTO pairings (id, account, wrapped, verifier, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
   // FOR UPDATE: two joins of one pairing take turns, so only one can use it and wrong proofs all count.
@@ -76,8 +101,8 @@ const SQL = {
   // handed out, so a reader never passes a seq whose change is still to commit (as with feed_seq).
   nextBlobSeq: 'UPDATE accounts SET blob_seq = blob_seq + 1 WHERE id = $1 RETURNING blob_seq',
   putBlob: `
-    INSERT INTO blobs (account, tracker, sealed, seq, updated_at) VALUES ($1, $2, $3, $4, $5)
-    ON CONFLICT (account, tracker) DO UPDATE SET sealed = excluded.sealed, seq = excluded.seq, updated_at = excluded.updated_at`,
+    INSERT INTO blobs (account, tracker, sealed, seq, updated_at, key_version) VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT (account, tracker) DO UPDATE SET sealed = excluded.sealed, seq = excluded.seq, updated_at = excluded.updated_at, key_version = excluded.key_version`,
   blob: 'SELECT tracker, sealed, seq, updated_at FROM blobs WHERE account = $1 AND tracker = $2',
   blobsAfter: 'SELECT tracker, sealed, seq, updated_at FROM blobs WHERE account = $1 AND seq > $2 ORDER BY seq LIMIT $3',
 } as const;
@@ -113,7 +138,11 @@ export function postgresSync(query: Query, transaction: Transaction, changed: (a
       return (await query<DeviceRow>(SQL.devices, [account])).rows.map(device);
     },
     async revokeDevice(account, id) {
-      return ((await query(SQL.revoke, [account, id])).rowCount ?? 0) > 0;
+      return transaction(async (client) => {
+        if (((await client.query(SQL.revoke, [account, id])).rowCount ?? 0) === 0) return false;
+        await client.query(SQL.owesRekey, [account]);
+        return true;
+      });
     },
     async createPairing(p) {
       await query(SQL.forgetPairings, [p.createdAt]);
@@ -156,6 +185,7 @@ export function postgresSync(query: Query, transaction: Transaction, changed: (a
       }
       try {
         await transaction(async (client) => {
+          if (((await client.query(SQL.setKeyVersion, [version, account])).rowCount ?? 0) === 0) throw new Rollback('exists');
           for (const w of wraps) {
             if ((await client.query(SQL.deviceOf, [account, w.device])).rows.length === 0) throw new Rollback('unknown-device');
             if (((await client.query(SQL.insertWrap, [w.device, version, account, w.wrapped, now])).rowCount ?? 0) === 0) throw new Rollback('exists');
@@ -171,16 +201,27 @@ export function postgresSync(query: Query, transaction: Transaction, changed: (a
       const { rows } = await query<{ wrapped: string }>(SQL.wrap, [id, version]);
       return rows[0]?.wrapped ?? null;
     },
-    async putBlob(account, tracker, sealed, now) {
-      const seq = await transaction(async (client) => {
+    async putBlob(account, tracker, sealed, now, base) {
+      const outcome = await transaction(async (client): Promise<PutBlobOutcome> => {
+        const keys = (await client.query<{ key_version: number }>(SQL.lockKeyVersion, [account])).rows[0];
+        if (!keys) throw new Error('No such account.');
+        const version = sealed === null ? null : sealedKeyVersion(sealed);
+        if (version !== null && version < keys.key_version) return { ok: false, why: 'stale-key', version: keys.key_version };
+        const current = Number((await client.query<{ seq: number | string }>(SQL.blobSeq, [account, tracker])).rows[0]?.seq ?? 0);
+        if (base !== undefined && base !== current) return { ok: false, why: 'changed', seq: current };
         const { rows } = await client.query<{ blob_seq: number | string }>(SQL.nextBlobSeq, [account]);
-        if (!rows[0]) throw new Error('No such account.');
-        const next = Number(rows[0].blob_seq);
-        await client.query(SQL.putBlob, [account, tracker, sealed, next, now]);
-        return next;
+        const next = Number(rows[0]!.blob_seq);
+        await client.query(SQL.putBlob, [account, tracker, sealed, next, now, version]);
+        return { ok: true, seq: next };
       });
-      changed(account);
-      return seq;
+      if (outcome.ok) changed(account);
+      return outcome;
+    },
+    async keyState(account) {
+      const row = (await query<{ key_version: number; rekey: boolean }>(SQL.keyVersion, [account])).rows[0];
+      if (!row) return { version: 1, rekey: false, stale: 0 };
+      const stale = (await query<{ n: number }>(SQL.staleBlobs, [account, row.key_version])).rows[0]!.n;
+      return { version: row.key_version, rekey: row.rekey, stale };
     },
     async getBlob(account, tracker) {
       const { rows } = await query<BlobRow>(SQL.blob, [account, tracker]);

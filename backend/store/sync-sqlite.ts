@@ -1,7 +1,7 @@
 /** SQLite half of ./sync-types.ts: named statements over the store's connection (STYLE §7). */
 import type BetterSqlite3 from 'better-sqlite3';
 import { judgeJoin, type PairingRecord } from '../pairing.ts';
-import { deviceIdOf, type BlobChange, type DeviceRecord, type JoinOutcome, type SyncStore } from './sync-types.ts';
+import { deviceIdOf, sealedKeyVersion, type BlobChange, type DeviceRecord, type JoinOutcome, type PutBlobOutcome, type SyncStore } from './sync-types.ts';
 
 /** The migration adding devices, pairings and blobs; every existing account's token becomes its first device. */
 export const SYNC_MIGRATION_SQLITE = `
@@ -60,6 +60,25 @@ export function KEYS_MIGRATION_SQLITE(db: BetterSqlite3.Database): void {
   `);
 }
 
+/**
+ * Where key rotation stands (issue 21, sync-types.ts KeyState): the account's current key version, whether
+ * a rotation is owed (a browser was revoked), and each blob's key version, so the server can refuse a blob
+ * sealed under an older key and count the blobs a re-seal still has to do. Runs again on a schema that has it.
+ */
+export function KEY_VERSION_MIGRATION_SQLITE(db: BetterSqlite3.Database): void {
+  const columns = (table: string) => new Set(db.prepare<[string], { name: string }>('SELECT name FROM pragma_table_info(?)').all(table).map((c) => c.name));
+  const accounts = columns('accounts');
+  if (!accounts.has('key_version')) db.exec('ALTER TABLE accounts ADD COLUMN key_version INTEGER NOT NULL DEFAULT 1');
+  if (!accounts.has('rekey')) db.exec('ALTER TABLE accounts ADD COLUMN rekey INTEGER NOT NULL DEFAULT 0');
+  if (!columns('blobs').has('key_version')) db.exec('ALTER TABLE blobs ADD COLUMN key_version INTEGER');
+  db.exec(`
+    UPDATE blobs SET key_version = CAST(substr(sealed, 1, instr(sealed, '.') - 1) AS INTEGER) WHERE sealed IS NOT NULL AND key_version IS NULL;
+    UPDATE accounts SET key_version = (SELECT max(version) FROM wrapped_keys WHERE account = accounts.id)
+      WHERE (SELECT max(version) FROM wrapped_keys WHERE account = accounts.id) > key_version;
+    CREATE INDEX IF NOT EXISTS blobs_account_key_version ON blobs(account, key_version);
+  `);
+}
+
 interface DeviceRow {
   id: string;
   account: string;
@@ -107,6 +126,10 @@ export function sqliteSync(db: BetterSqlite3.Database, guard: () => void, change
     deviceByHash: db.prepare<[string], DeviceRow>('SELECT id, account, name, created_at, public_key FROM devices WHERE token_hash = ?'),
     devices: db.prepare<[string], DeviceRow>('SELECT id, account, name, created_at, public_key FROM devices WHERE account = ? ORDER BY created_at, id'),
     revoke: db.prepare('DELETE FROM devices WHERE account = ? AND id = ?'),
+    owesRekey: db.prepare('UPDATE accounts SET rekey = 1 WHERE id = ?'),
+    keyVersion: db.prepare<[string], { key_version: number; rekey: number }>('SELECT key_version, rekey FROM accounts WHERE id = ?'),
+    setKeyVersion: db.prepare('UPDATE accounts SET key_version = ?, rekey = 0 WHERE id = ?'),
+    staleBlobs: db.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM blobs WHERE account = ? AND key_version < ?'),
     insertPairing: db.prepare(
       'INSERT INTO pairings (id, account, wrapped, verifier, created_at, expires_at, wrong, used_at) VALUES (?, ?, ?, ?, ?, ?, 0, NULL)',
     ),
@@ -120,9 +143,10 @@ export function sqliteSync(db: BetterSqlite3.Database, guard: () => void, change
     wrap: db.prepare<[string, number], { wrapped: string }>('SELECT wrapped FROM wrapped_keys WHERE device = ? AND version = ?'),
     nextBlobSeq: db.prepare<[string], { blob_seq: number }>('UPDATE accounts SET blob_seq = blob_seq + 1 WHERE id = ? RETURNING blob_seq'),
     putBlob: db.prepare(
-      `INSERT INTO blobs (account, tracker, sealed, seq, updated_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (account, tracker) DO UPDATE SET sealed = excluded.sealed, seq = excluded.seq, updated_at = excluded.updated_at`,
+      `INSERT INTO blobs (account, tracker, sealed, seq, updated_at, key_version) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (account, tracker) DO UPDATE SET sealed = excluded.sealed, seq = excluded.seq, updated_at = excluded.updated_at, key_version = excluded.key_version`,
     ),
+    blobSeq: db.prepare<[string, string], { seq: number }>('SELECT seq FROM blobs WHERE account = ? AND tracker = ?'),
     blob: db.prepare<[string, string], BlobRow>('SELECT tracker, sealed, seq, updated_at FROM blobs WHERE account = ? AND tracker = ?'),
     blobsAfter: db.prepare<[string, number, number], BlobRow>(
       'SELECT tracker, sealed, seq, updated_at FROM blobs WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?',
@@ -149,17 +173,30 @@ export function sqliteSync(db: BetterSqlite3.Database, guard: () => void, change
     }
   }
   const putWraps = db.transaction((account: string, version: number, wraps: readonly { device: string; wrapped: string }[], now: number) => {
+    const current = sql.keyVersion.get(account);
+    if (!current || version <= current.key_version) throw new Rollback('exists');
+    sql.setKeyVersion.run(version, account);
     for (const w of wraps) {
       if (!sql.deviceOf.get(account, w.device)) throw new Rollback('unknown-device');
       if (sql.insertWrap.run(w.device, version, account, w.wrapped, now).changes === 0) throw new Rollback('exists');
     }
   });
 
-  const put = db.transaction((account: string, tracker: string, sealed: string | null, now: number): number => {
-    const next = sql.nextBlobSeq.get(account);
-    if (!next) throw new Error('No such account.');
-    sql.putBlob.run(account, tracker, sealed, next.blob_seq, now);
-    return next.blob_seq;
+  const put = db.transaction((account: string, tracker: string, sealed: string | null, now: number, base: number | undefined): PutBlobOutcome => {
+    const keys = sql.keyVersion.get(account);
+    if (!keys) throw new Error('No such account.');
+    const version = sealed === null ? null : sealedKeyVersion(sealed);
+    if (version !== null && version < keys.key_version) return { ok: false, why: 'stale-key', version: keys.key_version };
+    const current = sql.blobSeq.get(account, tracker)?.seq ?? 0;
+    if (base !== undefined && base !== current) return { ok: false, why: 'changed', seq: current };
+    const next = sql.nextBlobSeq.get(account)!;
+    sql.putBlob.run(account, tracker, sealed, next.blob_seq, now, version);
+    return { ok: true, seq: next.blob_seq };
+  });
+  const revoke = db.transaction((account: string, id: string): boolean => {
+    if (sql.revoke.run(account, id).changes === 0) return false;
+    sql.owesRekey.run(account);
+    return true;
   });
 
   return {
@@ -174,7 +211,7 @@ export function sqliteSync(db: BetterSqlite3.Database, guard: () => void, change
     },
     async revokeDevice(account, id) {
       guard();
-      return sql.revoke.run(account, id).changes > 0;
+      return revoke.immediate(account, id);
     },
     async createPairing(p) {
       guard();
@@ -203,11 +240,17 @@ export function sqliteSync(db: BetterSqlite3.Database, guard: () => void, change
       guard();
       return sql.wrap.get(id, version)?.wrapped ?? null;
     },
-    async putBlob(account, tracker, sealed, now) {
+    async putBlob(account, tracker, sealed, now, base) {
       guard();
-      const seq = put.immediate(account, tracker, sealed, now);
-      changed(account);
-      return seq;
+      const outcome = put.immediate(account, tracker, sealed, now, base);
+      if (outcome.ok) changed(account);
+      return outcome;
+    },
+    async keyState(account) {
+      guard();
+      const row = sql.keyVersion.get(account);
+      if (!row) return { version: 1, rekey: false, stale: 0 };
+      return { version: row.key_version, rekey: row.rekey === 1, stale: sql.staleBlobs.get(account, row.key_version)!.n };
     },
     async getBlob(account, tracker) {
       guard();

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Worker } from 'playwright-core';
+import { chromium, type BrowserContext, type Page, type Worker } from 'playwright-core';
 import { chromiumArgs, findChromium } from './chromium';
 import { E2E_EXTENSION_DIR, E2E_PUBLIC_URL, E2E_SERVER_PORT, E2E_SERVER_URL } from './env';
 
@@ -185,4 +185,21 @@ export function localEmail(worker: Worker, tracker: string): Promise<Record<stri
       }),
     tracker,
   );
+}
+
+/** Terminates the extension's service worker the way Chrome does when it idles out. */
+export async function killWorker(s: ExtensionSession, page: { page: Page }): Promise<void> {
+  const cdp = await s.context.newCDPSession(page.page);
+  const workerTargets = async () => {
+    const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: Array<{ type: string; url: string }> };
+    return targetInfos.filter((t) => t.type === 'service_worker' && t.url.startsWith(`chrome-extension://${s.extensionId}/`));
+  };
+  if ((await workerTargets()).length === 0) throw new Error('The extension service worker is not running.');
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
+  // Playwright does not always report the worker's end; the browser's target list does.
+  for (const deadline = Date.now() + 10_000; (await workerTargets()).length > 0; await new Promise((r) => setTimeout(r, 100))) {
+    if (Date.now() > deadline) throw new Error('The extension service worker did not stop.');
+  }
+  await cdp.detach();
 }

@@ -6,7 +6,7 @@
 import type { Worker } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { E2E_SERVER_URL } from './env';
-import { launchExtension, removeServerData, startServer, type ExtensionSession, type TestServer } from './harness';
+import { killWorker, launchExtension, removeServerData, startServer, type ExtensionSession, type TestServer } from './harness';
 import { PopupPage, waitForIdentity } from './pages/popup';
 
 let server: TestServer | null = null;
@@ -23,21 +23,6 @@ afterEach(async () => {
 async function status(worker: Worker): Promise<{ state: string; retryAt: number | null; failures: number }> {
   const stored = (await worker.evaluate(() => chrome.storage.local.get('status'))) as { status?: never };
   return stored.status ?? { state: 'none', retryAt: null, failures: 0 };
-}
-
-/** Terminates the extension's service worker the way Chrome does when it idles out. */
-async function killWorker(s: ExtensionSession, page: PopupPage): Promise<void> {
-  const cdp = await s.context.newCDPSession(page.page);
-  const workerTargets = async () => {
-    const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: Array<{ type: string; url: string }> };
-    return targetInfos.filter((t) => t.type === 'service_worker' && t.url.startsWith(`chrome-extension://${s.extensionId}/`));
-  };
-  if ((await workerTargets()).length === 0) throw new Error('The extension service worker is not running.');
-  await cdp.send('ServiceWorker.enable');
-  await cdp.send('ServiceWorker.stopAllWorkers');
-  // Playwright does not always report the worker's end; the browser's target list does.
-  await expect.poll(async () => (await workerTargets()).length, { timeout: 10_000 }).toBe(0);
-  await cdp.detach();
 }
 
 describe('background resilience', () => {

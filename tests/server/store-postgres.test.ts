@@ -83,7 +83,7 @@ describe('PostgreSQL store shared by several instances', () => {
       await client.connect();
       const { rows } = await client.query<{ version: number }>('SELECT version FROM openping_schema ORDER BY version');
       await client.end();
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
       await Promise.all(started.map((s) => s.ping()));
       await Promise.all(started.map((s) => s.close()));
     } finally {

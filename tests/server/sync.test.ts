@@ -12,8 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAIRING_MAX_WRONG, PAIRING_TTL_MS } from '../../backend/pairing.ts';
 import { JOINS_PER_NETWORK_HOUR } from '../../backend/sync-routes.ts';
 import type { Store } from '../../backend/store/types.ts';
-import { openPostgresStore } from '../../backend/store/postgres.ts';
-import { openSqliteStore } from '../../backend/store/sqlite.ts';
+import type { PutBlobOutcome } from '../../backend/store/sync-types.ts';
+import { migratePostgres, openPostgresStore } from '../../backend/store/postgres.ts';
+import { migrateSqlite, openSqliteStore } from '../../backend/store/sqlite.ts';
 import { deriveKeys, newSecret, unwrapKeyring, wrapKeyring, type PairingKeys } from '../../lib/pairing-protocol';
 import { exportPublicKey, generateDeviceKeyPair, unwrapForDevice, wrapForDevice } from '../../lib/keywrap';
 import { exportKey, fromBase64url, generateAccountKey, keyring, openSealed, reseal, seal, sealedVersion, toBase64url, UnreadableError, type Keyring } from '../../lib/seal';
@@ -22,6 +23,11 @@ import { createTestDatabase, type TestDatabase } from './pg.ts';
 
 /** A token hash as the server makes them (SHA-256, hex): its first 22 characters name the device. */
 const hexHash = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex');
+
+function seqOf(outcome: PutBlobOutcome): number {
+  if (!outcome.ok) throw new Error(`put refused: ${outcome.why}`);
+  return outcome.seq;
+}
 
 /** Cheap derivations for the HTTP tests (the server never sees the count); the unit tests use the real one. */
 const FAST = 1000;
@@ -180,6 +186,75 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    const putSealed = (acc: { auth: Record<string, string> }, tracker: string, body: { sealed: string; base?: number }) =>
+      fetch(`${server.url}/v1/blobs/${tracker}`, { method: 'PUT', headers: { ...acc.auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const keyState = async (acc: { auth: Record<string, string> }) => json<{ version: number; rekey: boolean; stale: number }>(await fetch(`${server.url}/v1/keys`, { headers: acc.auth }));
+
+    it('after a rotation a blob sealed under the old key is refused (409 stale_key); GET /v1/keys and the feed tell the version, a rotation owed, and the blobs left to re-seal', async () => {
+      const { a, b, ring } = await pair(server.url);
+      const pairA = await generateDeviceKeyPair();
+      const registered = await fetch(`${server.url}/v1/device/key`, { method: 'PUT', headers: { ...a.auth, 'content-type': 'application/json' }, body: JSON.stringify({ publicKey: await exportPublicKey(pairA.publicKey) }) });
+      expect(registered.status).toBe(204);
+      const trackers = [trackerId(), trackerId(), trackerId()];
+      for (const t of trackers) expect((await putSealed(a, t, { sealed: await seal(ring, t, `${MARK_SUBJECT} ${t}`) })).status).toBe(200);
+      expect(await keyState(a)).toEqual({ version: 1, rekey: false, stale: 0 });
+
+      // Revoking B: the account owes a rotation, and says so until one is handed out.
+      expect((await fetch(`${server.url}/v1/devices/${b.device}`, { method: 'DELETE', headers: a.auth })).status).toBe(204);
+      expect(await keyState(a)).toEqual({ version: 1, rekey: true, stale: 0 });
+      const aDevice = (await json<{ devices: { id: string; current: boolean }[] }>(await fetch(`${server.url}/v1/devices`, { headers: a.auth }))).devices.find((d) => d.current)!.id;
+      const v2 = await generateAccountKey(2);
+      const postWraps = async (version: number) =>
+        fetch(`${server.url}/v1/keys`, {
+          method: 'POST',
+          headers: { ...a.auth, 'content-type': 'application/json' },
+          body: JSON.stringify({ version, wraps: [{ device: aDevice, wrapped: await wrapForDevice({ ...v2, version }, aDevice, await exportPublicKey(pairA.publicKey)) }] }),
+        });
+      expect((await postWraps(2)).status).toBe(201);
+      expect(await keyState(a)).toEqual({ version: 2, rekey: false, stale: 3 });
+
+      // Under version 1 now: refused with its code, for a new tracker and an existing one alike; nothing stored.
+      const before = await json<{ sealed: string; seq: number }>(await fetch(`${server.url}/v1/blobs/${trackers[0]}`, { headers: a.auth }));
+      for (const t of [trackers[0]!, trackerId()]) {
+        const refused = await putSealed(a, t, { sealed: await seal(ring, t, 'written under the old key') });
+        expect(refused.status).toBe(409);
+        expect((await json<{ error: string }>(refused)).error).toBe('stale_key');
+      }
+      expect(await json(await fetch(`${server.url}/v1/blobs/${trackers[0]}`, { headers: a.auth }))).toMatchObject({ sealed: before.sealed, seq: before.seq });
+
+      // The re-seal: each blob under version 2 is taken and leaves the stale count; a deletion is never refused.
+      const rotated = keyring([{ version: 1, key: ring.current.key }, v2]);
+      expect((await putSealed(a, trackers[0]!, { sealed: await reseal(rotated, trackers[0]!, before.sealed) })).status).toBe(200);
+      expect((await fetch(`${server.url}/v1/blobs/${trackers[1]}`, { method: 'DELETE', headers: a.auth })).status).toBe(204);
+      const feed = await json<EventsAnswer & { keys: unknown }>(await events(server.url, a, 'blobsAfter=0'));
+      expect(feed.keys).toEqual({ version: 2, rekey: false, stale: 1 });
+      // A rotation to a version not above the current one is refused too (another browser rotated first).
+      expect((await postWraps(2)).status).toBe(409);
+    });
+
+    it('a put naming the seq it builds on (base) is refused once the blob moved on (409 blob_changed): a browser never overwrites a change it has not merged', async () => {
+      const { a, b, ring } = await pair(server.url);
+      const t = trackerId();
+      const first = await putSealed(a, t, { sealed: await seal(ring, t, 'A wrote the subject'), base: 0 });
+      expect(first.status).toBe(200);
+      const { seq } = await json<{ seq: number }>(first);
+      // B had not seen A's write: its put on "no blob yet" is refused, and A's blob is still there.
+      const racing = await putSealed(b, t, { sealed: await seal(ring, t, 'B wrote the recipients'), base: 0 });
+      expect(racing.status).toBe(409);
+      expect((await json<{ error: string }>(racing)).error).toBe('blob_changed');
+      expect(await openSealed(ring, t, (await json<{ sealed: string }>(await fetch(`${server.url}/v1/blobs/${t}`, { headers: b.auth }))).sealed)).toBe('A wrote the subject');
+      // After reading (and merging) it, B builds on seq and is taken.
+      expect((await putSealed(b, t, { sealed: await seal(ring, t, 'both'), base: seq })).status).toBe(200);
+      // Ten writes on one base at once: exactly one is taken.
+      const { seq: now } = await json<{ seq: number }>(await fetch(`${server.url}/v1/blobs/${t}`, { headers: a.auth }));
+      const statuses = await Promise.all(Array.from({ length: 10 }, async (_, i) => (await putSealed(i % 2 ? a : b, t, { sealed: await seal(ring, t, `racer ${i}`), base: now })).status));
+      expect(statuses.filter((x) => x === 200)).toHaveLength(1);
+      expect(statuses.filter((x) => x === 409)).toHaveLength(9);
+      // Without base (a browser from before): written as before.
+      expect((await putSealed(a, t, { sealed: await seal(ring, t, 'old client') })).status).toBe(200);
+      expect((await putSealed(a, t, { sealed: await seal(ring, t, 'bad base'), base: -1 })).status).toBe(400);
+    });
+
     it('a pairing works once: the right proof a second time is refused', async () => {
       const a = await newAccount(server.url);
       const { pairing, keys } = await startPairing(server.url, a, keyring([await generateAccountKey()]));
@@ -326,12 +401,11 @@ describe('join rate limit per client network', () => {
 });
 
 /** Undoes the sync migration (the newest) on a database, as a server from before issue 21 left it. */
-/** Undoes the sync migration and the two after it (any-app sending, which re-runs cleanly, and key rotation). */
 /**
- * Migrations from the sync one to the latest: sync, any-send, keys, notify (the later ones run again on a
- * schema that has them, so only the sync one's tables need undoing).
+ * Migrations from the sync one to the latest: sync, any-send, keys, notify, key versions (the later ones run
+ * again on a schema that has them, so only the sync one's tables need undoing).
  */
-const SINCE_SYNC = 4;
+const SINCE_SYNC = 5;
 
 async function undoSyncMigration(kind: 'sqlite' | 'postgres', where: string): Promise<void> {
   const undo = 'DROP TABLE wrapped_keys; DROP TABLE blobs; DROP TABLE pairings; DROP TABLE devices; ALTER TABLE accounts DROP COLUMN blob_seq;';
@@ -376,6 +450,77 @@ describe('upgrade: an account from before devices keeps working', () => {
       }
     });
   }
+});
+
+/** A database as the server before key versions left it: an account rotated to version 2, one blob still under 1, one deleted. */
+const BEFORE_KEY_VERSIONS = (account: string, device: string) => `
+  INSERT INTO accounts (id, token_hash, created_at, blob_seq) VALUES ('${account}', '${device}${'0'.repeat(42)}', 1, 3);
+  INSERT INTO devices (id, account, token_hash, name, created_at, public_key) VALUES ('${device}', '${account}', '${device}${'0'.repeat(42)}', NULL, 1, NULL);
+  INSERT INTO wrapped_keys (device, version, account, wrapped, created_at) VALUES ('${device}', 2, '${account}', 'w', 1);
+  INSERT INTO blobs (account, tracker, sealed, seq, updated_at) VALUES
+    ('${account}', 'trackerUnderTwo0000001', '2.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA', 1, 1),
+    ('${account}', 'trackerUnderOne0000001', '1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA', 2, 1),
+    ('${account}', 'trackerDeleted00000001', NULL, 3, 1);
+`;
+
+describe('upgrade: key versions are read from what the database holds', () => {
+  const account = 'account-keyversion-01';
+  const device = 'abcdef0123456789abcdef';
+  async function expectUpgraded(store: Store): Promise<void> {
+    expect(await store.keyState(account)).toEqual({ version: 2, rekey: false, stale: 1 });
+    expect(await store.putBlob(account, 'trackerUnderOne0000001', '1.AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB', 2)).toEqual({ ok: false, why: 'stale-key', version: 2 });
+    expect(await store.putBlob(account, 'trackerUnderOne0000001', '2.AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB', 2)).toMatchObject({ ok: true });
+    expect(await store.keyState(account)).toEqual({ version: 2, rekey: false, stale: 0 });
+  }
+
+  it('SQLite', async () => {
+    const dir = await startTestServer();
+    await dir.server.close();
+    try {
+      const current = new Database(join(dir.dir, 'current.db'));
+      migrateSqlite(current);
+      const latest = current.pragma('user_version', { simple: true }) as number;
+      current.close();
+      const where = join(dir.dir, 'upgrade.db');
+      const old = new Database(where);
+      migrateSqlite(old, latest - 1);
+      old.exec(BEFORE_KEY_VERSIONS(account, device));
+      old.close();
+      const store = await openSqliteStore(where);
+      try {
+        await expectUpgraded(store);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await dir.stop().catch(() => undefined);
+    }
+  });
+
+  it('PostgreSQL', async () => {
+    const probe = await createTestDatabase('keyversionlatest');
+    const pgdb = await createTestDatabase('keyversion');
+    try {
+      const pools = [new pg.Pool({ connectionString: probe.url, max: 1 }), new pg.Pool({ connectionString: pgdb.url, max: 1 })] as const;
+      try {
+        await migratePostgres(pools[0]);
+        const latest = Number((await pools[0].query<{ v: number }>('SELECT max(version) AS v FROM openping_schema')).rows[0]!.v);
+        await migratePostgres(pools[1], latest - 1);
+        await pools[1].query(BEFORE_KEY_VERSIONS(account, device));
+      } finally {
+        await Promise.all(pools.map((x) => x.end()));
+      }
+      const store = await openPostgresStore(pgdb.url);
+      try {
+        await expectUpgraded(store);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await probe.drop();
+      await pgdb.drop();
+    }
+  });
 });
 
 /** What only the store can show: time (expiry) and two joins racing. */
@@ -435,8 +580,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const account = toBase64url(crypto.getRandomValues(new Uint8Array(16)));
       await store.createAccount({ id: account, tokenHash: hexHash(), createdAt: Date.now() });
       const t = trackerId();
-      const s1 = await store.putBlob(account, t, '1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA', 1);
-      const s2 = await store.putBlob(account, t, null, 2);
+      const s1 = seqOf(await store.putBlob(account, t, '1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA', 1));
+      const s2 = seqOf(await store.putBlob(account, t, null, 2));
       expect(s2).toBeGreaterThan(s1);
       expect((await store.blobChanges(account, 0, 10)).blobs).toEqual([{ tracker: t, sealed: null, seq: s2, updatedAt: 2 }]);
       expect(await store.blobChanges(account, s2, 10)).toEqual({ blobs: [], cursor: s2 });
