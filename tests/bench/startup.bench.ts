@@ -38,6 +38,16 @@ function rssMb(pid: number): Rss {
   return { total: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
 }
 
+/** Clock ticks per second for /proc/<pid>/stat: 100 on Linux (sysconf(_SC_CLK_TCK)), as getconf CLK_TCK says here. */
+const CLOCK_TICKS = 100;
+
+function cpuTimeMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // After the command name's ')': field 3 (state) first, so utime (14) and stime (15) are at 11 and 12.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
 const HITS = 10_000;
 const TRACKERS = 10;
 const CONCURRENCY = 50;
@@ -60,6 +70,11 @@ async function loaderOnly(): Promise<number> {
 
 interface Run {
   healthyMs: number;
+  /**
+   * CPU time the server used until healthy, all threads, user + system (/proc/<pid>/stat
+   * fields 14 and 15, man 5 proc): less inflated than the wall time when the machine is busy.
+   */
+  cpuMs: number;
   rssIdle: Rss;
   rssLoaded: Rss;
   /** After the load, from the server's own /metrics (prom-client's process and V8 figures), MB. */
@@ -103,6 +118,7 @@ async function once(dir: string, i: number, args: string[], env: Record<string, 
       await new Promise((r) => setTimeout(r, 5));
     }
     const healthyMs = performance.now() - started;
+    const cpuMs = cpuTimeMs(child.pid!);
     const rssIdle = rssMb(child.pid!);
     const { account, token } = (await (await fetch(`${url}/v1/accounts`, { method: 'POST' })).json()) as { account: string; token: string };
     const auth = { authorization: `Bearer ${token}` };
@@ -134,7 +150,7 @@ async function once(dir: string, i: number, args: string[], env: Record<string, 
     const rssLoaded = rssMb(child.pid!);
     const text = await (await fetch(`${url}/metrics`)).text();
     const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]) / 2 ** 20;
-    return { healthyMs, rssIdle, rssLoaded, heapUsed: gauge('openping_nodejs_heap_size_used_bytes'), external: gauge('openping_nodejs_external_memory_bytes') };
+    return { healthyMs, cpuMs, rssIdle, rssLoaded, heapUsed: gauge('openping_nodejs_heap_size_used_bytes'), external: gauge('openping_nodejs_external_memory_bytes') };
   } finally {
     await new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
@@ -155,7 +171,7 @@ export default async function startupBench(): Promise<void> {
       ['bundle, plain: node dist/server.mjs', [bundled], unit.settings],
       [`bundle as deploy/openping.service runs it: ${describe(unit)}`, [...unit.nodeArgs, bundled], unit.env],
     ];
-    // BENCH_STARTUP_ONLY=bundle (a substring of the names) runs fewer variants; the unit's environment (Environment=) is its own.
+    // BENCH_STARTUP_ONLY=bundle or =deploy (a substring of the names) runs fewer variants.
     const only = process.env.BENCH_STARTUP_ONLY;
     if (only) variants.splice(0, variants.length, ...variants.filter(([n]) => n.includes(only)));
     const loader: number[] = [];
@@ -173,14 +189,15 @@ export default async function startupBench(): Promise<void> {
     for (const [name, rs] of results) {
       console.log(`  ${name}`);
       console.log(`    each: ${rs.map((r) => r.healthyMs.toFixed(0)).join(', ')} ms; median ${median(rs.map((r) => r.healthyMs)).toFixed(0)} ms`);
+      console.log(`    CPU time to healthy (all threads): ${rs.map((r) => r.cpuMs.toFixed(0)).join(', ')} ms; median ${median(rs.map((r) => r.cpuMs)).toFixed(0)} ms`);
       console.log(`    RSS when healthy: ${mb(rs, (r) => r.rssIdle)}`);
       console.log(`    RSS after ${HITS.toLocaleString('en')} pixel hits from as many networks + feed reads: ${mb(rs, (r) => r.rssLoaded)}`);
       console.log(`      of which V8 heap used ${median(rs.map((r) => r.heapUsed)).toFixed(0)} MB, external (buffers) ${median(rs.map((r) => r.external)).toFixed(0)} MB (medians)`);
     }
-    console.log('  summary, medians: healthy RSS / RSS after the load / cold start');
+    console.log('  summary, medians: healthy RSS / RSS after the load / cold start (CPU time to healthy)');
     for (const [name, rs] of results) {
       const m = (f: (r: Run) => number) => median(rs.map(f)).toFixed(0);
-      console.log(`    ${m((r) => r.rssIdle.total)} MB / ${m((r) => r.rssLoaded.total)} MB / ${m((r) => r.healthyMs)} ms  ${name}`);
+      console.log(`    ${m((r) => r.rssIdle.total)} MB / ${m((r) => r.rssLoaded.total)} MB / ${m((r) => r.healthyMs)} ms (${m((r) => r.cpuMs)} ms)  ${name}`);
     }
     console.log(`  for scale, \`node --import tsx -e 0\` (the loader alone, start to exit): median ${median(loader).toFixed(0)} ms`);
   } finally {
