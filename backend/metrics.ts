@@ -26,9 +26,13 @@ export interface Metrics {
    */
   hitsOf(kind: string): Tally;
   pixelsOf(outcome: PixelOutcome): Tally;
+  /** Client networks found in the pixel's network cache (`hit`) or looked up in the network data (`miss`). */
+  networkLookupsOf(result: 'hit' | 'miss'): Tally;
+  /** Reads the network cache's size when scraped. */
+  watchNetworkCache(read: () => number): void;
 }
 
-interface Tally {
+export interface Tally {
   inc(): void;
 }
 
@@ -62,6 +66,7 @@ class Tallies {
 export function createMetrics(): Metrics {
   const registry = new Registry();
   let backlog: () => number = () => 0;
+  let networkEntries: () => number = () => 0;
   new Gauge({
     name: 'openping_hit_log_pending_bytes',
     help: 'SQLite: bytes of durably recorded hits not yet applied to the database (the ingest worker runs when a core is free; reads of hits wait for it)',
@@ -73,6 +78,22 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry, prefix: 'openping_' });
   const hitTallies = new Tallies();
   const pixelTallies = new Tallies();
+  const networkTallies = new Tallies();
+  const networkLookups: Counter<'result'> = new Counter({
+    name: 'openping_network_cache_lookups_total',
+    help: 'Pixel client networks (/24 or /48) by result: hit (cached) or miss (looked up in the ASN and geo data)',
+    labelNames: ['result'],
+    registers: [registry],
+    collect: () => networkTallies.flush(networkLookups, 'result'),
+  });
+  new Gauge({
+    name: 'openping_network_cache_entries',
+    help: 'Client networks and peers in the pixel network cache (emptied when it reaches its bound)',
+    registers: [registry],
+    collect() {
+      this.set(networkEntries());
+    },
+  });
   const hits: Counter<'kind'> = new Counter({
     name: 'openping_hits_total',
     help: 'Hits stored, by kind',
@@ -93,6 +114,10 @@ export function createMetrics(): Metrics {
     pixels,
     hitsOf: (kind) => hitTallies.of(kind),
     pixelsOf: (outcome) => pixelTallies.of(outcome),
+    networkLookupsOf: (result) => networkTallies.of(result),
+    watchNetworkCache(read) {
+      networkEntries = read;
+    },
     pixelSeconds: new Histogram({
       name: 'openping_pixel_duration_seconds',
       help: 'Pixel latency, from request to response (includes the durable commit)',

@@ -25,7 +25,7 @@ import type { HitSignals, NetworkInfo, PriorHit, TrackerContext } from './classi
 import { clientAddress, type ForwardingHeaders, type ProxyTrust } from './clientip.ts';
 import { lookupGeo, lookupNetwork, networkPrefix } from './ipdata/index.ts';
 import type { Logger } from './log.ts';
-import type { Metrics } from './metrics.ts';
+import type { Metrics, Tally } from './metrics.ts';
 import type { Geo, NewHit, RecordOutcome, SentBy, Store, TrackerState } from './store/types.ts';
 import { cutHeader, HEADER_MAX, sanitizeHeader, type KeptHeader } from './sanitize.ts';
 
@@ -267,7 +267,14 @@ interface Located {
   geo: Geo | null;
 }
 
-const NETWORK_CACHE_MAX = 50_000;
+/**
+ * The bound on each of the cache's two maps. An entry is ~0.5 KB (the prefix,
+ * its network and its frozen geo), so 10,000 keep it near 5 MB of a 128 MB
+ * budget (issue 15, item 8; 50,000 were up to ~25 MB). A miss costs one ASN and
+ * one geo lookup in pages the OS keeps cached; `openping_network_cache_lookups_total`
+ * in /metrics shows how often that happens.
+ */
+export const NETWORK_CACHE_MAX = 10_000;
 const NO_FORWARDING: ForwardingHeaders = Object.freeze({});
 
 /**
@@ -282,14 +289,27 @@ export class NetworkCache {
   private byPrefix = new Map<string, Located>();
   private byPeer = new Map<string, Located | null>();
 
-  constructor(private proxy: ProxyTrust) {}
+  private readonly hit: Tally;
+  private readonly miss: Tally;
+
+  constructor(
+    private proxy: ProxyTrust,
+    metrics: Pick<Metrics, 'networkLookupsOf' | 'watchNetworkCache'>,
+  ) {
+    this.hit = metrics.networkLookupsOf('hit');
+    this.miss = metrics.networkLookupsOf('miss');
+    metrics.watchNetworkCache(() => this.byPrefix.size + this.byPeer.size);
+  }
 
   locate(req: PixelRequest): Located | null {
     const peer = req.peer;
     const direct = this.proxy.trust.length === 0 && peer !== undefined;
     if (direct) {
       const known = this.byPeer.get(peer);
-      if (known !== undefined) return known;
+      if (known !== undefined) {
+        this.hit.inc();
+        return known;
+      }
     }
     // Without trusted proxies clientAddress reads no header, so none is fetched; with them, only the one configured.
     const forwarding: ForwardingHeaders = this.proxy.trust.length === 0 ? NO_FORWARDING : { [this.proxy.header]: req.header(this.proxy.header) };
@@ -298,7 +318,9 @@ export class NetworkCache {
     if (ip) {
       const prefix = networkPrefix(ip);
       found = this.byPrefix.get(prefix) ?? null;
-      if (!found) {
+      if (found) this.hit.inc();
+      else {
+        this.miss.inc();
         const network = lookupNetwork(ip);
         const geo = lookupGeo(ip);
         found = { network: Object.freeze(network ?? { prefix, family: ip.family, asn: null, org: null }), geo: geo && Object.freeze(geo) };

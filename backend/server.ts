@@ -130,7 +130,7 @@ export function createServer(options: Partial<Config> = {}, deps: ServerDeps = {
         log,
         contexts: new ContextCache(store, store.kind === 'sqlite' ? Number.POSITIVE_INFINITY : SHARED_CONTEXT_TTL_MS),
         commits: new GroupCommit(store, metrics, store.kind === 'sqlite' ? SQLITE_COMMITS_IN_FLIGHT : POSTGRES_COMMITS_IN_FLIGHT),
-        networks: new NetworkCache(proxy),
+        networks: new NetworkCache(proxy, metrics),
         // SQLite: every note goes through this process, so entries only age (hourly); PostgreSQL: as contexts.
         ownNetworks: new OwnNetworks(store, store.kind === 'sqlite' ? 3_600_000 : SHARED_CONTEXT_TTL_MS, log),
         feed: new FeedWaiters(store, metrics),

@@ -36,7 +36,7 @@ const MAGIC = 'OPASN';
 const HEADER = 64;
 const V4_RECORD = 16;
 const V6_RECORD = 24;
-/** Ranges per block: one in-memory start per block, one block read per lookup (1 KiB for IPv4, 1.5 KiB for IPv6) and kept decoded. */
+/** Ranges per block: one in-memory start per block, one block read per lookup (1 KiB for IPv4, 1.5 KiB for IPv6) and kept as read. */
 const BLOCK = 64;
 const CACHED_BLOCKS = 512;
 const CACHED_ORGS = 4096;
@@ -152,12 +152,10 @@ function cachePaths(dir: string): string[] {
   return [join(dir, '..', '..', '.cache', 'openping', name), join(tmpdir(), 'openping', name)];
 }
 
-/** One block of ranges, decoded when first read. */
+/** Where one block's records are: bytes of the slab (or of the in-memory image) from `at`. */
 interface Block {
-  starts: Uint32Array | Float64Array;
-  ends: Uint32Array | Float64Array;
-  asns: Uint32Array;
-  orgs: Uint32Array;
+  bytes: Buffer;
+  at: number;
 }
 
 /** The binary, through a file descriptor or (when no copy could be written anywhere) from memory. */
@@ -173,10 +171,16 @@ export class AsnTable {
   private readonly v4At: number;
   private readonly v6At: number;
   private readonly namesAt: number;
-  private readonly blocks = new Map<number, Block>();
+  /** Block key → its slot in the slab. */
+  private readonly blocks = new Map<number, number>();
   private readonly orgs = new Map<number, string>();
-  /** Where a block's bytes are read before they are decoded. */
-  private readonly scratch = Buffer.allocUnsafe(BLOCK * V6_RECORD);
+  /**
+   * The cached blocks' raw records, one slot each, allocated once and read in
+   * place. Decoding each block read into four typed arrays was four small
+   * mallocs per new network, freed only at a full GC: churn that fragmented the
+   * C heap (issue 15, item 8).
+   */
+  private readonly slab = Buffer.allocUnsafeSlow(CACHED_BLOCKS * BLOCK * V6_RECORD);
 
   constructor(private readonly source: Source, private readonly label: string) {
     const header = this.read(0, HEADER);
@@ -214,43 +218,47 @@ export class AsnTable {
   find(family: 4 | 6, x: number): { asn: number; org: string } | null {
     const b = bisect(family === 4 ? this.v4Index : this.v6Index, x);
     if (b < 0) return null;
-    const block = this.block(family, b);
+    const size = family === 4 ? V4_RECORD : V6_RECORD;
+    const count = Math.min(BLOCK, (family === 4 ? this.v4Count : this.v6Count) - b * BLOCK);
+    const { bytes, at } = this.block(family, b, size, count);
+    // Each record: start, end (uint32 for IPv4, double for IPv6), then asn and org index (uint32).
+    const start = (r: number) => (family === 4 ? bytes.readUInt32LE(at + r * size) : bytes.readDoubleLE(at + r * size));
     // The last range in the block starting at or before x (the block's first one does, by the index).
-    const r = bisect(block.starts, x);
-    if (x > block.ends[r]!) return null;
-    return { asn: block.asns[r]!, org: this.org(block.orgs[r]!) };
+    let lo = 0;
+    let hi = count - 1;
+    let r = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (start(mid) <= x) {
+        r = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    const p = at + r * size;
+    const end = family === 4 ? bytes.readUInt32LE(p + 4) : bytes.readDoubleLE(p + 8);
+    if (x > end) return null;
+    return { asn: bytes.readUInt32LE(p + size - 8), org: this.org(bytes.readUInt32LE(p + size - 4)) };
   }
 
   close(): void {
     if ('fd' in this.source) closeSync(this.source.fd);
   }
 
-  private block(family: 4 | 6, b: number): Block {
+  private block(family: 4 | 6, b: number, size: number, count: number): Block {
+    const position = (family === 4 ? this.v4At : this.v6At) + b * BLOCK * size;
+    if ('image' in this.source) return { bytes: this.source.image, at: position };
     // Keys: IPv4 blocks even, IPv6 blocks odd.
     const key = b * 2 + (family === 4 ? 0 : 1);
-    let block = this.blocks.get(key);
-    if (!block) {
-      const size = family === 4 ? V4_RECORD : V6_RECORD;
-      const count = Math.min(BLOCK, (family === 4 ? this.v4Count : this.v6Count) - b * BLOCK);
-      const bytes = this.read((family === 4 ? this.v4At : this.v6At) + b * BLOCK * size, count * size, this.scratch);
-      block = {
-        starts: family === 4 ? new Uint32Array(count) : new Float64Array(count),
-        ends: family === 4 ? new Uint32Array(count) : new Float64Array(count),
-        asns: new Uint32Array(count),
-        orgs: new Uint32Array(count),
-      };
-      for (let r = 0; r < count; r++) {
-        const p = r * size;
-        block.starts[r] = family === 4 ? bytes.readUInt32LE(p) : bytes.readDoubleLE(p);
-        block.ends[r] = family === 4 ? bytes.readUInt32LE(p + 4) : bytes.readDoubleLE(p + 8);
-        block.asns[r] = bytes.readUInt32LE(p + size - 8);
-        block.orgs[r] = bytes.readUInt32LE(p + size - 4);
-      }
+    let slot = this.blocks.get(key);
+    if (slot === undefined) {
       // A whole-cache reset keeps the bound with no bookkeeping per lookup (as the other caches here do).
       if (this.blocks.size >= CACHED_BLOCKS) this.blocks.clear();
-      this.blocks.set(key, block);
+      slot = this.blocks.size;
+      const at = slot * BLOCK * V6_RECORD;
+      this.read(position, count * size, this.slab.subarray(at, at + count * size));
+      this.blocks.set(key, slot);
     }
-    return block;
+    return { bytes: this.slab, at: slot * BLOCK * V6_RECORD };
   }
 
   private org(i: number): string {

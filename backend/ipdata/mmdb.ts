@@ -47,7 +47,18 @@ export class MmdbFile {
   readonly metadata: MmdbMetadata;
   private fd: number | null;
   private readonly size: number;
-  private readonly pages = new Map<number, Buffer>();
+  /**
+   * The cached pages, one slot each, allocated once: a page read evicts the least
+   * recently used one into its slot. A Buffer per page read cost the C heap:
+   * 10,000 lookups of new networks read ~100,000 pages, each a 4 KiB malloc freed
+   * only at the next full GC, and glibc kept the fragmented high-water mark
+   * (issue 15, item 8).
+   */
+  private readonly slab: Buffer;
+  /** Page index → its slot in the slab, least recently used first. */
+  private readonly pages = new Map<number, number>();
+  /** Slots never used yet start here. */
+  private unused = 0;
   private readonly records = new Map<number, MmdbValue>();
   private readonly maxPages: number;
   private readonly maxRecords: number;
@@ -61,6 +72,8 @@ export class MmdbFile {
   ) {
     this.maxPages = Math.max(4, options.cachedPages ?? 256);
     this.maxRecords = Math.max(0, options.cachedRecords ?? 1024);
+    // Untouched (allocUnsafeSlow does not zero), the slab's pages are not resident until read into.
+    this.slab = Buffer.allocUnsafeSlow(this.maxPages * PAGE);
     this.fd = openSync(path, 'r');
     try {
       this.size = fstatSync(this.fd).size;
@@ -217,37 +230,54 @@ export class MmdbFile {
     }
   }
 
-  /** `length` bytes at `position`: a view into a cached page, or a copy when they cross pages. */
+  /**
+   * `length` bytes at `position`: a view into a cached page, or a copy when they
+   * cross pages. A view is valid until the next read: use it before reading on.
+   */
   private bytes(position: number, length: number): Buffer {
     const index = Math.floor(position / PAGE);
     const within = position - index * PAGE;
-    if (within + length <= PAGE) return this.page(index).subarray(within, within + length);
+    if (within + length <= PAGE) {
+      const at = this.page(index) + within;
+      return this.slab.subarray(at, at + length);
+    }
     const out = Buffer.alloc(length);
     for (let done = 0; done < length; ) {
       const at = position + done;
-      const page = this.page(Math.floor(at / PAGE));
-      const from = at % PAGE;
-      const n = Math.min(length - done, PAGE - from);
-      page.copy(out, done, from, from + n);
+      const from = this.page(Math.floor(at / PAGE)) + (at % PAGE);
+      const n = Math.min(length - done, PAGE - (at % PAGE));
+      this.slab.copy(out, done, from, from + n);
       done += n;
     }
     return out;
   }
 
-  private page(index: number): Buffer {
-    let page = this.pages.get(index);
-    if (page) {
+  /** The slab offset of a page, read into the least recently used slot if it is not cached. */
+  private page(index: number): number {
+    let slot = this.pages.get(index);
+    if (slot !== undefined) {
       // Most recently used last: a Map keeps insertion order, so the first key is the eviction candidate.
       this.pages.delete(index);
-      this.pages.set(index, page);
-      return page;
+      this.pages.set(index, slot);
+      return slot * PAGE;
     }
-    page = Buffer.allocUnsafeSlow(PAGE);
-    const read = this.readAt(page, index * PAGE);
-    if (read < PAGE) page.fill(0, read);
-    if (this.pages.size >= this.maxPages) this.pages.delete(this.pages.keys().next().value!);
-    this.pages.set(index, page);
-    return page;
+    if (this.unused < this.maxPages) slot = this.unused++;
+    else {
+      const [oldest, freed] = this.pages.entries().next().value!;
+      this.pages.delete(oldest);
+      slot = freed;
+    }
+    const page = this.slab.subarray(slot * PAGE, (slot + 1) * PAGE);
+    try {
+      const read = this.readAt(page, index * PAGE);
+      if (read < PAGE) page.fill(0, read);
+    } catch (error) {
+      // The slot stays in the cache under a key no page has, so it is reused, not lost.
+      this.pages.set(-1 - slot, slot);
+      throw error;
+    }
+    this.pages.set(index, slot);
+    return slot * PAGE;
   }
 
   private readAt(into: Buffer, position: number): number {

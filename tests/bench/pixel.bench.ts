@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from '../../backend/store/sqlite-driver.ts';
+import { buildBundle, deployed, describe } from './deployed.ts';
 
 const run = promisify(execFile);
 const WRK = '/usr/bin/wrk';
@@ -29,6 +30,8 @@ const TRACKERS = 50;
 const MORE_CONNECTIONS = 200;
 /** The wrk script that spreads requests over the trackers (set once the trackers exist). */
 let script: string | null = null;
+/** A server's own script by its host:port (its own account and trackers); `script` for the others. */
+const scripts = new Map<string, string>();
 
 interface Result {
   rps: number;
@@ -81,7 +84,7 @@ function ms(text: string): number {
 }
 
 async function wrk(url: string, connections = CONNECTIONS): Promise<Result> {
-  const args = ['-t1', `-c${connections}`, `-d${SECONDS}s`, '--latency', ...(script ? ['-s', script] : []), url];
+  const args = ['-t1', `-c${connections}`, `-d${SECONDS}s`, '--latency', ...((scripts.get(new URL(url).host) ?? script) ? ['-s', (scripts.get(new URL(url).host) ?? script)!] : []), url];
   const { stdout } = await run(WRK, args, { timeout: (SECONDS + 30) * 1000 });
   const p50 = /50%\s+([\d.]+\w+)/.exec(stdout)?.[1] ?? '';
   const p99 = /99%\s+([\d.]+\w+)/.exec(stdout)?.[1] ?? '';
@@ -157,6 +160,11 @@ async function clockTick(): Promise<number> {
   }
 }
 
+/** A wrk script asking the paths in turn (wrk's SCRIPTING: request()). */
+const rotateScript = (paths: string[]) =>
+  `local paths = { ${paths.map((p) => JSON.stringify(p)).join(', ')} }\nlocal i = 0\n` +
+  'request = function()\n  i = i + 1\n  return wrk.format("GET", paths[(i % #paths) + 1])\nend\n';
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export default async function pixelBench(): Promise<void> {
@@ -191,11 +199,7 @@ export default async function pixelBench(): Promise<void> {
     const paths = trackers.map((t) => `/p/${account.account}/${t}.gif`);
     const path = paths[0]!;
     // wrk asks each request of this script (wrk's SCRIPTING: request()); every server gets the same one.
-    writeFileSync(
-      join(dir, 'rotate.lua'),
-      `local paths = { ${paths.map((p) => JSON.stringify(p)).join(', ')} }\nlocal i = 0\n` +
-        'request = function()\n  i = i + 1\n  return wrk.format("GET", paths[(i % #paths) + 1])\nend\n',
-    );
+    writeFileSync(join(dir, 'rotate.lua'), rotateScript(paths));
     script = join(dir, 'rotate.lua');
 
     // The floor under any durable server here (durable-floor.ts): the same durability with nothing
@@ -212,11 +216,44 @@ export default async function pixelBench(): Promise<void> {
       children.push(child);
       floors.push([(await waitForLine(child, /port=(\d+)/, 'durable floor'))[1]!, child]);
     }
+    // The bundle of `npm run build:server`, with plain node and as deploy/openping.service runs it (its
+    // node options and Environment=, ./deployed.ts), both with the unit's settings file: what the
+    // unit's options cost, side by side. Each has its own database, account, trackers and wrk script.
+    const bundled = buildBundle('bench-pixel');
+    const unit = deployed();
+    const bundles: Array<[string, string, number, () => number]> = [];
+    const readers: Array<InstanceType<typeof Database>> = [];
+    for (const [name, args, env] of [
+      ['OpenPing bundle, plain node', [bundled], unit.settings],
+      [`OpenPing bundle as the unit runs it`, [...unit.nodeArgs, bundled], unit.env],
+    ] as Array<[string, string[], Record<string, string>]>) {
+      const bundleDir = join(dir, `bundle${bundles.length}`);
+      mkdirSync(bundleDir);
+      const child = spawn(process.execPath, args, {
+        env: { ...process.env, ...env, OPENPING_HOST: '127.0.0.1', OPENPING_PORT: '0', OPENPING_DB: join(bundleDir, 'openping.db'), OPENPING_FLOOD_CAP: '1000000', OPENPING_LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      const url = (await waitForLine(child, /"url":"(http:\/\/[^"]+)"/, name))[1]!;
+      const own = (await (await fetch(`${url}/v1/accounts`, { method: 'POST' })).json()) as { account: string; token: string };
+      for (const t of trackers) {
+        await fetch(`${url}/v1/trackers/${t}`, { method: 'PUT', headers: { authorization: `Bearer ${own.token}` }, body: JSON.stringify({ state: 'sent' }) });
+      }
+      const ownPaths = trackers.map((t) => `/p/${own.account}/${t}.gif`);
+      const ownScript = join(bundleDir, 'rotate.lua');
+      writeFileSync(ownScript, rotateScript(ownPaths));
+      scripts.set(new URL(url).host, ownScript);
+      const rows = new Database(join(bundleDir, 'openping.db'), { readonly: true });
+      readers.push(rows);
+      bundles.push([name, `${url}${ownPaths[0]}`, child.pid!, () => (rows.prepare('SELECT count(*) AS n FROM hits').get() as { n: number }).n]);
+    }
+    console.log(`the unit runs: ${describe(unit)}`);
     const targets: Array<[string, string, number?]> = [
       ['bare node:http (nothing stored)', `http://127.0.0.1:${barePort}${path}`, bare.pid],
       ['OpenPing (durable SQLite)', `${oursUrl}${path}`, ours.pid],
       ['floor: durable log only', `http://127.0.0.1:${floors[0]![0]}${path}`, floors[0]![1].pid],
       ['floor: durable log + SQLite rows', `http://127.0.0.1:${floors[1]![0]}${path}`, floors[1]![1].pid],
+      ...bundles.map(([name, url, pid]): [string, string, number] => [name, url, pid]),
     ];
     if (existsSync(NGINX)) {
       const nginxPort = 20_000 + Math.floor(Math.random() * 20_000);
@@ -275,6 +312,8 @@ export default async function pixelBench(): Promise<void> {
         const after = await cpuMicros(pid, tick);
         if (pid === ours.pid) catchUp.push(await settle());
         if (pid === floors[1]![1].pid) await settle(undefined, () => countIn(floorReader));
+        const bundle = bundles.find((b) => b[2] === pid);
+        if (bundle) await settle(undefined, bundle[3]);
         results.get(name)!.push(result);
         if (before !== null && after !== null && result.requests > 0) cpuPerRequest.get(name)!.push((after - before) / result.requests);
       }
@@ -298,6 +337,8 @@ export default async function pixelBench(): Promise<void> {
         `durable log + SQLite rows ${(summary.get(targets[3]![0])!.rps / bareRps).toFixed(2)}× ` +
         '(durable-floor.ts: nothing parsed, classified or encoded — the most this durability, and this store, leave room for here)',
     );
+    const [plainRps, unitRps] = bundles.map(([name]) => summary.get(name)!.rps);
+    console.log(`the bundle as the unit runs it / with plain node: ${(unitRps! / plainRps!).toFixed(2)}× (${describe(unit)})`);
     console.log(`OpenPing p99 at ${CONNECTIONS} connections: ${summary.get(targets[1]![0])!.p99.toFixed(2)} ms (target ≤ 10 ms)`);
     console.log(
       `OpenPing: hit log applied to SQLite ${catchUp.map((t) => `${(t / 1000).toFixed(1)} s`).join(', ')} after each round ended ` +
@@ -331,6 +372,7 @@ export default async function pixelBench(): Promise<void> {
     );
     reader.close();
     floorReader.close();
+    for (const r of readers) r.close();
   } finally {
     for (const child of children) await stop(child);
     rmSync(dir, { recursive: true, force: true });

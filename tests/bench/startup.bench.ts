@@ -1,24 +1,28 @@
 /**
  * Cold start to healthy, and resident memory (targets: ≤ 1 s with the IP data
  * loaded; ≤ 128 MB RSS when healthy and after a load, so the server fits a
- * 256 MB machine — issue 15, item 8). Each run spawns a fresh server process the
- * way `npm run server` does (node + tsx) on a fresh SQLite file and port 0,
- * waits for its "listening" log line and polls /healthz every 5 ms. RSS
- * (VmRSS, and its anonymous and file-backed parts) is read from /proc when
- * healthy and again after the load: 10,000 pixel hits on 10 trackers, each
- * from another client network (X-Forwarded-For from a trusted loopback proxy,
- * so the ASN, geo and list lookups run for thousands of /24s and /48s), with
- * the feed read through every 500 hits.
+ * 256 MB machine — issue 15, item 8). Each run spawns a fresh server process on
+ * a fresh SQLite file and port 0, waits for its "listening" log line and polls
+ * /healthz every 5 ms. RSS (VmRSS, and its anonymous and file-backed parts) is
+ * read from /proc when healthy and again after the load: 10,000 pixel hits on
+ * 10 trackers, each from another client network (X-Forwarded-For from a
+ * trusted loopback proxy, so the ASN, geo and list lookups run for thousands
+ * of /24s and /48s), with the feed read through every 500 hits.
  *
- * The TypeScript loader (tsx) alone takes ~0.5 s and ~35 MB on this machine
- * (Node 20 cannot strip types itself), so the same server is also started
- * from an esbuild bundle with plain node, and tsx's own start is timed: the
- * three lines separate the server's cost from the loader's.
+ * The servers, all with the settings of deploy/openping.env (the port and the
+ * database file aside):
+ * - `npm run server` (node + tsx; the TypeScript loader alone takes ~0.5 s and
+ *   ~35 MB, so its own start is timed too);
+ * - the bundle of `npm run build:server` with plain `node` and no options;
+ * - the same bundle as deploy/openping.service runs it: its ExecStart options
+ *   and its Environment= lines, read from the unit (./deployed.ts), so the
+ *   figure is that of what is deployed.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildBundle, deployed, describe } from './deployed.ts';
 
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 5);
 
@@ -34,8 +38,16 @@ function rssMb(pid: number): Rss {
   return { total: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
 }
 
-const SEMI_SPACE = '--max-semi-space-size=2';
-const ARENAS = 'MALLOC_ARENA_MAX=2';
+/** Clock ticks per second for /proc/<pid>/stat: 100 on Linux (sysconf(_SC_CLK_TCK)), as getconf CLK_TCK says here. */
+const CLOCK_TICKS = 100;
+
+function cpuTimeMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // After the command name's ')': field 3 (state) first, so utime (14) and stime (15) are at 11 and 12.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
 const HITS = 10_000;
 const TRACKERS = 10;
 const CONCURRENCY = 50;
@@ -50,28 +62,6 @@ function clientAddress(i: number): string {
   return `${a === 10 || a === 127 ? a + 1 : a}.${(x >>> 16) & 255}.${(x >>> 8) & 255}.${(x & 255) | 1}`;
 }
 
-/** backend/main.ts as one ESM file inside node_modules/.cache (so packages and data still resolve). */
-async function bundle(): Promise<string> {
-  const out = 'node_modules/.cache/openping/bench';
-  mkdirSync(out, { recursive: true });
-  const esbuild = (await import(ESBUILD)) as { build(o: Record<string, unknown>): Promise<unknown> };
-  await esbuild.build({
-    // The SQLite store's ingest worker is a module of its own, loaded next to the bundle.
-    entryPoints: { main: 'backend/main.ts', 'sqlite-ingest-worker': 'backend/store/sqlite-ingest-worker.ts' },
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outdir: out,
-    logLevel: 'error',
-  });
-  return join(out, 'main.mjs');
-}
-// esbuild comes with the extension's build tools (wxt/vite); typed loosely here on purpose.
-const ESBUILD = 'esbuild';
-
 async function loaderOnly(): Promise<number> {
   const started = performance.now();
   await new Promise<void>((resolve) => spawn(process.execPath, ['--import', 'tsx', '-e', '0'], { stdio: 'ignore' }).once('exit', () => resolve()));
@@ -80,6 +70,11 @@ async function loaderOnly(): Promise<number> {
 
 interface Run {
   healthyMs: number;
+  /**
+   * CPU time the server used until healthy, all threads, user + system (/proc/<pid>/stat
+   * fields 14 and 15, man 5 proc): less inflated than the wall time when the machine is busy.
+   */
+  cpuMs: number;
   rssIdle: Rss;
   rssLoaded: Rss;
   /** After the load, from the server's own /metrics (prom-client's process and V8 figures), MB. */
@@ -87,11 +82,12 @@ interface Run {
   external: number;
 }
 
-async function once(dir: string, i: number, args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
+async function once(dir: string, i: number, args: string[], env: Record<string, string>): Promise<Run> {
   const started = performance.now();
   const child = spawn(process.execPath, args, {
     env: {
       ...process.env,
+      ...env,
       OPENPING_PORT: '0',
       OPENPING_DB: join(dir, `run${i}`, 'openping.db'),
       OPENPING_LOG_LEVEL: 'info',
@@ -100,7 +96,6 @@ async function once(dir: string, i: number, args: string[], extraEnv: Record<str
       // Every hit recorded (none shed by the per-tracker or per-account hourly caps).
       OPENPING_FLOOD_CAP: '1000000',
       OPENPING_ACCOUNT_HITS_PER_HOUR: '100000000',
-      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -123,6 +118,7 @@ async function once(dir: string, i: number, args: string[], extraEnv: Record<str
       await new Promise((r) => setTimeout(r, 5));
     }
     const healthyMs = performance.now() - started;
+    const cpuMs = cpuTimeMs(child.pid!);
     const rssIdle = rssMb(child.pid!);
     const { account, token } = (await (await fetch(`${url}/v1/accounts`, { method: 'POST' })).json()) as { account: string; token: string };
     const auth = { authorization: `Bearer ${token}` };
@@ -154,7 +150,7 @@ async function once(dir: string, i: number, args: string[], extraEnv: Record<str
     const rssLoaded = rssMb(child.pid!);
     const text = await (await fetch(`${url}/metrics`)).text();
     const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]) / 2 ** 20;
-    return { healthyMs, rssIdle, rssLoaded, heapUsed: gauge('openping_nodejs_heap_size_used_bytes'), external: gauge('openping_nodejs_external_memory_bytes') };
+    return { healthyMs, cpuMs, rssIdle, rssLoaded, heapUsed: gauge('openping_nodejs_heap_size_used_bytes'), external: gauge('openping_nodejs_external_memory_bytes') };
   } finally {
     await new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
@@ -168,18 +164,14 @@ export default async function startupBench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'openping-startup-'));
   try {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const bundled = await bundle();
-    const variants: Array<[string, string[], Record<string, string>?]> = [
-      ['node --import tsx backend/main.ts (npm run server)', ['--import', 'tsx', 'backend/main.ts']],
-      ['node on an esbuild bundle of backend/main.ts', [bundled]],
-      // V8's young generation grows to 2 × 16 MB semi-spaces under a burst and stays there;
-      // capped, it is 2 × 2 MB (the README's "Memory" has what it costs).
-      [`node ${SEMI_SPACE} on the same bundle (deploy/openping.service)`, [SEMI_SPACE, bundled]],
-      // glibc gives each thread that mallocs its own arena (up to 8 × cores), and each keeps its
-      // high-water mark: libuv's pool, the ingest worker and V8's helpers are several threads.
-      [`${ARENAS} node ${SEMI_SPACE} on the same bundle`, [SEMI_SPACE, bundled], { MALLOC_ARENA_MAX: '2' }],
+    const bundled = buildBundle('bench-startup');
+    const unit = deployed();
+    const variants: Array<[string, string[], Record<string, string>]> = [
+      ['node --import tsx backend/main.ts (npm run server)', ['--import', 'tsx', 'backend/main.ts'], unit.settings],
+      ['bundle, plain: node dist/server.mjs', [bundled], unit.settings],
+      [`bundle as deploy/openping.service runs it: ${describe(unit)}`, [...unit.nodeArgs, bundled], unit.env],
     ];
-    // BENCH_STARTUP_ONLY=bundle (a substring of the names) runs fewer variants.
+    // BENCH_STARTUP_ONLY=bundle or =deploy (a substring of the names) runs fewer variants.
     const only = process.env.BENCH_STARTUP_ONLY;
     if (only) variants.splice(0, variants.length, ...variants.filter(([n]) => n.includes(only)));
     const loader: number[] = [];
@@ -197,9 +189,15 @@ export default async function startupBench(): Promise<void> {
     for (const [name, rs] of results) {
       console.log(`  ${name}`);
       console.log(`    each: ${rs.map((r) => r.healthyMs.toFixed(0)).join(', ')} ms; median ${median(rs.map((r) => r.healthyMs)).toFixed(0)} ms`);
+      console.log(`    CPU time to healthy (all threads): ${rs.map((r) => r.cpuMs.toFixed(0)).join(', ')} ms; median ${median(rs.map((r) => r.cpuMs)).toFixed(0)} ms`);
       console.log(`    RSS when healthy: ${mb(rs, (r) => r.rssIdle)}`);
       console.log(`    RSS after ${HITS.toLocaleString('en')} pixel hits from as many networks + feed reads: ${mb(rs, (r) => r.rssLoaded)}`);
       console.log(`      of which V8 heap used ${median(rs.map((r) => r.heapUsed)).toFixed(0)} MB, external (buffers) ${median(rs.map((r) => r.external)).toFixed(0)} MB (medians)`);
+    }
+    console.log('  summary, medians: healthy RSS / RSS after the load / cold start (CPU time to healthy)');
+    for (const [name, rs] of results) {
+      const m = (f: (r: Run) => number) => median(rs.map(f)).toFixed(0);
+      console.log(`    ${m((r) => r.rssIdle.total)} MB / ${m((r) => r.rssLoaded.total)} MB / ${m((r) => r.healthyMs)} ms (${m((r) => r.cpuMs)} ms)  ${name}`);
     }
     console.log(`  for scale, \`node --import tsx -e 0\` (the loader alone, start to exit): median ${median(loader).toFixed(0)} ms`);
   } finally {
