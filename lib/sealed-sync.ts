@@ -367,8 +367,17 @@ async function pending(): Promise<string[]> {
   return Array.isArray(value) ? (value as string[]) : [];
 }
 
-async function setPending(list: string[]): Promise<void> {
-  await browser.storage.local.set({ [PENDING_KEY]: [...new Set(list)] });
+/**
+ * Changes the list of trackers whose blob is still to be sent. Changes run one after the other: a save
+ * that adds a tracker while a push removes another must not undo it (both read, then write, the list).
+ */
+let pendingChain: Promise<unknown> = Promise.resolve();
+function updatePending(change: (list: string[]) => string[]): Promise<void> {
+  const next = pendingChain.then(async () => {
+    await browser.storage.local.set({ [PENDING_KEY]: [...new Set(change(await pending()))] });
+  });
+  pendingChain = next.catch(() => {});
+  return next;
 }
 
 /**
@@ -381,42 +390,63 @@ export async function queueBlob(tracker: string, reminder?: SyncedReminder | nul
   if (!record) return;
   const previous = ((await database.get('meta', `${DOC_PREFIX}${tracker}`)) as SealedDoc | undefined) ?? null;
   await database.put('meta', docOf(record, previous, Date.now(), reminder), `${DOC_PREFIX}${tracker}`);
-  await setPending([...(await pending()), tracker]);
+  await updatePending((list) => [...list, tracker]);
   await pushPendingBlobs().catch((e) => console.warn('[openping] sealed blob not sent yet', e));
 }
 
 /** After a local delete of an email: every browser of the account deletes it too. */
 export async function queueBlobDelete(tracker: string): Promise<void> {
   await (await db()).delete('meta', `${DOC_PREFIX}${tracker}`);
-  await setPending([...(await pending()), tracker]);
+  await updatePending((list) => [...list, tracker]);
   await pushPendingBlobs().catch((e) => console.warn('[openping] sealed delete not sent yet', e));
 }
 
 let pushing: Promise<void> | null = null;
+let pushAfter: Promise<void> | null = null;
 
-/** Sends what is pending, oldest first; stops at the first failure that may pass (kept for the next sync). */
+/**
+ * Sends what is pending, oldest first; stops at the first failure that may pass (kept for the next sync).
+ * Asked while a push runs, it pushes once more after it, and the caller waits for that one: the running
+ * push read the list before the caller's tracker was on it (three emails saved in a row each reach the
+ * server now, not at the next sync).
+ */
 export function pushPendingBlobs(): Promise<void> {
-  pushing ??= (async () => {
-    const identity = await loadIdentity();
-    if (!identity) return;
-    const database = await db();
-    const lacking = new Set<number>();
-    for (const tracker of await pending()) {
-      const doc = (await database.get('meta', `${DOC_PREFIX}${tracker}`)) as SealedDoc | undefined;
-      try {
-        if (doc) {
-          if ((await putDoc(identity, tracker, lacking)) === 'no-key') continue; // kept for when this browser is paired again
-        } else await deleteBlob(identity, tracker);
-      } catch (error) {
-        if (!(error instanceof ApiError) || error.retryable) throw error;
-        console.warn('[openping] sealed blob refused by the server', tracker, error.message);
-      }
-      await setPending((await pending()).filter((x) => x !== tracker));
-    }
-  })().finally(() => {
+  if (pushing) {
+    pushAfter ??= pushing
+      .catch(() => {})
+      .then(() => {
+        pushAfter = null;
+        return pushPendingBlobs();
+      });
+    return pushAfter;
+  }
+  pushing = pushOnce().finally(() => {
     pushing = null;
   });
   return pushing;
+}
+
+async function pushOnce(): Promise<void> {
+  const identity = await loadIdentity();
+  if (!identity) return;
+  const database = await db();
+  const lacking = new Set<number>();
+  for (const tracker of await pending()) {
+    const doc = (await database.get('meta', `${DOC_PREFIX}${tracker}`)) as SealedDoc | undefined;
+    try {
+      if (doc) {
+        if ((await putDoc(identity, tracker, lacking)) === 'no-key') continue; // kept for when this browser is paired again
+      } else await deleteBlob(identity, tracker);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.retryable) throw error;
+      console.warn('[openping] sealed blob refused by the server', tracker, error.message);
+    }
+    // Saved again while it was being sent (or merged with another browser's write): it stays pending, and
+    // the push after this one (or the next sync) sends the doc as it is now.
+    const now = (await database.get('meta', `${DOC_PREFIX}${tracker}`)) as SealedDoc | undefined;
+    if (doc && now && JSON.stringify(now) !== JSON.stringify(doc)) continue;
+    await updatePending((list) => list.filter((x) => x !== tracker));
+  }
 }
 
 /**

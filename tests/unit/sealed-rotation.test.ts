@@ -298,4 +298,17 @@ describe('writes racing a rotation or another browser', () => {
     expect(await loadIdentity()).toBeNull();
     expect(await (await db()).count('emails')).toBe(0);
   });
+
+  it('three emails saved at once all reach the server at once, none left for the next sync (a save during a push is pushed after it)', async () => {
+    const { identity } = await accountWithEmails(0);
+    const trackers = ['burstTracker0aaaaaaaaa', 'burstTracker1aaaaaaaaa', 'burstTracker2aaaaaaaaa'];
+    for (const [i, tracker] of trackers.entries()) {
+      await (await db()).put('emails', newEmailRecord(tracker, { subject: `Burst ${i}`, sentAt: Date.now(), recipients: [] }));
+    }
+    // As the background does on three quick sends: no save waits for another.
+    await Promise.all(trackers.map((tracker) => queueBlob(tracker)));
+    const auth = { authorization: `Bearer ${identity.token}` };
+    expect((await serverBlobs(auth)).filter((b) => b.sealed !== null).map((b) => b.tracker).sort()).toEqual(trackers);
+    expect(((await fakeBrowser.storage.local.get('sealedPending')).sealedPending ?? []) as string[]).toEqual([]);
+  });
 });
