@@ -167,24 +167,34 @@ export async function fetchTracker(token: string, tracker: string): Promise<{ st
   return { status: res.status, body: res.ok ? ((await res.json()) as TrackerView) : null };
 }
 
-/** The extension's local record of a tracked email (lib/db.ts `emails` store), read in its service worker. */
-export function localEmail(worker: Worker, tracker: string): Promise<Record<string, unknown> | null> {
+/** A record of the extension's IndexedDB (lib/db.ts) by store and key, read in its service worker; null when absent. */
+function storedRecord<T>(worker: Worker, store: 'emails' | 'meta', key: string): Promise<T | null> {
   return worker.evaluate(
-    (key) =>
-      new Promise<Record<string, unknown> | null>((resolve, reject) => {
+    ([name, id]) =>
+      new Promise<T | null>((resolve, reject) => {
         const open = indexedDB.open('openping');
         open.onerror = () => reject(open.error);
         open.onsuccess = () => {
-          const get = open.result.transaction('emails').objectStore('emails').get(key);
+          const get = open.result.transaction(name).objectStore(name).get(id);
           get.onsuccess = () => {
             open.result.close();
-            resolve((get.result as Record<string, unknown> | undefined) ?? null);
+            resolve((get.result as T | undefined) ?? null);
           };
           get.onerror = () => reject(get.error);
         };
       }),
-    tracker,
+    [store, key] as const,
   );
+}
+
+/** The extension's local record of a tracked email (lib/db.ts `emails` store), read in its service worker. */
+export function localEmail(worker: Worker, tracker: string): Promise<Record<string, unknown> | null> {
+  return storedRecord(worker, 'emails', tracker);
+}
+
+/** The email's follow-up reminder as the extension keeps it (lib/reminders.ts: `meta`, `reminder:<tracker>`), or null. */
+export function storedReminder(worker: Worker, tracker: string): Promise<{ tracker: string; dueAt: number; condition: string } | null> {
+  return storedRecord(worker, 'meta', `reminder:${tracker}`);
 }
 
 /** Terminates the extension's service worker the way Chrome does when it idles out. */

@@ -13,7 +13,7 @@ import { E2E_SERVER_URL } from './env';
 import { launchExtension, localEmail, removeServerData, startServer, type ExtensionSession, type TestServer } from './harness';
 import { GOOGLE_PROXY_IP, GOOGLE_PROXY_UA, GmailPage, routeGmail } from './pages/gmail';
 import { cardIn, detailsIn, markIn, muteIn } from './pages/marks';
-import { notificationTexts, notifications, recordNotificationTexts } from './pages/popup';
+import { notificationTexts, notifications, recordNotificationTexts, waitForIdentity } from './pages/popup';
 import { pixelsIn } from './pages/outlook';
 import { OutlookRibbonPage, routeOutlookRibbon } from './pages/outlook-ribbon';
 
@@ -37,16 +37,7 @@ describe('list marks and thread status lines', () => {
     session = await launchExtension();
     await routeGmail(session.context, LISTS_FIXTURE);
     await routeOutlookRibbon(session.context);
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const stored = await session.worker.evaluate(async () => (await chrome.storage.local.get('identity')).identity ?? null);
-      if (stored) {
-        identity = stored as Identity;
-        break;
-      }
-      if (Date.now() > deadline) throw new Error('The background created no account within 15 s of its first start.');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    identity = await waitForIdentity(session.worker);
   });
 
   afterAll(async () => {

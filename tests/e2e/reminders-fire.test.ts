@@ -13,7 +13,7 @@ import type { Locator, Worker } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { axeViolations } from './axe';
 import { E2E_SERVER_URL } from './env';
-import { launchExtension, localEmail, removeServerData, startServer, type ExtensionSession, type TestServer } from './harness';
+import { launchExtension, localEmail, removeServerData, startServer, storedReminder, type ExtensionSession, type TestServer } from './harness';
 import { GOOGLE_PROXY_IP, GOOGLE_PROXY_UA, GmailPage, routeGmail } from './pages/gmail';
 import { OutlookPage, pixelsIn, routeOutlook } from './pages/outlook';
 import { notificationTexts, notifications, recordNotificationTexts, waitForIdentity } from './pages/popup';
@@ -40,26 +40,6 @@ async function setWorkerClock(worker: Worker, offsetMs: number): Promise<void> {
 
 async function reminderAlarm(tracker: string): Promise<{ scheduledTime: number } | null> {
   return (await session.worker.evaluate((name) => chrome.alarms.get(name), `${REMINDER_ALARM}${tracker}`)) ?? null;
-}
-
-/** The stored reminder (lib/reminders.ts: IndexedDB `meta`, `reminder:<tracker>`), or null. */
-function storedReminder(tracker: string): Promise<{ dueAt: number; condition: string } | null> {
-  return session.worker.evaluate(
-    (key) =>
-      new Promise<{ dueAt: number; condition: string } | null>((resolve, reject) => {
-        const open = indexedDB.open('openping');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const get = open.result.transaction('meta').objectStore('meta').get(key);
-          get.onsuccess = () => {
-            open.result.close();
-            resolve(get.result ?? null);
-          };
-          get.onerror = () => reject(get.error);
-        };
-      }),
-    `reminder:${tracker}`,
-  );
 }
 
 /**
@@ -182,8 +162,8 @@ describe.each([gmail, outlook])('reminders in $name', (webmail) => {
     const title = subject('Q3 budget');
     const sent = await webmail.send(title, 'no-reply');
     // Due one day after the send, on its own alarm.
-    await expect.poll(async () => (await storedReminder(sent.tracker))?.dueAt).toBe(sent.sentAt + DAY);
-    expect((await storedReminder(sent.tracker))!.condition).toBe('no-reply');
+    await expect.poll(async () => (await storedReminder(session.worker, sent.tracker))?.dueAt).toBe(sent.sentAt + DAY);
+    expect((await storedReminder(session.worker, sent.tracker))!.condition).toBe('no-reply');
     expect((await reminderAlarm(sent.tracker))!.scheduledTime).toBe(sent.sentAt + DAY);
     // Read once: an open does not cancel "if no reply", and the notification says when it was.
     await gmailProxyOpen(sent.tracker);
@@ -214,12 +194,12 @@ describe.each([gmail, outlook])('reminders in $name', (webmail) => {
   it('"in 1 day, if not opened": a Gmail-proxy open before the time drops it without a notification', async () => {
     const title = subject('Offsite');
     const sent = await webmail.send(title, 'not-opened');
-    await expect.poll(async () => (await storedReminder(sent.tracker))?.condition).toBe('not-opened');
+    await expect.poll(async () => (await storedReminder(session.worker, sent.tracker))?.condition).toBe('not-opened');
     await gmailProxyOpen(sent.tracker);
     // Nothing cancels it before its time: the open is checked when it comes due.
-    expect(await storedReminder(sent.tracker)).not.toBeNull();
+    expect(await storedReminder(session.worker, sent.tracker)).not.toBeNull();
 
-    await ringReminder(sent.tracker, () => expect.poll(() => storedReminder(sent.tracker)).toBeNull());
+    await ringReminder(sent.tracker, () => expect.poll(() => storedReminder(session.worker, sent.tracker)).toBeNull());
     expect(await reminderAlarm(sent.tracker)).toBeNull();
     expect(Object.keys(await notifications(session.worker))).not.toContain(`openping:${sent.tracker}`);
     expect(Object.keys(await notificationTexts(session.worker))).not.toContain(`openping:${sent.tracker}`);
@@ -269,7 +249,7 @@ describe('the date choice in the real menu', () => {
     const sent = await page.waitSent(before + 1);
     const tracker = pixelsIn(sent[sent.length - 1]!.body, identity.pixelBase)[0]!.tracker;
     const nine = new Date(day.getFullYear(), day.getMonth(), day.getDate(), 9).getTime();
-    await expect.poll(async () => (await storedReminder(tracker))?.dueAt).toBe(nine);
+    await expect.poll(async () => (await storedReminder(session.worker, tracker))?.dueAt).toBe(nine);
     expect((await reminderAlarm(tracker))!.scheduledTime).toBe(nine);
     await page.page.close();
   });

@@ -6,37 +6,16 @@
  * status line and the popup row say so, with who — and its reminder is gone from the popup and
  * from IndexedDB.
  */
-import type { Worker } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchExtension, localEmail, removeServerData, startServer, type ExtensionSession, type TestServer } from './harness';
+import { launchExtension, localEmail, removeServerData, startServer, storedReminder, type ExtensionSession, type TestServer } from './harness';
 import { GmailPage, routeGmail } from './pages/gmail';
 import { markIn } from './pages/marks';
 import { pixelsIn } from './pages/outlook';
 import { OutlookRibbonPage, routeOutlookRibbon } from './pages/outlook-ribbon';
-import { PopupPage } from './pages/popup';
+import { PopupPage, waitForIdentity } from './pages/popup';
 
 const LISTS_FIXTURE = 'tests/fixtures/gmail-2026-12-lists.html';
 const GRACE = { address: 'grace@example.org', name: 'Grace Hopper' };
-
-/** The reminder IndexedDB keeps for `tracker` (lib/reminders.ts, store `meta`, key `reminder:<tracker>`), or null. */
-function storedReminder(worker: Worker, tracker: string): Promise<unknown> {
-  return worker.evaluate(
-    (key) =>
-      new Promise((resolve, reject) => {
-        const open = indexedDB.open('openping');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const get = open.result.transaction('meta').objectStore('meta').get(key);
-          get.onsuccess = () => {
-            open.result.close();
-            resolve(get.result ?? null);
-          };
-          get.onerror = () => reject(get.error);
-        };
-      }),
-    `reminder:${tracker}`,
-  );
-}
 
 describe('replies seen from the page', () => {
   let server: TestServer;
@@ -50,16 +29,7 @@ describe('replies seen from the page', () => {
     session = await launchExtension();
     await routeGmail(session.context, LISTS_FIXTURE);
     await routeOutlookRibbon(session.context);
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const stored = (await session.worker.evaluate(async () => (await chrome.storage.local.get('identity')).identity ?? null)) as { pixelBase: string } | null;
-      if (stored) {
-        pixelBase = stored.pixelBase;
-        break;
-      }
-      if (Date.now() > deadline) throw new Error('The background created no account within 15 s of its first start.');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    pixelBase = (await waitForIdentity(session.worker)).pixelBase;
   });
 
   afterAll(async () => {
