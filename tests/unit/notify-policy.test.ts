@@ -16,7 +16,8 @@ import { applyBlobChanges, docOf, loadKeyring, markShared, parseDoc, type Sealed
 import { saveIdentity } from '../../lib/settings';
 
 const ACCOUNT = 'account-policy-000001';
-const SERVER = 'http://localhost:8787';
+/** Never contacted: `fetch` is the stand-in server below, and `.invalid` resolves nowhere (RFC 2606) should it leak. */
+const SERVER = 'https://track.invalid';
 const ME = 'a'.repeat(22);
 const OTHER = 'b'.repeat(22);
 const T1 = 'tracker-policy-0000001';
