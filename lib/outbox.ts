@@ -9,6 +9,7 @@ import { browser } from 'wxt/browser';
 import { ApiError, deleteTracker, postSelfView, putTracker, type Credentials } from './api';
 import { db, type OutboxEntry, type OutboxOp } from './db';
 import { loadIdentity, loadStatus, recordFailure, recordOk } from './settings';
+import { serial } from './serial';
 
 export const OUTBOX_ALARM = 'openping:outbox';
 
@@ -57,33 +58,15 @@ async function call(creds: Credentials, item: OutboxOp): Promise<void> {
   }
 }
 
-let running: Promise<FlushResult> | null = null;
-let following: Promise<FlushResult> | null = null;
 let wakeTimer: ReturnType<typeof setTimeout> | null = null;
 
 /**
  * Sends what is due, oldest first, keeping each tracker's calls in order
  * (a `sent` never overtakes its `armed`, a self-view never precedes the
  * registration). One flush at a time per worker; a call made while one runs
- * gets one more flush after it, since the running one may have read the
- * outbox (or the time) before the caller's change: joining it would leave a
- * just-queued call waiting for the next wake-up.
+ * gets one more flush after it (lib/serial.ts).
  */
-export function flushOutbox(now: () => number = Date.now): Promise<FlushResult> {
-  if (!running) {
-    running = flush(now).finally(() => {
-      running = null;
-    });
-    return running;
-  }
-  following ??= running
-    .catch(() => undefined)
-    .then(() => {
-      following = null;
-      return flushOutbox(now);
-    });
-  return following;
-}
+export const flushOutbox: (now?: () => number) => Promise<FlushResult> = serial((now: () => number = Date.now) => flush(now));
 
 async function flush(now: () => number): Promise<FlushResult> {
   const identity = await loadIdentity();

@@ -17,6 +17,7 @@ import { t } from './i18n';
 import { exportPublicKey, generateDeviceKeyPair, unwrapForDevice, wrapForDevice } from './keywrap';
 import { exportKey, generateAccountKey, importKey, keyring, openSealed, reseal, seal, sealedVersion, UnreadableError, type AccountKey, type Keyring } from './seal';
 import { initialStatus, loadIdentity, saveIdentity, saveStatus, touchData, type Identity } from './settings';
+import { serial } from './serial';
 import type { Recipient, Webmail } from './webmail/types';
 
 const KEYRING_KEY = 'keyring';
@@ -401,30 +402,13 @@ export async function queueBlobDelete(tracker: string): Promise<void> {
   await pushPendingBlobs().catch((e) => console.warn('[openping] sealed delete not sent yet', e));
 }
 
-let pushing: Promise<void> | null = null;
-let pushAfter: Promise<void> | null = null;
-
 /**
  * Sends what is pending, oldest first; stops at the first failure that may pass (kept for the next sync).
- * Asked while a push runs, it pushes once more after it, and the caller waits for that one: the running
- * push read the list before the caller's tracker was on it (three emails saved in a row each reach the
- * server now, not at the next sync).
+ * Asked while a push runs, it pushes once more after it (lib/serial.ts): the running push read the list
+ * before the caller's tracker was on it, so three emails saved in a row each reach the server now, not
+ * at the next sync.
  */
-export function pushPendingBlobs(): Promise<void> {
-  if (pushing) {
-    pushAfter ??= pushing
-      .catch(() => {})
-      .then(() => {
-        pushAfter = null;
-        return pushPendingBlobs();
-      });
-    return pushAfter;
-  }
-  pushing = pushOnce().finally(() => {
-    pushing = null;
-  });
-  return pushing;
-}
+export const pushPendingBlobs: () => Promise<void> = serial(pushOnce);
 
 async function pushOnce(): Promise<void> {
   const identity = await loadIdentity();
